@@ -1,0 +1,143 @@
+package apitest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// A Fault replaces or disturbs an endpoint's answer, to test how the
+// exporter copes with everything the real API and the network can do.
+//
+// Delay comes first. Then Hang or CloseConnection, if set, end the exchange.
+// Otherwise, if Errors is set the answer is a Cloudflare error envelope
+// (success false) with Status (default 200); else if Status, Body or CutAfter
+// is set the answer is Body verbatim with Status (default 200); else the
+// normal answer follows, with Header added.
+type Fault struct {
+	Delay           time.Duration
+	Hang            bool
+	CloseConnection bool
+	Status          int
+	Header          http.Header
+	Errors          []Message
+	Body            string
+	// ContentType defaults to application/json.
+	ContentType string
+	// CutAfter, when positive, announces Body's full length but sends only
+	// its first CutAfter bytes, then drops the connection.
+	CutAfter int
+	// Times is how many requests the fault affects; 0 means every request
+	// until ClearFaults.
+	Times int
+}
+
+type faultKey struct{ account, endpoint string }
+
+// maxHang bounds a hanging answer, so a test that forgets to give up does
+// not keep the server from closing forever.
+const maxHang = 2 * time.Minute
+
+// SetFault installs f for requests to endpoint of accountID, or of every
+// account when accountID is empty. It replaces a fault set before for the
+// same pair.
+func (s *Server) SetFault(accountID, endpoint string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[faultKey{accountID, endpoint}] = &f
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
+// takeFault returns the fault for a request, counting it down. The caller
+// holds s.mu.
+func (s *Server) takeFault(accountID, endpoint string) *Fault {
+	for _, k := range []faultKey{{accountID, endpoint}, {"", endpoint}} {
+		f, ok := s.faults[k]
+		if !ok {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				delete(s.faults, k)
+			}
+		}
+		c := *f
+		return &c
+	}
+	return nil
+}
+
+// serve carries the fault out. It reports whether it answered the request;
+// false means the normal answer should follow.
+func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	switch {
+	case f.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(maxHang):
+		}
+		return true
+	case f.CloseConnection:
+		hijackClose(w)
+		return true
+	case f.Errors != nil:
+		writeEnvelope(w, orOK(f.Status), nil, f.Errors...)
+		return true
+	case f.Status != 0 || f.Body != "" || f.CutAfter > 0:
+		ct := f.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+		w.WriteHeader(orOK(f.Status))
+		if f.CutAfter > 0 && f.CutAfter < len(f.Body) {
+			_, _ = w.Write([]byte(f.Body[:f.CutAfter]))
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			hijackClose(w)
+			return true
+		}
+		_, _ = w.Write([]byte(f.Body))
+		return true
+	}
+	return false
+}
+
+func orOK(status int) int {
+	if status == 0 {
+		return http.StatusOK
+	}
+	return status
+}
+
+// hijackClose drops the connection without finishing the answer.
+func hijackClose(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,270 @@
+// Package apitest simulates the Cloudflare API v4 endpoints the exporter
+// calls, over real HTTP, following the shapes documented in
+// shared/cloudflare/API.md.
+//
+// It is the one simulated API of the project: the api and collector tests,
+// the end-to-end tests and the exporter's --demo mode all use it. A Server is
+// an http.Handler; tests wrap it in an httptest.Server, the demo serves it on
+// a loopback listener.
+package apitest
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PathPrefix is where the simulated API is mounted, as in the real base URL
+// https://api.cloudflare.com/client/v4.
+const PathPrefix = "/client/v4"
+
+// Endpoint names, matching the api package's.
+const (
+	EndpointConnectors = "connectors"
+	EndpointApps       = "apps"
+)
+
+// Server is a simulated Cloudflare API holding a fleet of accounts. Its
+// methods are safe for concurrent use, also while it serves requests.
+type Server struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	token    string
+	email    string
+	key      string
+	accounts map[string]*Account
+	denied   map[string]bool
+	faults   map[faultKey]*Fault
+	calls    map[string]int
+	requests []*http.Request
+	mux      *http.ServeMux
+}
+
+// Account is one simulated Cloudflare account.
+type Account struct {
+	ID         string
+	Name       string
+	Connectors []Connector
+	Apps       []App
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithClock makes the server read the time from now, for deterministic
+// heartbeats in tests.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithToken sets the API token the server accepts.
+func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+
+// WithKey sets the email and global API key the server accepts.
+func WithKey(email, key string) Option {
+	return func(s *Server) { s.email, s.key = email, key }
+}
+
+// NewServer returns a simulated API serving accounts.
+func NewServer(accounts []Account, opts ...Option) *Server {
+	s := &Server{
+		now:      time.Now,
+		accounts: map[string]*Account{},
+		denied:   map[string]bool{},
+		faults:   map[faultKey]*Fault{},
+		calls:    map[string]int{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	for i := range accounts {
+		a := accounts[i]
+		s.accounts[a.ID] = &a
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
+	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Deny makes the server refuse the account to the configured credential, as
+// Cloudflare does when a token lacks permission for an account.
+func (s *Server) Deny(accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[accountID] = true
+}
+
+// SetConnectors replaces an account's connectors.
+func (s *Server) SetConnectors(accountID string, connectors []Connector) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.account(accountID).Connectors = connectors
+}
+
+// SetApps replaces an account's apps.
+func (s *Server) SetApps(accountID string, apps []App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.account(accountID).Apps = apps
+}
+
+func (s *Server) account(id string) *Account {
+	a, ok := s.accounts[id]
+	if !ok {
+		a = &Account{ID: id}
+		s.accounts[id] = a
+	}
+	return a
+}
+
+// Calls returns how many requests reached endpoint ("connectors", "apps").
+func (s *Server) Calls(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[endpoint]
+}
+
+// Requests returns a copy of every request received so far, bodies aside.
+func (s *Server) Requests() []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*http.Request(nil), s.requests...)
+}
+
+// Message is one entry of a Cloudflare errors or messages array.
+type Message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type envelope struct {
+	Success  bool      `json:"success"`
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+	Result   any       `json:"result"`
+}
+
+func writeEnvelope(w http.ResponseWriter, status int, result any, errs ...Message) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	env := envelope{Success: len(errs) == 0, Errors: errs, Messages: []Message{}, Result: result}
+	if env.Errors == nil {
+		env.Errors = []Message{}
+	}
+	_ = json.NewEncoder(w).Encode(env)
+}
+
+// handle does what every endpoint shares: counting, authentication,
+// permission and fault injection. It returns the account to answer from, or
+// nil when it has answered already.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string) *Account {
+	accountID := r.PathValue("account_id")
+	s.mu.Lock()
+	s.calls[endpoint]++
+	s.requests = append(s.requests, r.Clone(r.Context()))
+	fault := s.takeFault(accountID, endpoint)
+	authErr := s.authenticate(r)
+	account, known := s.accounts[accountID]
+	denied := s.denied[accountID]
+	s.mu.Unlock()
+
+	if fault != nil {
+		if fault.serve(w, r) {
+			return nil
+		}
+	}
+	if authErr != nil {
+		writeEnvelope(w, http.StatusForbidden, nil, authErr...)
+		return nil
+	}
+	if !known || denied {
+		writeEnvelope(w, http.StatusForbidden, nil, Message{Code: 10000, Message: "Authentication error"})
+		return nil
+	}
+	// Copy under the lock so a concurrent Set* cannot race the encoder.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *account
+	return &c
+}
+
+// authenticate returns the errors Cloudflare answers a bad credential with,
+// or nil when the request carries the configured token or key.
+func (s *Server) authenticate(r *http.Request) []Message {
+	authz := r.Header.Get("Authorization")
+	switch {
+	case strings.HasPrefix(authz, "Bearer "):
+		if s.token != "" && strings.TrimPrefix(authz, "Bearer ") == s.token {
+			return nil
+		}
+		return []Message{{Code: 9109, Message: "Invalid access token"}, {Code: 10000, Message: "Authentication error"}}
+	case r.Header.Get("X-Auth-Key") != "":
+		if s.key != "" && r.Header.Get("X-Auth-Key") == s.key && r.Header.Get("X-Auth-Email") == s.email {
+			return nil
+		}
+	}
+	return []Message{{Code: 10000, Message: "Authentication error"}}
+}
+
+func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
+	a := s.handle(w, r, EndpointConnectors)
+	if a == nil {
+		return
+	}
+	now := s.now()
+	out := make([]Connector, 0, len(a.Connectors))
+	for _, c := range a.Connectors {
+		if dt := r.URL.Query().Get("device_type"); dt != "" && (c.Device == nil || c.Device.Type != dt) {
+			continue
+		}
+		out = append(out, c.at(now))
+	}
+	writeEnvelope(w, http.StatusOK, out)
+}
+
+func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
+	a := s.handle(w, r, EndpointApps)
+	if a == nil {
+		return
+	}
+	apps := a.Apps
+	if apps == nil {
+		apps = []App{}
+	}
+	writeEnvelope(w, http.StatusOK, apps)
+}
+
+// BaseURL is the API base URL of a Server listening on addr (host:port).
+func BaseURL(addr string) string { return "http://" + addr + PathPrefix }
+
+// TB is the part of testing.TB that Start needs; this package does not
+// import testing, so the exporter's demo mode can use it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// Start serves s on a loopback port until the test ends and returns the
+// base URL to give the client.
+func (s *Server) Start(t TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return BaseURL(l.Addr().String())
+}

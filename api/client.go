@@ -1,0 +1,336 @@
+// Package api is a client for the Cloudflare API v4 endpoints that describe
+// Magic WAN Connectors and apps.
+//
+// It mirrors the API's schema in typed structs, has one method per endpoint,
+// and returns every failure as an *Error carrying the HTTP status and the
+// Cloudflare code: message pairs. It imports nothing from Prometheus and logs
+// nothing. No error it returns contains a credential.
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the Cloudflare API v4 base URL.
+const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
+
+// DefaultMaxResponseBytes bounds how much of a response body is read. The
+// largest expected answer, 50,000 connectors, is about 40 MiB.
+const DefaultMaxResponseBytes = 64 << 20
+
+// Endpoint names, as used in errors, RequestInfo and metric labels.
+const (
+	EndpointConnectors = "connectors"
+	EndpointApps       = "apps"
+)
+
+// RequestInfo describes one HTTP request the client made. It is handed to
+// Config.Observe after the response body has been read.
+type RequestInfo struct {
+	Endpoint string
+	// StatusCode is 0 when no HTTP response arrived.
+	StatusCode int
+	Duration   time.Duration
+}
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL defaults to DefaultBaseURL.
+	BaseURL string
+	// Auth is required.
+	Auth Auth
+	// HTTPClient defaults to a client with its own transport. Whatever
+	// client is given, the Client does not follow redirects: a credential
+	// must not be forwarded to another host.
+	HTTPClient *http.Client
+	// UserAgent is sent with every request.
+	UserAgent string
+	// MaxResponseBytes defaults to DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// Observe, if set, is called once per HTTP request, from the goroutine
+	// that made it.
+	Observe func(RequestInfo)
+}
+
+// Client calls the Cloudflare API. It is safe for concurrent use.
+type Client struct {
+	baseURL   string
+	auth      Auth
+	http      *http.Client
+	userAgent string
+	maxBytes  int64
+	observe   func(RequestInfo)
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Auth == nil {
+		return nil, errors.New("no credential configured")
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("API URL %q is not an absolute http(s) URL", base)
+	}
+	if u.User != nil {
+		return nil, errors.New("API URL must not contain user information")
+	}
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		hc = &c
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	maxBytes := cfg.MaxResponseBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxResponseBytes
+	}
+	observe := cfg.Observe
+	if observe == nil {
+		observe = func(RequestInfo) {}
+	}
+	return &Client{
+		baseURL:   strings.TrimRight(u.String(), "/"),
+		auth:      cfg.Auth,
+		http:      hc,
+		userAgent: cfg.UserAgent,
+		maxBytes:  maxBytes,
+		observe:   observe,
+	}, nil
+}
+
+// ListConnectors returns every Magic WAN Connector of the account
+// (GET /accounts/{account_id}/magic/connectors).
+func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
+	return get[[]Connector](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
+}
+
+// ListApps returns every Magic WAN app of the account, custom and managed
+// (GET /accounts/{account_id}/magic/apps).
+func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
+	return get[[]App](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
+}
+
+func accountPath(accountID, rest string) string {
+	return "/accounts/" + url.PathEscape(accountID) + rest
+}
+
+// envelope is the response shape shared by every v4 endpoint.
+type envelope[T any] struct {
+	Success  *bool     `json:"success"`
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+	Result   T         `json:"result"`
+}
+
+var (
+	errNoSuccessField = errors.New(`response has no "success" field`)
+	errSuccessFalse   = errors.New("API answered success false")
+)
+
+func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error) {
+	var zero T
+	fail := func(status int, msgs []Message, err error) error {
+		return &Error{
+			Endpoint:   endpoint,
+			Op:         "GET " + path,
+			StatusCode: status,
+			Errors:     c.redactMessages(msgs),
+			Err:        c.redactErr(err),
+		}
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
+	if err != nil {
+		return zero, fail(0, nil, err)
+	}
+	if err := c.auth.apply(req.Header); err != nil {
+		return zero, fail(0, nil, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.observe(RequestInfo{Endpoint: endpoint, Duration: time.Since(start)})
+		return zero, fail(0, nil, transportError(err))
+	}
+	var env envelope[T]
+	decodeErr := decodeBody(resp, &env, c.maxBytes)
+	closeBody(resp.Body)
+	c.observe(RequestInfo{Endpoint: endpoint, StatusCode: resp.StatusCode, Duration: time.Since(start)})
+
+	switch {
+	case decodeErr != nil:
+		return zero, fail(resp.StatusCode, nil, decodeErr)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return zero, fail(resp.StatusCode, env.Errors, nil)
+	case env.Success == nil:
+		return zero, fail(resp.StatusCode, env.Errors, errNoSuccessField)
+	case !*env.Success:
+		return zero, fail(resp.StatusCode, env.Errors, errSuccessFalse)
+	}
+	return env.Result, nil
+}
+
+// transportError strips the *url.Error wrapper, whose text repeats the full
+// URL, and says that no response arrived.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("no response: %w", err)
+}
+
+// closeBody reads a little of what is left so the connection can be reused,
+// then closes the body.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+// decodeBody decodes a JSON envelope from resp into v, reading at most limit
+// bytes, and explains every way the body can be unusable.
+func decodeBody(resp *http.Response, v any, limit int64) error {
+	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
+	br := bufio.NewReader(lr)
+	first, err := firstNonSpace(br)
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("response body is empty")
+	case err != nil:
+		return readError(err)
+	case first != '{':
+		return notJSON(resp.Header.Get("Content-Type"), br)
+	}
+	err = json.NewDecoder(br).Decode(v)
+	switch {
+	case err == nil:
+		return nil
+	case lr.err != nil:
+		// The body could not be read to the end: too large, or the
+		// connection failed. That, not the JSON it cut short, is the cause.
+		return readError(lr.err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("response body is truncated JSON")
+	}
+	return fmt.Errorf("response body is malformed JSON: %w", err)
+}
+
+func firstNonSpace(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return b, br.UnreadByte()
+	}
+}
+
+func readError(err error) error {
+	var tooLarge errTooLarge
+	if errors.As(err, &tooLarge) {
+		return err
+	}
+	return fmt.Errorf("read response body: %w", err)
+}
+
+var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
+
+// notJSON describes a body that is not JSON, such as the HTML error page of
+// a proxy. Only the page's title is quoted, never the body itself.
+func notJSON(contentType string, br *bufio.Reader) error {
+	head, _ := br.Peek(8 << 10)
+	desc := fmt.Sprintf("response body is not JSON (Content-Type %q", contentType)
+	if m := htmlTitle.FindSubmatch(head); m != nil {
+		title := strings.Join(strings.Fields(string(m[1])), " ")
+		if len(title) > 120 {
+			title = title[:120] + "..."
+		}
+		desc += fmt.Sprintf(", HTML title %q", title)
+	}
+	return errors.New(desc + ")")
+}
+
+// limitedReader returns errTooLarge once more than limit bytes are read,
+// and remembers the first error other than io.EOF its reader returned.
+type limitedReader struct {
+	r           io.Reader
+	left, limit int64
+	err         error
+}
+
+func (l *limitedReader) Read(p []byte) (n int, err error) {
+	defer func() {
+		if err != nil && err != io.EOF && l.err == nil {
+			l.err = err
+		}
+	}()
+	if l.left <= 0 {
+		var probe [1]byte
+		n, err := l.r.Read(probe[:])
+		if n > 0 {
+			return 0, errTooLarge{limit: l.limit}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err = l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// redactMessages removes credential text from messages the server sent. A
+// well-behaved API never echoes a credential; a misconfigured proxy might.
+func (c *Client) redactMessages(msgs []Message) []Message {
+	if len(msgs) == 0 {
+		return nil
+	}
+	out := make([]Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = Message{Code: m.Code, Message: c.redact(m.Message)}
+	}
+	return out
+}
+
+func (c *Client) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s := err.Error(); c.redact(s) != s {
+		return errors.New(c.redact(s))
+	}
+	return err
+}
+
+func (c *Client) redact(s string) string {
+	for _, secret := range c.auth.secrets() {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "[REDACTED]")
+		}
+	}
+	return s
+}

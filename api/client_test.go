@@ -1,0 +1,489 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+)
+
+var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// secrets are the strings no error may ever contain.
+var secrets = []string{apitest.DemoToken, apitest.DemoKey, apitest.LicenseKeyPrefix, "LK-SECRET"}
+
+func assertNoSecret(t *testing.T, what, s string) {
+	t.Helper()
+	for _, secret := range secrets {
+		if strings.Contains(s, secret) {
+			t.Errorf("%s contains the secret %q: %s", what, secret, s)
+		}
+	}
+}
+
+// newClient starts the simulated API with the demo fleet and returns it with
+// a client authenticated by the demo token.
+func newClient(t *testing.T, cfg api.Config) (*apitest.Server, *api.Client) {
+	t.Helper()
+	sim := apitest.NewServer(apitest.DemoFleet(testNow),
+		apitest.WithClock(func() time.Time { return testNow }),
+		apitest.WithToken(apitest.DemoToken),
+		apitest.WithKey(apitest.DemoEmail, apitest.DemoKey))
+	cfg.BaseURL = sim.Start(t)
+	if cfg.Auth == nil {
+		cfg.Auth = mustAuth(api.TokenAuth(apitest.DemoToken))
+	}
+	c, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
+}
+
+func mustAuth(a api.Auth, err error) api.Auth {
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestListConnectorsDecodesEveryField(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, apitest.Fault{Body: readFile(t, "connectors.json")})
+
+	got, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.Connector{
+		{
+			ID:                           "8e6a2c1f0b9d4e7fa3c5b1d2e4f60718",
+			Activated:                    true,
+			Device:                       &api.Device{ID: "dev-1", SerialNumber: "MC1000-0001", Type: "MANAGED"},
+			InterruptWindowDaysOfWeek:    []string{"Sunday", "Wednesday"},
+			InterruptWindowHourOfDay:     2,
+			InterruptWindowDurationHours: 4,
+			InterruptWindowEmbargoDates:  []string{"2026-12-24"},
+			LastHeartbeat:                time.Date(2026, 11, 20, 8, 15, 2, 123456000, time.UTC),
+			LastSeenVersion:              "2026.10.2",
+			LastUpdated:                  time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
+			Notes:                        "London - Oxford Street",
+			Primary:                      true,
+			SiteID:                       "site-lon",
+			Timezone:                     "Europe/London",
+		},
+		{
+			ID:                           "1b2c3d4e5f60718293a4b5c6d7e8f901",
+			Activated:                    true,
+			Device:                       &api.Device{ID: "dev-2"},
+			InterruptWindowDaysOfWeek:    []string{},
+			InterruptWindowHourOfDay:     23,
+			InterruptWindowDurationHours: 24,
+			InterruptWindowEmbargoDates:  []string{},
+			LastHeartbeat:                time.Date(2026, 11, 20, 8, 15, 2, 0, time.UTC),
+			LastUpdated:                  time.Date(2026, 11, 1, 9, 0, 0, 500000000, time.UTC),
+			Notes:                        "New York (HA secondary)",
+			Primary:                      false,
+			Timezone:                     "America/New_York",
+		},
+		{
+			// Empty last_heartbeat means never; absent primary means true.
+			ID:                           "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+			InterruptWindowDaysOfWeek:    []string{},
+			InterruptWindowDurationHours: 1,
+			InterruptWindowEmbargoDates:  []string{},
+			LastUpdated:                  time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC),
+			Primary:                      true,
+			Timezone:                     "Europe/Paris",
+		},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d connectors, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].LastUpdated.Equal(want[i].LastUpdated) || !got[i].LastHeartbeat.Equal(want[i].LastHeartbeat) {
+			t.Errorf("connector %d: timestamps %v/%v, want %v/%v", i, got[i].LastHeartbeat, got[i].LastUpdated, want[i].LastHeartbeat, want[i].LastUpdated)
+		}
+		got[i].LastUpdated, want[i].LastUpdated = time.Time{}, time.Time{}
+		got[i].LastHeartbeat, want[i].LastHeartbeat = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("connector %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	all, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecret(t, "decoded connectors", string(all))
+}
+
+func TestListAppsDecodesBothShapes(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	sim.SetFault(apitest.AccountRetail, apitest.EndpointApps, apitest.Fault{Body: readFile(t, "apps.json")})
+
+	got, err := c.ListApps(context.Background(), apitest.AccountRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.App{
+		{ID: "a9f1c3e5b7d9f1a3c5e7b9d1f3a5c7e9", Source: api.AppSourceAccount, Name: "Internal Git", Type: "Development",
+			Hostnames: []string{"git.example.com"}, IPSubnets: []string{"10.0.0.0/24"}, SourceSubnets: []string{"10.1.0.0/16"}},
+		{ID: "zoom", Source: api.AppSourceManaged, Name: "Zoom", Type: "Collaboration", Hostnames: []string{"zoom.us"}},
+		{ID: "b1a3c5e7f9b1d3f5a7c9e1b3d5f7a9c1", Source: api.AppSourceAccount, Name: "Legacy ERP"},
+		{ID: "github", Source: api.AppSourceManaged, Name: "GitHub"},
+		{Name: "A shape from the future"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("apps:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestListFromSimulatedFleet(t *testing.T) {
+	_, c := newClient(t, api.Config{})
+	connectors, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]api.Connector{}
+	for _, cn := range connectors {
+		byID[cn.ID] = cn
+	}
+	if len(byID) != 8 {
+		t.Fatalf("got %d connectors, want 8", len(byID))
+	}
+	if !byID[apitest.ConnectorNeverSeen].LastHeartbeat.IsZero() || byID[apitest.ConnectorNeverSeen].Activated {
+		t.Errorf("never-seen connector: %+v", byID[apitest.ConnectorNeverSeen])
+	}
+	if byID[apitest.ConnectorSecondary].Primary {
+		t.Errorf("secondary connector decoded as primary")
+	}
+	if got := testNow.Sub(byID[apitest.ConnectorStale].LastHeartbeat); got != apitest.StaleHeartbeatAgo {
+		t.Errorf("stale connector heartbeat age %v, want %v", got, apitest.StaleHeartbeatAgo)
+	}
+	apps, err := c.ListApps(context.Background(), apitest.AccountLabs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apps) != 2 || apps[0].Source != api.AppSourceAccount || apps[1].Source != api.AppSourceManaged {
+		t.Errorf("labs apps: %+v", apps)
+	}
+}
+
+func TestAuthHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		auth api.Auth
+		want map[string]string
+	}{
+		{"token", mustAuth(api.TokenAuth(" " + apitest.DemoToken + "\n")), map[string]string{
+			"Authorization": "Bearer " + apitest.DemoToken, "X-Auth-Key": "", "X-Auth-Email": "",
+		}},
+		{"email and key", mustAuth(api.KeyAuth(apitest.DemoEmail, apitest.DemoKey)), map[string]string{
+			"Authorization": "", "X-Auth-Email": apitest.DemoEmail, "X-Auth-Key": apitest.DemoKey,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, c := newClient(t, api.Config{Auth: tc.auth, UserAgent: "cloudflare_magic_exporter/1.2.3"})
+			if _, err := c.ListApps(context.Background(), apitest.AccountRetail); err != nil {
+				t.Fatal(err)
+			}
+			reqs := sim.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests, want 1", len(reqs))
+			}
+			h := reqs[0].Header
+			for k, v := range tc.want {
+				if h.Get(k) != v {
+					t.Errorf("header %s = %q, want %q", k, h.Get(k), v)
+				}
+			}
+			if h.Get("User-Agent") != "cloudflare_magic_exporter/1.2.3" {
+				t.Errorf("User-Agent = %q", h.Get("User-Agent"))
+			}
+			if reqs[0].URL.Path != "/client/v4/accounts/"+apitest.AccountRetail+"/magic/apps" {
+				t.Errorf("path = %q", reqs[0].URL.Path)
+			}
+		})
+	}
+}
+
+func TestAuthConstructorsRejectBadCredentials(t *testing.T) {
+	secret := "tok\nen-" + apitest.DemoToken
+	if _, err := api.TokenAuth(secret); err == nil {
+		t.Error("token with a newline accepted")
+	} else {
+		assertNoSecret(t, "error", err.Error())
+	}
+	if _, err := api.TokenAuth("  \n"); err == nil {
+		t.Error("blank token accepted")
+	}
+	if _, err := api.KeyAuth("", apitest.DemoKey); err == nil {
+		t.Error("key without email accepted")
+	}
+	dir := t.TempDir()
+	if _, err := api.TokenFileAuth(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing token file: err = %v", err)
+	}
+	path := filepath.Join(dir, "token")
+	if err := os.WriteFile(path, []byte(apitest.DemoToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim, c := newClient(t, api.Config{Auth: mustAuth(api.TokenFileAuth(path))})
+	if _, err := c.ListApps(context.Background(), apitest.AccountRetail); err != nil {
+		t.Fatalf("token from file refused: %v", err)
+	}
+	if got := sim.Requests()[0].Header.Get("Authorization"); got != "Bearer "+apitest.DemoToken {
+		t.Errorf("Authorization = %q", got)
+	}
+}
+
+// TestFailures runs every way a call can fail through real HTTP and checks
+// the error says what was called and why, and carries no secret.
+func TestFailures(t *testing.T) {
+	html := `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>` + strings.Repeat("x", 1000) + `</body></html>`
+	okBody := readFile(t, "connectors.json")
+	for _, tc := range []struct {
+		name       string
+		fault      apitest.Fault
+		auth       api.Auth
+		maxBytes   int64
+		wantStatus int
+		wantAuth   bool
+		want       []string
+	}{
+		{
+			name:       "500 with Cloudflare errors",
+			fault:      apitest.Fault{Status: 500, Errors: []apitest.Message{{Code: 1000, Message: "Internal error"}, {Code: 1001, Message: "Try again"}}},
+			wantStatus: 500,
+			want:       []string{"HTTP 500 Internal Server Error", "1000: Internal error; 1001: Try again"},
+		},
+		{
+			name:       "502 with an HTML page",
+			fault:      apitest.Fault{Status: 502, Body: html, ContentType: "text/html"},
+			wantStatus: 502,
+			want:       []string{"HTTP 502 Bad Gateway", "not JSON", `"text/html"`, `HTML title "502 Bad Gateway"`},
+		},
+		{
+			name:       "bad token",
+			auth:       mustAuth(api.TokenAuth("not-the-token")),
+			wantStatus: 403,
+			wantAuth:   true,
+			want:       []string{"HTTP 403 Forbidden", "9109: Invalid access token; 10000: Authentication error"},
+		},
+		{
+			name:       "401",
+			fault:      apitest.Fault{Status: 401, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}},
+			wantStatus: 401,
+			wantAuth:   true,
+			want:       []string{"HTTP 401 Unauthorized", "10000: Authentication error"},
+		},
+		{
+			name:       "success false under HTTP 200",
+			fault:      apitest.Fault{Errors: []apitest.Message{{Code: 7003, Message: "Could not route to /accounts"}}},
+			wantStatus: 200,
+			want:       []string{"HTTP 200 OK", "success false", "7003: Could not route to /accounts"},
+		},
+		{
+			name:       "success false without errors",
+			fault:      apitest.Fault{Body: `{"success":false,"errors":[],"messages":[],"result":null}`},
+			wantStatus: 200,
+			want:       []string{"success false"},
+		},
+		{
+			name:       "no success field",
+			fault:      apitest.Fault{Body: `{"result":[]}`},
+			wantStatus: 200,
+			want:       []string{`no "success" field`},
+		},
+		{
+			name:       "truncated JSON",
+			fault:      apitest.Fault{Body: okBody[:len(okBody)/2]},
+			wantStatus: 200,
+			want:       []string{"truncated JSON"},
+		},
+		{
+			name:       "malformed JSON",
+			fault:      apitest.Fault{Body: `{"success":true,"result":[{"id": "x",}]}`},
+			wantStatus: 200,
+			want:       []string{"malformed JSON", "invalid character"},
+		},
+		{
+			name:       "wrong JSON type",
+			fault:      apitest.Fault{Body: `{"success":true,"result":{"id":"x"}}`},
+			wantStatus: 200,
+			want:       []string{"malformed JSON", "cannot unmarshal object"},
+		},
+		{
+			name:       "bad timestamp",
+			fault:      apitest.Fault{Body: `{"success":true,"result":[{"id":"abc","last_heartbeat":"yesterday"}]}`},
+			wantStatus: 200,
+			want:       []string{"malformed JSON", `connector "abc": last_heartbeat: "yesterday" is not an RFC 3339 timestamp`},
+		},
+		{
+			name:       "empty body",
+			fault:      apitest.Fault{Status: 200, Body: ""},
+			wantStatus: 200,
+			want:       []string{"response body is empty"},
+		},
+		{
+			name:       "empty body on 503",
+			fault:      apitest.Fault{Status: 503},
+			wantStatus: 503,
+			want:       []string{"HTTP 503 Service Unavailable", "response body is empty"},
+		},
+		{
+			name:       "oversized body",
+			maxBytes:   1024,
+			fault:      apitest.Fault{Body: `{"success":true,"result":[` + strings.Repeat(`{"id":"x"},`, 500) + `{"id":"y"}]}`},
+			wantStatus: 200,
+			want:       []string{"response body larger than 1024 bytes"},
+		},
+		{
+			name:  "connection closed before answering",
+			fault: apitest.Fault{CloseConnection: true},
+			want:  []string{"no response", "EOF"},
+		},
+		{
+			name:       "connection closed mid-body",
+			fault:      apitest.Fault{Body: okBody, CutAfter: 100},
+			wantStatus: 200,
+			want:       []string{"read response body", "unexpected EOF"},
+		},
+		{
+			name:       "429",
+			fault:      apitest.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}},
+			wantStatus: 429,
+			want:       []string{"HTTP 429 Too Many Requests", "971: Please wait"},
+		},
+		{
+			name:       "redirect is not followed",
+			fault:      apitest.Fault{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Body: `{"success":true,"result":[]}`},
+			wantStatus: 302,
+			want:       []string{"HTTP 302 Found"},
+		},
+		{
+			name:       "server echoes the credential",
+			fault:      apitest.Fault{Status: 400, Errors: []apitest.Message{{Code: 6003, Message: "Invalid request headers: Bearer " + apitest.DemoToken}}},
+			wantStatus: 400,
+			want:       []string{"6003: Invalid request headers: Bearer [REDACTED]"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var observed []api.RequestInfo
+			sim, c := newClient(t, api.Config{
+				Auth:             tc.auth,
+				MaxResponseBytes: tc.maxBytes,
+				Observe:          func(ri api.RequestInfo) { observed = append(observed, ri) },
+			})
+			sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, tc.fault)
+
+			got, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+			if err == nil {
+				t.Fatalf("no error; result %+v", got)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "GET /accounts/"+apitest.AccountRetail+"/magic/connectors") {
+				t.Errorf("error does not say what was called: %s", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			assertNoSecret(t, "error", msg)
+			var apiErr *api.Error
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error is %T, not *api.Error", err)
+			}
+			if apiErr.StatusCode != tc.wantStatus || api.StatusCode(err) != tc.wantStatus {
+				t.Errorf("StatusCode = %d, want %d", apiErr.StatusCode, tc.wantStatus)
+			}
+			if apiErr.IsAuth() != tc.wantAuth {
+				t.Errorf("IsAuth = %v, want %v", apiErr.IsAuth(), tc.wantAuth)
+			}
+			if apiErr.Endpoint != api.EndpointConnectors {
+				t.Errorf("Endpoint = %q", apiErr.Endpoint)
+			}
+			if len(observed) != 1 || observed[0].StatusCode != tc.wantStatus || observed[0].Endpoint != api.EndpointConnectors {
+				t.Errorf("observed %+v, want one request with status %d", observed, tc.wantStatus)
+			}
+		})
+	}
+}
+
+func TestContextEndsAHangingCall(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Hang: true})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.ListApps(ctx, apitest.AccountRetail)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a deadline error", err)
+	}
+	if !strings.Contains(err.Error(), "no response") {
+		t.Errorf("error %q does not say no response arrived", err)
+	}
+}
+
+func TestTransportErrorNamesTheCall(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+
+	c, err := api.New(api.Config{BaseURL: apitest.BaseURL(addr), Auth: mustAuth(api.TokenAuth(apitest.DemoToken))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListConnectors(context.Background(), apitest.AccountRetail)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	want := "GET /accounts/" + apitest.AccountRetail + "/magic/connectors: no response: dial tcp " + addr
+	if !strings.HasPrefix(msg, want) {
+		t.Errorf("error %q, want prefix %q", msg, want)
+	}
+	if api.StatusCode(err) != 0 {
+		t.Errorf("StatusCode = %d, want 0", api.StatusCode(err))
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	auth := mustAuth(api.TokenAuth(apitest.DemoToken))
+	for _, tc := range []api.Config{
+		{BaseURL: "https://api.example.com"},
+		{BaseURL: "ftp://api.example.com", Auth: auth},
+		{BaseURL: "api.example.com/client/v4", Auth: auth},
+		{BaseURL: "https://user:" + apitest.DemoToken + "@api.example.com/", Auth: auth},
+	} {
+		_, err := api.New(tc)
+		if err == nil {
+			t.Errorf("New(%q) accepted", tc.BaseURL)
+			continue
+		}
+		assertNoSecret(t, "error", err.Error())
+	}
+}

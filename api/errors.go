@@ -1,0 +1,101 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Message is one entry of the errors or messages array of a Cloudflare
+// response envelope.
+type Message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error is a failed API call. It says what was called (Op) and why it failed:
+// the HTTP status when a response arrived, every Cloudflare code: message
+// pair the response carried, and the transport or decode problem (Err).
+// Nothing in it is taken from a credential.
+type Error struct {
+	// Endpoint is the short name of the endpoint, such as "connectors".
+	Endpoint string
+	// Op is the method and path called, such as
+	// "GET /accounts/0123.../magic/connectors".
+	Op string
+	// StatusCode is the HTTP status, or 0 when no response arrived.
+	StatusCode int
+	// Errors are the Cloudflare errors of the response envelope, with any
+	// credential text removed.
+	Errors []Message
+	// Err is the transport, decode or protocol problem, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.StatusCode)
+		if text := http.StatusText(e.StatusCode); text != "" {
+			b.WriteString(" " + text)
+		}
+	}
+	for i, m := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%d: %s", m.Code, m.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying transport or decode error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// HasCode reports whether the response carried the Cloudflare error code.
+func (e *Error) HasCode(code int) bool {
+	for _, m := range e.Errors {
+		if m.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAuth reports whether the call was refused for its credential: HTTP 401
+// or 403, or Cloudflare's authentication error codes under any status.
+func (e *Error) IsAuth() bool {
+	return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
+		e.HasCode(CodeAuthenticationError) || e.HasCode(CodeInvalidAccessToken)
+}
+
+// Cloudflare error codes the exporter reacts to.
+const (
+	CodeAuthenticationError = 10000
+	CodeInvalidAccessToken  = 9109
+)
+
+// StatusCode returns the HTTP status of a failed call, or 0 when err is not
+// an *Error or no response arrived.
+func StatusCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// errTooLarge is returned when a body exceeds the configured limit.
+type errTooLarge struct{ limit int64 }
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("response body larger than %d bytes", e.limit)
+}

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Connector is one Magic WAN Connector as listed by
+// GET /accounts/{account_id}/magic/connectors.
+//
+// The connector's license_key is deliberately not a field: it is a
+// provisioning credential, and what is never decoded can never leak.
+type Connector struct {
+	ID        string  `json:"id"`
+	Activated bool    `json:"activated"`
+	Device    *Device `json:"device,omitempty"`
+
+	// InterruptWindowDaysOfWeek lists the days (Sunday..Saturday) on which a
+	// software upgrade may interrupt traffic; empty means every day.
+	InterruptWindowDaysOfWeek []string `json:"interrupt_window_days_of_week"`
+	// InterruptWindowHourOfDay is the local hour (0-23, in Timezone) at which
+	// the window opens.
+	InterruptWindowHourOfDay float64 `json:"interrupt_window_hour_of_day"`
+	// InterruptWindowDurationHours is the window length, 1-24.
+	InterruptWindowDurationHours float64 `json:"interrupt_window_duration_hours"`
+	// InterruptWindowEmbargoDates are local dates (YYYY-MM-DD) on which no
+	// upgrade may start.
+	InterruptWindowEmbargoDates []string `json:"interrupt_window_embargo_dates"`
+
+	// LastHeartbeat is zero when the connector has never connected.
+	LastHeartbeat   time.Time `json:"last_heartbeat"`
+	LastSeenVersion string    `json:"last_seen_version"`
+	LastUpdated     time.Time `json:"last_updated"`
+	Notes           string    `json:"notes"`
+	// Primary is false for the secondary of a high-availability pair. The
+	// API documents a default of true, which applies when the field is absent.
+	Primary  bool   `json:"primary"`
+	SiteID   string `json:"site_id"`
+	Timezone string `json:"timezone"`
+}
+
+// Device describes the appliance a connector runs on.
+type Device struct {
+	ID           string `json:"id"`
+	SerialNumber string `json:"serial_number"`
+	// Type is "MANAGED", "LICENSED" or empty.
+	Type string `json:"type"`
+}
+
+// wireConnector is the JSON shape of a connector. Timestamps are strings so
+// that an empty string can mean "absent", and primary is a pointer so that an
+// absent field can take the documented default.
+type wireConnector struct {
+	ID                           string   `json:"id"`
+	Activated                    bool     `json:"activated"`
+	Device                       *Device  `json:"device"`
+	InterruptWindowDaysOfWeek    []string `json:"interrupt_window_days_of_week"`
+	InterruptWindowHourOfDay     float64  `json:"interrupt_window_hour_of_day"`
+	InterruptWindowDurationHours float64  `json:"interrupt_window_duration_hours"`
+	InterruptWindowEmbargoDates  []string `json:"interrupt_window_embargo_dates"`
+	LastHeartbeat                string   `json:"last_heartbeat"`
+	LastSeenVersion              string   `json:"last_seen_version"`
+	LastUpdated                  string   `json:"last_updated"`
+	Notes                        string   `json:"notes"`
+	Primary                      *bool    `json:"primary"`
+	SiteID                       string   `json:"site_id"`
+	Timezone                     string   `json:"timezone"`
+}
+
+// UnmarshalJSON decodes a connector, ignoring unknown fields (license_key
+// among them), treating an empty timestamp as absent and an absent primary
+// as true.
+func (c *Connector) UnmarshalJSON(b []byte) error {
+	var w wireConnector
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	heartbeat, err := parseTimestamp(w.LastHeartbeat)
+	if err != nil {
+		return fmt.Errorf("connector %q: last_heartbeat: %w", w.ID, err)
+	}
+	updated, err := parseTimestamp(w.LastUpdated)
+	if err != nil {
+		return fmt.Errorf("connector %q: last_updated: %w", w.ID, err)
+	}
+	*c = Connector{
+		ID:                           w.ID,
+		Activated:                    w.Activated,
+		Device:                       w.Device,
+		InterruptWindowDaysOfWeek:    w.InterruptWindowDaysOfWeek,
+		InterruptWindowHourOfDay:     w.InterruptWindowHourOfDay,
+		InterruptWindowDurationHours: w.InterruptWindowDurationHours,
+		InterruptWindowEmbargoDates:  w.InterruptWindowEmbargoDates,
+		LastHeartbeat:                heartbeat,
+		LastSeenVersion:              w.LastSeenVersion,
+		LastUpdated:                  updated,
+		Notes:                        w.Notes,
+		Primary:                      w.Primary == nil || *w.Primary,
+		SiteID:                       w.SiteID,
+		Timezone:                     w.Timezone,
+	}
+	return nil
+}
+
+// parseTimestamp parses an RFC 3339 timestamp with or without fractional
+// seconds; the empty string is the zero time.
+func parseTimestamp(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 timestamp", s)
+	}
+	return t, nil
+}
+
+// AppSource tells an account's own app from one Cloudflare manages.
+type AppSource string
+
+// The two app shapes of GET /accounts/{account_id}/magic/apps.
+const (
+	AppSourceAccount AppSource = "account"
+	AppSourceManaged AppSource = "managed"
+)
+
+// App is one Magic WAN app. Account apps carry account_app_id and managed
+// apps managed_app_id; both are decoded into ID, with Source saying which.
+// An item carrying neither has an empty Source: it is of a shape this client
+// does not know, and callers should skip it.
+type App struct {
+	ID            string
+	Source        AppSource
+	Name          string
+	Type          string
+	Hostnames     []string
+	IPSubnets     []string
+	SourceSubnets []string
+}
+
+type wireApp struct {
+	AccountAppID  string   `json:"account_app_id"`
+	ManagedAppID  string   `json:"managed_app_id"`
+	Name          string   `json:"name"`
+	Type          string   `json:"type"`
+	Hostnames     []string `json:"hostnames"`
+	IPSubnets     []string `json:"ip_subnets"`
+	SourceSubnets []string `json:"source_subnets"`
+}
+
+// UnmarshalJSON decodes either app shape.
+func (a *App) UnmarshalJSON(b []byte) error {
+	var w wireApp
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*a = App{
+		Name:          w.Name,
+		Type:          w.Type,
+		Hostnames:     w.Hostnames,
+		IPSubnets:     w.IPSubnets,
+		SourceSubnets: w.SourceSubnets,
+	}
+	switch {
+	case w.AccountAppID != "":
+		a.ID, a.Source = w.AccountAppID, AppSourceAccount
+	case w.ManagedAppID != "":
+		a.ID, a.Source = w.ManagedAppID, AppSourceManaged
+	}
+	return nil
+}
