@@ -227,7 +227,7 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 		if dt := r.URL.Query().Get("device_type"); dt != "" && (c.Device == nil || c.Device.Type != dt) {
 			continue
 		}
-		out = append(out, c.at(now))
+		out = append(out, c.At(now))
 	}
 	writeEnvelope(w, http.StatusOK, out)
 }

@@ -35,8 +35,8 @@ type Device struct {
 	Type         string `json:"type,omitempty"`
 }
 
-// at returns the connector as answered at now.
-func (c Connector) at(now time.Time) Connector {
+// At returns the connector as the API answers it at now.
+func (c Connector) At(now time.Time) Connector {
 	if c.HeartbeatEvery > 0 {
 		beat := now.Add(-c.HeartbeatPhase).Truncate(c.HeartbeatEvery).Add(c.HeartbeatPhase)
 		c.LastHeartbeat = beat.UTC().Format(time.RFC3339Nano)

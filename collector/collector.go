@@ -1,0 +1,211 @@
+// Package collector turns Cloudflare Magic WAN API answers into Prometheus
+// metrics.
+//
+// An Exporter calls, on every scrape and for every account, each endpoint
+// concurrently, and emits const metrics from what came back: a connector
+// deleted upstream disappears at the next scrape. A failing endpoint reports
+// cloudflare_magic_up 0 and drops only its own series.
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+)
+
+const namespace = "cloudflare_magic"
+
+// Client is what the exporter needs from the Cloudflare API.
+type Client interface {
+	ListConnectors(ctx context.Context, accountID string) ([]api.Connector, error)
+	ListApps(ctx context.Context, accountID string) ([]api.App, error)
+}
+
+// Config configures an Exporter.
+type Config struct {
+	Client   Client
+	Accounts []string
+	// Timeout bounds each scrape's API calls. Zero means no bound beyond the
+	// context the scrape is given.
+	Timeout time.Duration
+	Logger  log.Logger
+	// Now defaults to time.Now; tests fix it.
+	Now func() time.Time
+}
+
+// Exporter is a prometheus.Collector for the Magic WAN endpoints of a set of
+// accounts. Register it directly, or call WithContext per scrape so that the
+// scrape's cancellation reaches the API calls.
+type Exporter struct {
+	client   Client
+	accounts []string
+	timeout  time.Duration
+	logger   log.Logger
+	now      func() time.Time
+	scrapers []scraper
+
+	connectorInfo          *prometheus.Desc
+	connectorActivated     *prometheus.Desc
+	connectorPrimary       *prometheus.Desc
+	connectorLastHeartbeat *prometheus.Desc
+	connectorHeartbeatAge  *prometheus.Desc
+	connectorLastUpdated   *prometheus.Desc
+	apps                   *prometheus.Desc
+	appInfo                *prometheus.Desc
+	up                     *prometheus.Desc
+	scrapeDuration         *prometheus.Desc
+}
+
+// scraper is one API endpoint: it fetches an account's data and emits the
+// endpoint's series. It returns an error, and emits nothing, when the call
+// fails.
+type scraper struct {
+	name   string
+	scrape func(ctx context.Context, accountID string, ch chan<- prometheus.Metric) error
+}
+
+// New returns an Exporter for cfg.
+func New(cfg Config) (*Exporter, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("collector: no API client")
+	}
+	e := &Exporter{
+		client:   cfg.Client,
+		accounts: cfg.Accounts,
+		timeout:  cfg.Timeout,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+	}
+	if e.logger == nil {
+		e.logger = log.NewNopLogger()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+
+	connector := []string{"account_id", "connector_id"}
+	e.connectorInfo = prometheus.NewDesc(namespace+"_connector_info",
+		"Magic WAN Connector attributes as labels; always 1. Join on account_id and connector_id to add them to other connector metrics.",
+		[]string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes"}, nil)
+	e.connectorActivated = prometheus.NewDesc(namespace+"_connector_activated",
+		"Whether the connector is activated (1) or not (0). A connector that is not activated does not carry traffic.",
+		connector, nil)
+	e.connectorPrimary = prometheus.NewDesc(namespace+"_connector_primary",
+		"Whether the connector is the primary (1) or the secondary (0) of a high-availability pair; single connectors are primary.",
+		connector, nil)
+	e.connectorLastHeartbeat = prometheus.NewDesc(namespace+"_connector_last_heartbeat_timestamp_seconds",
+		"Unix time of the connector's last heartbeat to Cloudflare. Connectors heartbeat about every 10 seconds; absent if the connector has never connected.",
+		connector, nil)
+	e.connectorHeartbeatAge = prometheus.NewDesc(namespace+"_connector_heartbeat_age_seconds",
+		"Seconds since the connector's last heartbeat, computed when scraped. Minutes mean the connector or its uplink is down; absent if it has never connected.",
+		connector, nil)
+	e.connectorLastUpdated = prometheus.NewDesc(namespace+"_connector_last_updated_timestamp_seconds",
+		"Unix time the connector's configuration last changed.",
+		connector, nil)
+	e.apps = prometheus.NewDesc(namespace+"_apps",
+		"Number of Magic WAN apps defined, by source (account: custom, managed: defined by Cloudflare) and type; apps without a type count as unknown.",
+		[]string{"account_id", "source", "type"}, nil)
+	e.appInfo = prometheus.NewDesc(namespace+"_app_info",
+		"Magic WAN app attributes as labels; always 1.",
+		[]string{"account_id", "app_id", "source", "name", "type"}, nil)
+	e.up = prometheus.NewDesc(namespace+"_up",
+		"Whether this scrape's call to the endpoint for the account succeeded (1) or failed (0); the exporter's log says why.",
+		[]string{"account_id", "endpoint"}, nil)
+	e.scrapeDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
+		"How long this scrape's call to the endpoint for the account took, in seconds.",
+		[]string{"account_id", "endpoint"}, nil)
+
+	e.scrapers = []scraper{
+		{name: api.EndpointConnectors, scrape: e.scrapeConnectors},
+		{name: api.EndpointApps, scrape: e.scrapeApps},
+	}
+	return e, nil
+}
+
+// Describe implements prometheus.Collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		e.connectorInfo, e.connectorActivated, e.connectorPrimary, e.connectorLastHeartbeat,
+		e.connectorHeartbeatAge, e.connectorLastUpdated, e.apps, e.appInfo, e.up, e.scrapeDuration,
+	} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector, bounding the API calls by the
+// configured timeout only.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.collect(context.Background(), ch)
+}
+
+// WithContext returns a collector for one scrape whose API calls end when
+// ctx does.
+func (e *Exporter) WithContext(ctx context.Context) prometheus.Collector {
+	return scrapeCollector{e: e, ctx: ctx}
+}
+
+type scrapeCollector struct {
+	e   *Exporter
+	ctx context.Context
+}
+
+func (s scrapeCollector) Describe(ch chan<- *prometheus.Desc) { s.e.Describe(ch) }
+func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) { s.e.collect(s.ctx, ch) }
+
+// collect calls every endpoint of every account concurrently, so that a
+// scrape lasts as long as the slowest call.
+func (e *Exporter) collect(ctx context.Context, ch chan<- prometheus.Metric) {
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	for _, account := range e.accounts {
+		for _, s := range e.scrapers {
+			wg.Go(func() {
+				start := time.Now()
+				err := s.scrape(ctx, account, ch)
+				duration := time.Since(start).Seconds()
+				up := 1.0
+				if err != nil {
+					up = 0
+					level.Error(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", s.name, "err", err)
+				}
+				send(ch, e.up, up, account, s.name)
+				send(ch, e.scrapeDuration, duration, account, s.name)
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// send emits a gauge. A label value Prometheus rejects (it cannot happen
+// with strings decoded from JSON) yields an invalid metric, which the
+// registry reports, instead of a panic.
+func send(ch chan<- prometheus.Metric, desc *prometheus.Desc, value float64, labelValues ...string) {
+	m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, value, labelValues...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(desc, err)
+	}
+	ch <- m
+}
+
+func boolToFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// unixSeconds is t as float Unix seconds, sub-second precision kept.
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}

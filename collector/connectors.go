@@ -1,0 +1,37 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// scrapeConnectors lists the account's connectors and emits their series.
+func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch chan<- prometheus.Metric) error {
+	connectors, err := e.client.ListConnectors(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("list connectors for account %s: %w", accountID, err)
+	}
+	now := e.now()
+	for i := range connectors {
+		c := &connectors[i]
+		var deviceID, serial, deviceType string
+		if c.Device != nil {
+			deviceID, serial, deviceType = c.Device.ID, c.Device.SerialNumber, c.Device.Type
+		}
+		send(ch, e.connectorInfo, 1, accountID, c.ID, deviceID, serial, deviceType, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
+		send(ch, e.connectorActivated, boolToFloat(c.Activated), accountID, c.ID)
+		send(ch, e.connectorPrimary, boolToFloat(c.Primary), accountID, c.ID)
+		if !c.LastHeartbeat.IsZero() {
+			send(ch, e.connectorLastHeartbeat, unixSeconds(c.LastHeartbeat), accountID, c.ID)
+			// A heartbeat stamped ahead of our clock is "just now", not
+			// a negative age.
+			send(ch, e.connectorHeartbeatAge, max(now.Sub(c.LastHeartbeat).Seconds(), 0), accountID, c.ID)
+		}
+		if !c.LastUpdated.IsZero() {
+			send(ch, e.connectorLastUpdated, unixSeconds(c.LastUpdated), accountID, c.ID)
+		}
+	}
+	return nil
+}

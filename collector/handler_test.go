@@ -1,0 +1,52 @@
+package collector
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+)
+
+func TestHandlerServesEvenWhenEveryCallFails(t *testing.T) {
+	client := newFakeClient()
+	for _, a := range []string{apitest.AccountRetail, apitest.AccountLabs} {
+		client.errs[a+"/connectors"] = errors.New("boom")
+		client.errs[a+"/apps"] = errors.New("boom")
+	}
+	global := prometheus.NewRegistry()
+	requests := NewRequestMetrics()
+	requests.Observe(api.RequestInfo{Endpoint: api.EndpointApps})
+	requests.Observe(api.RequestInfo{Endpoint: api.EndpointApps, StatusCode: 429})
+	global.MustRegister(requests)
+
+	srv := httptest.NewServer(NewHandler(newTestExporter(t, client, nil), global, nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d:\n%s", resp.StatusCode, body)
+	}
+	for _, want := range []string{
+		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="apps"} 0`,
+		`cloudflare_magic_api_requests_total{code="error",endpoint="apps"} 1`,
+		`cloudflare_magic_api_requests_total{code="429",endpoint="apps"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(body), "cloudflare_magic_connector_info") {
+		t.Error("connector series served although every call failed")
+	}
+}
