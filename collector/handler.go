@@ -29,7 +29,9 @@ func NewHandler(e *Exporter, global prometheus.Gatherer, logger log.Logger) http
 			http.Error(w, "register collector: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		promhttp.HandlerFor(prometheus.Gatherers{global, reg}, opts).ServeHTTP(w, r)
+		// The scrape's own registry goes first: its API calls then show in
+		// the request counters of this very page.
+		promhttp.HandlerFor(prometheus.Gatherers{reg, global}, opts).ServeHTTP(w, r)
 	})
 }
 

@@ -1,0 +1,306 @@
+// Command cloudflare_magic_exporter exports the state of Cloudflare Magic WAN
+// Connectors and apps as Prometheus metrics, calling the Cloudflare API on
+// every scrape.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector"
+)
+
+const (
+	exporterName = "cloudflare_magic_exporter"
+	// defaultPort is above the 9100-9999 range of the Prometheus default
+	// port allocations, which is exhausted, and not allocated there.
+	defaultPort = ":10192"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// flags are the command line, parsed.
+type flags struct {
+	web         *web.FlagConfig
+	metricsPath string
+	log         promslog.Config
+
+	apiToken, apiTokenFile       string
+	apiEmail, apiKey, apiKeyFile string
+	accounts                     []string
+	apiURL                       string
+	timeout                      time.Duration
+	demo                         bool
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	app := kingpin.New(exporterName, "Prometheus exporter for Cloudflare Magic WAN Connectors and apps.")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	f.web = kingpinflag.AddFlags(app, defaultPort)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").
+		Default("/metrics").StringVar(&f.metricsPath)
+	app.Flag("cloudflare.api-token", "Cloudflare API token with the Magic WAN Read permission. Prefer the file or the environment variable: a command line is visible to every local user.").
+		Envar("CLOUDFLARE_API_TOKEN").PlaceHolder("TOKEN").StringVar(&f.apiToken)
+	app.Flag("cloudflare.api-token-file", "File holding the Cloudflare API token.").
+		PlaceHolder("PATH").StringVar(&f.apiTokenFile)
+	app.Flag("cloudflare.api-email", "Email of the Cloudflare user, for the legacy global API key.").
+		Envar("CLOUDFLARE_API_EMAIL").PlaceHolder("EMAIL").StringVar(&f.apiEmail)
+	app.Flag("cloudflare.api-key", "Legacy Cloudflare global API key, used with --cloudflare.api-email. An API token is safer.").
+		Envar("CLOUDFLARE_API_KEY").PlaceHolder("KEY").StringVar(&f.apiKey)
+	app.Flag("cloudflare.api-key-file", "File holding the legacy Cloudflare global API key.").
+		PlaceHolder("PATH").StringVar(&f.apiKeyFile)
+	app.Flag("cloudflare.account-id", "Cloudflare account ID (32 hex characters) to export. Repeat the flag, or give a comma-separated list.").
+		Envar("CLOUDFLARE_ACCOUNT_ID").PlaceHolder("ID").StringsVar(&f.accounts)
+	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
+		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
+	app.Flag("cloudflare.timeout", "Longest time a scrape waits for the Cloudflare API.").
+		Default("10s").DurationVar(&f.timeout)
+	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
+		BoolVar(&f.demo)
+	promslogflag.AddFlags(app, &f.log)
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func run(args []string) int {
+	f, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %s, try --help\n", exporterName, err)
+		return 2
+	}
+	logger, slogger := newLoggers(&f.log)
+
+	if f.demo {
+		if err := startDemo(f, logger); err != nil {
+			level.Error(logger).Log("msg", "starting the demo API failed", "err", err)
+			return 1
+		}
+	}
+	auth, err := credential(f)
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		return 1
+	}
+	accounts, err := accountIDs(f.accounts)
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		return 1
+	}
+
+	requests := collector.NewRequestMetrics()
+	client, err := api.New(api.Config{
+		BaseURL:   f.apiURL,
+		Auth:      auth,
+		UserAgent: version.ComponentUserAgent(exporterName),
+		Observe:   requests.Observe,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		return 1
+	}
+	exporter, err := collector.New(collector.Config{
+		Client:   client,
+		Accounts: accounts,
+		Timeout:  f.timeout,
+		Logger:   logger,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		return 1
+	}
+
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(exporterName),
+		requests,
+	)
+
+	mux := http.NewServeMux()
+	mux.Handle(f.metricsPath, promhttp.InstrumentMetricHandler(reg, collector.NewHandler(exporter, reg, logger)))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	if f.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        exporterName,
+			Description: "Prometheus exporter for Cloudflare Magic WAN Connectors and apps",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: f.metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+			},
+		})
+		if err != nil {
+			level.Error(logger).Log("msg", "building the landing page failed", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// credential picks the one credential the flags and environment give.
+func credential(f *flags) (api.Auth, error) {
+	const tokenHint = "--cloudflare.api-token-file, --cloudflare.api-token or CLOUDFLARE_API_TOKEN"
+	const keyHint = "--cloudflare.api-email with --cloudflare.api-key-file, --cloudflare.api-key or CLOUDFLARE_API_KEY"
+	hasToken := f.apiToken != "" || f.apiTokenFile != ""
+	hasKey := f.apiKey != "" || f.apiKeyFile != ""
+	switch {
+	case hasToken && (hasKey || f.apiEmail != ""):
+		return nil, fmt.Errorf("both an API token and an email/API key are set: set either %s, or %s", tokenHint, keyHint)
+	case f.apiToken != "" && f.apiTokenFile != "":
+		return nil, errors.New("both --cloudflare.api-token (or CLOUDFLARE_API_TOKEN) and --cloudflare.api-token-file are set: set one")
+	case f.apiTokenFile != "":
+		return api.TokenFileAuth(f.apiTokenFile)
+	case f.apiToken != "":
+		return api.TokenAuth(f.apiToken)
+	case f.apiKey != "" && f.apiKeyFile != "":
+		return nil, errors.New("both --cloudflare.api-key (or CLOUDFLARE_API_KEY) and --cloudflare.api-key-file are set: set one")
+	case hasKey && f.apiEmail == "":
+		return nil, errors.New("an API key needs the user's email: set --cloudflare.api-email or CLOUDFLARE_API_EMAIL")
+	case f.apiEmail != "" && !hasKey:
+		return nil, errors.New("--cloudflare.api-email needs the global API key: set --cloudflare.api-key-file, --cloudflare.api-key or CLOUDFLARE_API_KEY")
+	case hasKey:
+		key := f.apiKey
+		if f.apiKeyFile != "" {
+			b, err := os.ReadFile(f.apiKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("read API key file: %w", err)
+			}
+			key = string(b)
+		}
+		return api.KeyAuth(f.apiEmail, key)
+	}
+	return nil, fmt.Errorf("no Cloudflare credential: set %s (or %s)", tokenHint, keyHint)
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// accountIDs splits comma-separated values, checks each ID and drops
+// repeats.
+func accountIDs(values []string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, v := range values {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.ToLower(strings.TrimSpace(id))
+			if id == "" || seen[id] {
+				continue
+			}
+			if !accountIDPattern.MatchString(id) {
+				return nil, fmt.Errorf("account ID %q is not 32 hex characters (--cloudflare.account-id, CLOUDFLARE_ACCOUNT_ID)", id)
+			}
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no account: set --cloudflare.account-id or CLOUDFLARE_ACCOUNT_ID")
+	}
+	return ids, nil
+}
+
+// startDemo serves the simulated fleet on a loopback port and points the
+// flags at it.
+func startDemo(f *flags, logger log.Logger) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sim := apitest.NewServer(apitest.DemoFleet(time.Now()), apitest.WithToken(apitest.DemoToken))
+	go func() {
+		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+		_ = srv.Serve(l)
+	}()
+	f.apiURL = apitest.BaseURL(l.Addr().String())
+	f.apiToken, f.apiTokenFile, f.apiEmail, f.apiKey, f.apiKeyFile = apitest.DemoToken, "", "", "", ""
+	if len(f.accounts) == 0 {
+		f.accounts = []string{apitest.AccountRetail, apitest.AccountLabs}
+	}
+	level.Warn(logger).Log("msg", "demo mode: the metrics describe a simulated fleet, not your Cloudflare account", "api_url", f.apiURL)
+	return nil
+}
+
+// newLoggers builds the go-kit logger the exporter logs with, and an
+// slog.Logger for exporter-toolkit that writes through the same go-kit
+// logger, so there is one stream in one format.
+func newLoggers(cfg *promslog.Config) (log.Logger, *slog.Logger) {
+	w := log.NewSyncWriter(os.Stderr)
+	var base log.Logger
+	if cfg.Format.String() == "json" {
+		base = log.NewJSONLogger(w)
+	} else {
+		base = log.NewLogfmtLogger(w)
+	}
+	allowed, err := level.Parse(cfg.Level.String())
+	if err != nil {
+		allowed = level.InfoValue()
+	}
+	logger := level.NewFilter(base, level.Allow(allowed))
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return logger, slog.New(sloggokit.NewGoKitHandler(slogKeys(base), cfg.Level))
+}
+
+// slogKeys puts the keys of a record from slog-gokit in the order and under
+// the names the go-kit logger uses: level, ts (UTC), caller, then the rest.
+func slogKeys(next log.Logger) log.Logger {
+	return log.LoggerFunc(func(kv ...any) error {
+		var lvl, ts, caller []any
+		rest := make([]any, 0, len(kv))
+		for i := 0; i+1 < len(kv); i += 2 {
+			switch kv[i] {
+			case level.Key():
+				lvl = kv[i : i+2]
+			case slog.TimeKey:
+				t, ok := kv[i+1].(time.Time)
+				if ok {
+					ts = []any{"ts", t.UTC()}
+				}
+			case "caller":
+				caller = kv[i : i+2]
+			default:
+				rest = append(rest, kv[i:i+2]...)
+			}
+		}
+		out := make([]any, 0, len(kv))
+		out = append(append(append(append(out, lvl...), ts...), caller...), rest...)
+		return next.Log(out...)
+	})
+}
