@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Auth puts a credential on a request. The implementations in this package
@@ -27,13 +29,83 @@ func TokenAuth(token string) (Auth, error) {
 }
 
 // TokenFileAuth reads an API token from a file; surrounding white space,
-// such as a trailing newline, is ignored.
+// such as a trailing newline, is ignored. The file is read again whenever
+// it changes (new modification time, size or inode, as when Kubernetes
+// swaps a mounted Secret), so a token can be rotated without a restart.
+// Should the changed file be unreadable or hold no valid token, the last
+// good token stays in use and the file is tried again on the next request.
 func TokenFileAuth(path string) (Auth, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read API token file: %w", err)
+	a := &tokenFileAuth{path: path}
+	if err := a.reload(); err != nil {
+		return nil, err
 	}
-	return TokenAuth(string(b))
+	return a, nil
+}
+
+// maxSeenTokens bounds how many past tokens are kept for redaction.
+const maxSeenTokens = 8
+
+type tokenFileAuth struct {
+	path string
+
+	mu    sync.Mutex
+	token string
+	stat  os.FileInfo
+	// seen holds every token read so far, to redact from errors: an error
+	// about a request made just before a rotation may carry the old one.
+	seen []string
+}
+
+func (a *tokenFileAuth) apply(h http.Header) error {
+	if err := a.reload(); err != nil && a.current() == "" {
+		return err
+	}
+	h.Set("Authorization", "Bearer "+a.current())
+	return nil
+}
+
+func (a *tokenFileAuth) current() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.token
+}
+
+// reload reads the file if it changed since the last good read.
+func (a *tokenFileAuth) reload() error {
+	fi, err := os.Stat(a.path)
+	if err != nil {
+		return fmt.Errorf("read API token file: %w", err)
+	}
+	a.mu.Lock()
+	unchanged := a.stat != nil && os.SameFile(a.stat, fi) && a.stat.ModTime().Equal(fi.ModTime()) && a.stat.Size() == fi.Size()
+	a.mu.Unlock()
+	if unchanged {
+		return nil
+	}
+	b, err := os.ReadFile(a.path)
+	if err != nil {
+		return fmt.Errorf("read API token file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if err := checkSecret("API token in "+a.path, token); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.token, a.stat = token, fi
+	if !slices.Contains(a.seen, token) {
+		a.seen = append(a.seen, token)
+		if len(a.seen) > maxSeenTokens {
+			a.seen = a.seen[1:]
+		}
+	}
+	return nil
+}
+
+func (a *tokenFileAuth) secrets() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.seen)
 }
 
 // KeyAuth authenticates with the legacy account email and global API key

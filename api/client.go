@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,6 +43,8 @@ type RequestInfo struct {
 	// StatusCode is 0 when no HTTP response arrived.
 	StatusCode int
 	Duration   time.Duration
+	// RateLimit is what the response's rate-limit headers said.
+	RateLimit RateLimit
 }
 
 // Config configures a Client.
@@ -60,9 +64,16 @@ type Config struct {
 	// Observe, if set, is called once per HTTP request, from the goroutine
 	// that made it.
 	Observe func(RequestInfo)
+	// Now defaults to time.Now; tests fix it.
+	Now func() time.Time
 }
 
 // Client calls the Cloudflare API. It is safe for concurrent use.
+//
+// After an HTTP 429 the client makes no request at all until Retry-After has
+// passed: every call fails at once with an error wrapping ErrBackoff. A
+// transient failure (no response, or HTTP 5xx) is retried once, after a
+// short jittered pause, when the context's deadline leaves room.
 type Client struct {
 	baseURL   string
 	auth      Auth
@@ -70,6 +81,10 @@ type Client struct {
 	userAgent string
 	maxBytes  int64
 	observe   func(RequestInfo)
+	now       func() time.Time
+
+	mu           sync.Mutex
+	backoffUntil time.Time
 }
 
 // New returns a Client for cfg.
@@ -88,7 +103,8 @@ func New(cfg Config) (*Client, error) {
 	if u.User != nil {
 		return nil, errors.New("API URL must not contain user information")
 	}
-	hc := &http.Client{}
+	// A transport of its own: its connections are this client's to close.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	if cfg.HTTPClient != nil {
 		c := *cfg.HTTPClient
 		hc = &c
@@ -102,6 +118,10 @@ func New(cfg Config) (*Client, error) {
 	if observe == nil {
 		observe = func(RequestInfo) {}
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Client{
 		baseURL:   strings.TrimRight(u.String(), "/"),
 		auth:      cfg.Auth,
@@ -109,7 +129,31 @@ func New(cfg Config) (*Client, error) {
 		userAgent: cfg.UserAgent,
 		maxBytes:  maxBytes,
 		observe:   observe,
+		now:       now,
 	}, nil
+}
+
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// BackoffRemaining is how long the client will still refuse to call the API
+// after a 429; 0 when it calls normally.
+func (c *Client) BackoffRemaining() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(c.backoffUntil.Sub(c.now()), 0)
+}
+
+// backOff records a 429's Retry-After; a later deadline wins.
+func (c *Client) backOff(retryAfter string) time.Duration {
+	now := c.now()
+	d := parseRetryAfter(retryAfter, now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until := now.Add(d); until.After(c.backoffUntil) {
+		c.backoffUntil = until
+	}
+	return d
 }
 
 // ListConnectors returns every Magic WAN Connector of the account
@@ -143,7 +187,56 @@ var (
 
 func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error) {
 	var zero T
-	fail := func(status int, msgs []Message, err error) error {
+	for attempt := 1; ; attempt++ {
+		result, err, retry := getOnce[T](ctx, c, endpoint, path)
+		if err == nil {
+			return result, nil
+		}
+		// Attempts counts the requests made: a call refused during a
+		// backoff made none.
+		err.Attempts = attempt
+		var backoff *BackoffError
+		if errors.As(err.Err, &backoff) && !backoff.Started {
+			err.Attempts--
+		}
+		if !retry || attempt == maxAttempts {
+			return zero, err
+		}
+		pause := retryPause()
+		if !roomToRetry(ctx, pause, time.Now()) {
+			return zero, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return zero, err
+		}
+	}
+}
+
+// maxAttempts is how often a transient failure is tried: once more.
+const maxAttempts = 2
+
+// retryPause is a jittered pause between 100 and 300 ms, so that replicas
+// that failed together do not retry together.
+func retryPause() time.Duration {
+	return 100*time.Millisecond + rand.N(200*time.Millisecond)
+}
+
+// minRetryRoom is the least time a retry must have left after its pause to
+// be worth making.
+const minRetryRoom = time.Second
+
+func roomToRetry(ctx context.Context, pause time.Duration, now time.Time) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || deadline.Sub(now) >= pause+minRetryRoom
+}
+
+// getOnce makes one request. retry reports whether the failure is
+// transient: no response, or an HTTP 5xx.
+func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (result T, _ *Error, retry bool) {
+	var zero T
+	fail := func(status int, msgs []Message, err error) *Error {
 		return &Error{
 			Endpoint:   endpoint,
 			Op:         "GET " + path,
@@ -152,13 +245,16 @@ func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error
 			Err:        c.redactErr(err),
 		}
 	}
+	if wait := c.BackoffRemaining(); wait > 0 {
+		return zero, fail(0, nil, &BackoffError{Remaining: wait}), false
+	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
 	if err != nil {
-		return zero, fail(0, nil, err)
+		return zero, fail(0, nil, err), false
 	}
 	if err := c.auth.apply(req.Header); err != nil {
-		return zero, fail(0, nil, err)
+		return zero, fail(0, nil, err), false
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.userAgent != "" {
@@ -169,24 +265,38 @@ func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(RequestInfo{Endpoint: endpoint, Duration: time.Since(start)})
-		return zero, fail(0, nil, transportError(err))
+		return zero, fail(0, nil, transportError(err)), ctx.Err() == nil
 	}
 	var env envelope[T]
 	decodeErr := decodeBody(resp, &env, c.maxBytes)
 	closeBody(resp.Body)
-	c.observe(RequestInfo{Endpoint: endpoint, StatusCode: resp.StatusCode, Duration: time.Since(start)})
+	c.observe(RequestInfo{
+		Endpoint:   endpoint,
+		StatusCode: resp.StatusCode,
+		Duration:   time.Since(start),
+		RateLimit:  ParseRateLimit(resp.Header),
+	})
 
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// The status says it all; the body may be anything, so a decode
+		// error is not reported.
+		pause := c.backOff(resp.Header.Get("Retry-After"))
+		return zero, fail(resp.StatusCode, env.Errors, &BackoffError{Remaining: pause, Started: true}), false
+	}
+	transient := resp.StatusCode >= 500 && ctx.Err() == nil
 	switch {
 	case decodeErr != nil:
-		return zero, fail(resp.StatusCode, nil, decodeErr)
+		// A body cut short by the network is as transient as a 5xx.
+		var read *readErr
+		return zero, fail(resp.StatusCode, nil, decodeErr), transient || (errors.As(decodeErr, &read) && ctx.Err() == nil)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return zero, fail(resp.StatusCode, env.Errors, nil)
+		return zero, fail(resp.StatusCode, env.Errors, nil), transient
 	case env.Success == nil:
-		return zero, fail(resp.StatusCode, env.Errors, errNoSuccessField)
+		return zero, fail(resp.StatusCode, env.Errors, errNoSuccessField), false
 	case !*env.Success:
-		return zero, fail(resp.StatusCode, env.Errors, errSuccessFalse)
+		return zero, fail(resp.StatusCode, env.Errors, errSuccessFalse), false
 	}
-	return env.Result, nil
+	return env.Result, nil, false
 }
 
 // transportError strips the *url.Error wrapper, whose text repeats the full
@@ -253,8 +363,14 @@ func readError(err error) error {
 	if errors.As(err, &tooLarge) {
 		return err
 	}
-	return fmt.Errorf("read response body: %w", err)
+	return &readErr{err}
 }
+
+// readErr is a body the network cut short.
+type readErr struct{ err error }
+
+func (e *readErr) Error() string { return "read response body: " + e.err.Error() }
+func (e *readErr) Unwrap() error { return e.err }
 
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>\s*(.*?)\s*</title>`)
 

@@ -268,18 +268,22 @@ func TestFailures(t *testing.T) {
 		maxBytes   int64
 		wantStatus int
 		wantAuth   bool
-		want       []string
+		// transient failures are tried twice
+		transient bool
+		want      []string
 	}{
 		{
 			name:       "500 with Cloudflare errors",
 			fault:      apitest.Fault{Status: 500, Errors: []apitest.Message{{Code: 1000, Message: "Internal error"}, {Code: 1001, Message: "Try again"}}},
 			wantStatus: 500,
+			transient:  true,
 			want:       []string{"HTTP 500 Internal Server Error", "1000: Internal error; 1001: Try again"},
 		},
 		{
 			name:       "502 with an HTML page",
 			fault:      apitest.Fault{Status: 502, Body: html, ContentType: "text/html"},
 			wantStatus: 502,
+			transient:  true,
 			want:       []string{"HTTP 502 Bad Gateway", "not JSON", `"text/html"`, `HTML title "502 Bad Gateway"`},
 		},
 		{
@@ -336,7 +340,7 @@ func TestFailures(t *testing.T) {
 			name:       "bad timestamp",
 			fault:      apitest.Fault{Body: `{"success":true,"result":[{"id":"abc","last_heartbeat":"yesterday"}]}`},
 			wantStatus: 200,
-			want:       []string{"malformed JSON", `connector "abc": last_heartbeat: "yesterday" is not an RFC 3339 timestamp`},
+			want:       []string{"malformed JSON", `connector "abc": last_heartbeat: not an RFC 3339 timestamp`},
 		},
 		{
 			name:       "empty body",
@@ -348,6 +352,7 @@ func TestFailures(t *testing.T) {
 			name:       "empty body on 503",
 			fault:      apitest.Fault{Status: 503},
 			wantStatus: 503,
+			transient:  true,
 			want:       []string{"HTTP 503 Service Unavailable", "response body is empty"},
 		},
 		{
@@ -358,21 +363,23 @@ func TestFailures(t *testing.T) {
 			want:       []string{"response body larger than 1024 bytes"},
 		},
 		{
-			name:  "connection closed before answering",
-			fault: apitest.Fault{CloseConnection: true},
-			want:  []string{"no response", "EOF"},
+			name:      "connection closed before answering",
+			fault:     apitest.Fault{CloseConnection: true},
+			transient: true,
+			want:      []string{"no response", "EOF"},
 		},
 		{
 			name:       "connection closed mid-body",
 			fault:      apitest.Fault{Body: okBody, CutAfter: 100},
 			wantStatus: 200,
+			transient:  true,
 			want:       []string{"read response body", "unexpected EOF"},
 		},
 		{
 			name:       "429",
 			fault:      apitest.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}},
 			wantStatus: 429,
-			want:       []string{"HTTP 429 Too Many Requests", "971: Please wait"},
+			want:       []string{"HTTP 429 Too Many Requests", "rate limited by the Cloudflare API: no call for 30s", "971: Please wait"},
 		},
 		{
 			name:       "redirect is not followed",
@@ -423,8 +430,20 @@ func TestFailures(t *testing.T) {
 			if apiErr.Endpoint != api.EndpointConnectors {
 				t.Errorf("Endpoint = %q", apiErr.Endpoint)
 			}
-			if len(observed) != 1 || observed[0].StatusCode != tc.wantStatus || observed[0].Endpoint != api.EndpointConnectors {
-				t.Errorf("observed %+v, want one request with status %d", observed, tc.wantStatus)
+			wantAttempts := 1
+			if tc.transient {
+				wantAttempts = 2
+				if !strings.HasSuffix(msg, "(after 2 attempts)") {
+					t.Errorf("error %q does not say the call was retried", msg)
+				}
+			}
+			if apiErr.Attempts != wantAttempts || len(observed) != wantAttempts {
+				t.Errorf("%d attempts, %d observed, want %d", apiErr.Attempts, len(observed), wantAttempts)
+			}
+			for _, o := range observed {
+				if o.StatusCode != tc.wantStatus || o.Endpoint != api.EndpointConnectors {
+					t.Errorf("observed %+v, want status %d", o, tc.wantStatus)
+				}
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Message is one entry of the errors or messages array of a Cloudflare
@@ -31,6 +32,9 @@ type Error struct {
 	Errors []Message
 	// Err is the transport, decode or protocol problem, if any.
 	Err error
+	// Attempts is how many requests were made: 2 when a transient failure
+	// was retried, 0 when none was made (the client was backing off).
+	Attempts int
 }
 
 func (e *Error) Error() string {
@@ -42,6 +46,10 @@ func (e *Error) Error() string {
 			b.WriteString(" " + text)
 		}
 	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
 	for i, m := range e.Errors {
 		if i == 0 {
 			b.WriteString(": ")
@@ -50,9 +58,8 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, "%d: %s", m.Code, m.Message)
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	return b.String()
 }
@@ -92,6 +99,29 @@ func StatusCode(err error) int {
 	}
 	return 0
 }
+
+// ErrBackoff is wrapped by every error of a call refused, or answered 429,
+// because the API's rate limit was reached.
+var ErrBackoff = errors.New("rate limited by the Cloudflare API")
+
+// BackoffError says the client is pausing its calls after an HTTP 429.
+type BackoffError struct {
+	// Remaining is how long the pause still lasts.
+	Remaining time.Duration
+	// Started is true for the 429 response that began the pause, false for
+	// the calls refused without a request during it.
+	Started bool
+}
+
+func (e *BackoffError) Error() string {
+	if e.Started {
+		return fmt.Sprintf("%s: no call for %s", ErrBackoff, e.Remaining.Round(time.Second))
+	}
+	return fmt.Sprintf("%s: not called, %s of backoff left", ErrBackoff, e.Remaining.Round(time.Second))
+}
+
+// Unwrap makes errors.Is(err, ErrBackoff) true.
+func (e *BackoffError) Unwrap() error { return ErrBackoff }
 
 // errTooLarge is returned when a body exceeds the configured limit.
 type errTooLarge struct{ limit int64 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -111,7 +112,9 @@ func parseTimestamp(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 timestamp", s)
+		// The value is not quoted: no error repeats what the API sent
+		// beyond its error messages.
+		return time.Time{}, errors.New("not an RFC 3339 timestamp")
 	}
 	return t, nil
 }

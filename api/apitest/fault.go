@@ -15,6 +15,9 @@ import (
 // is set the answer is Body verbatim with Status (default 200); else the
 // normal answer follows, with Header added.
 type Fault struct {
+	// Gate, if set, holds the request until it is closed (or the client
+	// gives up), before anything else.
+	Gate            <-chan struct{}
 	Delay           time.Duration
 	Hang            bool
 	CloseConnection bool
@@ -77,6 +80,13 @@ func (s *Server) takeFault(accountID, endpoint string) *Fault {
 // serve carries the fault out. It reports whether it answered the request;
 // false means the normal answer should follow.
 func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
+	if f.Gate != nil {
+		select {
+		case <-f.Gate:
+		case <-r.Context().Done():
+			return true
+		}
+	}
 	if f.Delay > 0 {
 		select {
 		case <-time.After(f.Delay):

@@ -10,8 +10,10 @@ package apitest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,36 @@ type Server struct {
 	calls    map[string]int
 	requests []*http.Request
 	mux      *http.ServeMux
+	limit    rateLimiter
+}
+
+// rateLimiter simulates Cloudflare's per-user budget: quota calls per
+// window, and past it every call answered 429 for blockFor.
+type rateLimiter struct {
+	quota       int
+	window      time.Duration
+	blockFor    time.Duration
+	windowStart time.Time
+	used        int
+	blockedTill time.Time
+}
+
+// take counts one call at now. It returns the rate-limit headers to send
+// and, when the call must be refused, how long until calls are allowed.
+func (l *rateLimiter) take(now time.Time) (remaining int, reset, refuse time.Duration) {
+	if now.Before(l.blockedTill) {
+		return 0, l.blockedTill.Sub(now), l.blockedTill.Sub(now)
+	}
+	if l.windowStart.IsZero() || now.Sub(l.windowStart) >= l.window {
+		l.windowStart, l.used = now, 0
+	}
+	reset = l.windowStart.Add(l.window).Sub(now)
+	if l.used >= l.quota {
+		l.blockedTill = now.Add(l.blockFor)
+		return 0, l.blockFor, l.blockFor
+	}
+	l.used++
+	return l.quota - l.used, reset, 0
 }
 
 // Account is one simulated Cloudflare account.
@@ -66,6 +98,13 @@ func WithKey(email, key string) Option {
 	return func(s *Server) { s.email, s.key = email, key }
 }
 
+// WithRateLimit sets the simulated budget: quota calls per window (default
+// 1,200 per 5 minutes, as Cloudflare's), past which every call is answered
+// 429 for five minutes.
+func WithRateLimit(quota int, window time.Duration) Option {
+	return func(s *Server) { s.limit.quota, s.limit.window = quota, window }
+}
+
 // NewServer returns a simulated API serving accounts.
 func NewServer(accounts []Account, opts ...Option) *Server {
 	s := &Server{
@@ -74,6 +113,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		denied:   map[string]bool{},
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
+		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
 	}
 	for _, o := range opts {
 		o(s)
@@ -94,6 +134,13 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
+}
+
+// SetToken changes the API token the server accepts, as a rotation does.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
 }
 
 // Deny makes the server refuse the account to the configured credential, as
@@ -176,8 +223,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	authErr := s.authenticate(r)
 	account, known := s.accounts[accountID]
 	denied := s.denied[accountID]
+	remaining, reset, refuse := s.limit.take(s.now())
 	s.mu.Unlock()
 
+	// Every answer carries the rate-limit headers, as Cloudflare's do.
+	w.Header().Set("Ratelimit", fmt.Sprintf(`"default";r=%d;t=%d`, remaining, ceilSeconds(reset)))
+	w.Header().Set("Ratelimit-Policy", fmt.Sprintf(`"default";q=%d;w=%d`, s.limit.quota, ceilSeconds(s.limit.window)))
+	if refuse > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(refuse)))
+		writeEnvelope(w, http.StatusTooManyRequests, nil, Message{Code: 971, Message: "Please wait and consider throttling your request speed"})
+		return nil
+	}
 	if fault != nil {
 		if fault.serve(w, r) {
 			return nil
@@ -242,6 +298,10 @@ func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
 		apps = []App{}
 	}
 	writeEnvelope(w, http.StatusOK, apps)
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // BaseURL is the API base URL of a Server listening on addr (host:port).

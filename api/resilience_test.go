@@ -1,0 +1,224 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+)
+
+func TestRetryRecoversFromOneTransientFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault apitest.Fault
+		first int
+	}{
+		{"502", apitest.Fault{Status: 502, Body: "<html><title>502</title></html>", ContentType: "text/html", Times: 1}, 502},
+		{"closed connection", apitest.Fault{CloseConnection: true, Times: 1}, 0},
+		{"body cut short", apitest.Fault{Body: `{"success":true,"result":[{"id":"a"},{"id":"b"}]}`, CutAfter: 20, Times: 1}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var observed []int
+			sim, c := newClient(t, api.Config{Observe: func(ri api.RequestInfo) { observed = append(observed, ri.StatusCode) }})
+			sim.SetFault(apitest.AccountLabs, apitest.EndpointConnectors, tc.fault)
+			got, err := c.ListConnectors(context.Background(), apitest.AccountLabs)
+			if err != nil {
+				t.Fatalf("retry did not recover: %v", err)
+			}
+			if len(got) != 2 {
+				t.Errorf("%d connectors, want 2", len(got))
+			}
+			if len(observed) != 2 || observed[0] != tc.first || observed[1] != 200 {
+				t.Errorf("requests %v, want [%d 200]", observed, tc.first)
+			}
+		})
+	}
+}
+
+func TestNoRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   apitest.Fault
+		timeout time.Duration
+	}{
+		{"4xx", apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}}, 0},
+		{"success false", apitest.Fault{Errors: []apitest.Message{{Code: 1000, Message: "x"}}}, 0},
+		{"malformed JSON", apitest.Fault{Body: `{"success":true,"result":[}`}, 0},
+		{"5xx without room before the deadline", apitest.Fault{Status: 500, Body: `{}`}, 800 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, c := newClient(t, api.Config{})
+			sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, tc.fault)
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			_, err := c.ListApps(ctx, apitest.AccountLabs)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if n := sim.Calls(apitest.EndpointApps); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+}
+
+// clock is a settable time shared by the simulated API and the client.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestBackoffAfter429(t *testing.T) {
+	clk := &clock{t: testNow}
+	sim := apitest.NewServer(apitest.DemoFleet(testNow), apitest.WithClock(clk.now),
+		apitest.WithToken(apitest.DemoToken), apitest.WithRateLimit(3, 5*time.Minute))
+	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken)), Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+			t.Fatalf("call %d within the budget: %v", i+1, err)
+		}
+	}
+	if c.BackoffRemaining() != 0 {
+		t.Fatalf("backing off before any 429")
+	}
+
+	// The fourth call passes the budget: 429 with Retry-After 300.
+	_, err = c.ListConnectors(ctx, apitest.AccountLabs)
+	var backoff *api.BackoffError
+	if !errors.Is(err, api.ErrBackoff) || !errors.As(err, &backoff) || !backoff.Started || api.StatusCode(err) != 429 {
+		t.Fatalf("err = %v, want a 429 that starts a backoff", err)
+	}
+	if got := c.BackoffRemaining(); got != 300*time.Second {
+		t.Errorf("BackoffRemaining = %v, want 5m", got)
+	}
+	calls := len(sim.Requests())
+
+	// During the pause no request is made, for any endpoint or account.
+	clk.add(299 * time.Second)
+	for _, call := range []func() error{
+		func() error { _, err := c.ListApps(ctx, apitest.AccountRetail); return err },
+		func() error { _, err := c.ListConnectors(ctx, apitest.AccountLabs); return err },
+	} {
+		err := call()
+		if !errors.As(err, &backoff) || backoff.Started || backoff.Remaining != time.Second {
+			t.Errorf("err = %v, want a refusal with 1s left", err)
+		}
+		var apiErr *api.Error
+		if !errors.As(err, &apiErr) || apiErr.Attempts != 0 || apiErr.StatusCode != 0 {
+			t.Errorf("refusal %+v should say no request was made", apiErr)
+		}
+		if !strings.Contains(err.Error(), "not called, 1s of backoff left") {
+			t.Errorf("refusal message: %v", err)
+		}
+	}
+	if n := len(sim.Requests()); n != calls {
+		t.Errorf("%d requests made during the backoff", n-calls)
+	}
+
+	// Once Retry-After has passed, calls resume.
+	clk.add(2 * time.Second)
+	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		t.Errorf("after the backoff: %v", err)
+	}
+}
+
+func TestBackoffWithoutRetryAfterLastsFiveMinutes(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Status: 429, Body: "Too many requests", ContentType: "text/plain"})
+	_, err := c.ListApps(context.Background(), apitest.AccountLabs)
+	if !errors.Is(err, api.ErrBackoff) || !strings.Contains(err.Error(), "HTTP 429 Too Many Requests: rate limited by the Cloudflare API: no call for 5m0s") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := c.BackoffRemaining(); got < 299*time.Second || got > 300*time.Second {
+		t.Errorf("BackoffRemaining = %v, want 5m", got)
+	}
+}
+
+func TestRateLimitHeadersObserved(t *testing.T) {
+	var got []api.RateLimit
+	_, c := newClient(t, api.Config{Observe: func(ri api.RequestInfo) { got = append(got, ri.RateLimit) }})
+	for i := 0; i < 2; i++ {
+		if _, err := c.ListApps(context.Background(), apitest.AccountLabs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := api.RateLimit{HasRemaining: true, Remaining: 1198, Reset: 300 * time.Second, HasPolicy: true, Limit: 1200, Window: 300 * time.Second}
+	if len(got) != 2 || got[1] != want {
+		t.Errorf("observed %+v, want second %+v", got, want)
+	}
+}
+
+func TestTokenFileRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	write := func(s string) {
+		t.Helper()
+		// Write elsewhere and rename, as Kubernetes swaps a Secret.
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(apitest.DemoToken + "\n")
+	sim, c := newClient(t, api.Config{Auth: mustAuth(api.TokenFileAuth(path))})
+	ctx := context.Background()
+	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		t.Fatal(err)
+	}
+
+	rotated := "rotated-token-0f1e2d3c4b5a"
+	sim.SetToken(rotated)
+	write(rotated + "\n")
+	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if got := sim.Requests()[1].Header.Get("Authorization"); got != "Bearer "+rotated {
+		t.Errorf("Authorization after rotation = %q", got)
+	}
+
+	// A file caught empty mid-rotation does not lose the token in use.
+	write("")
+	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		t.Errorf("with an empty token file: %v", err)
+	}
+	// Nor does a missing file.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		t.Errorf("with the token file gone: %v", err)
+	}
+
+	// An old token echoed by the server is still redacted.
+	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Status: 400, Errors: []apitest.Message{
+		{Code: 6003, Message: "bad headers: " + apitest.DemoToken + " / " + rotated},
+	}})
+	_, err := c.ListApps(ctx, apitest.AccountLabs)
+	if err == nil || strings.Contains(err.Error(), rotated) || strings.Contains(err.Error(), apitest.DemoToken) {
+		t.Errorf("error leaks a token: %v", err)
+	}
+}
