@@ -4,17 +4,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +60,9 @@ type flags struct {
 	accounts                     []string
 	apiURL                       string
 	timeout                      time.Duration
+	minInterval                  time.Duration
+	maxResponseBytes             byteSize
+	timeoutOffset                time.Duration
 	demo                         bool
 }
 
@@ -80,8 +88,14 @@ func parseFlags(args []string) (*flags, error) {
 		Envar("CLOUDFLARE_ACCOUNT_ID").PlaceHolder("ID").StringsVar(&f.accounts)
 	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
 		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
-	app.Flag("cloudflare.timeout", "Longest time a scrape waits for the Cloudflare API.").
+	app.Flag("cloudflare.timeout", "Longest time a scrape waits for the Cloudflare API; Prometheus's own scrape timeout, less --web.timeout-offset, applies when shorter.").
 		Default("10s").DurationVar(&f.timeout)
+	app.Flag("cloudflare.min-interval", "Reuse the outcome of an API call for scrapes within this interval, to spend less of the rate-limit budget; 0 calls on every scrape. Concurrent scrapes always share one call.").
+		Default("0s").DurationVar(&f.minInterval)
+	app.Flag("cloudflare.max-response-bytes", "Largest API response body read; a larger one fails the call with a clear error.").
+		Default("64MiB").SetValue(&f.maxResponseBytes)
+	app.Flag("web.timeout-offset", "Subtracted from the scrape timeout Prometheus announces, so the page is answered before Prometheus gives up.").
+		Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		BoolVar(&f.demo)
 	promslogflag.AddFlags(app, &f.log)
@@ -116,22 +130,24 @@ func run(args []string) int {
 		return 1
 	}
 
-	requests := collector.NewRequestMetrics()
+	apiMetrics := collector.NewAPIMetrics(nil)
 	client, err := api.New(api.Config{
-		BaseURL:   f.apiURL,
-		Auth:      auth,
-		UserAgent: version.ComponentUserAgent(exporterName),
-		Observe:   requests.Observe,
+		BaseURL:          f.apiURL,
+		Auth:             auth,
+		UserAgent:        version.ComponentUserAgent(exporterName),
+		MaxResponseBytes: int64(f.maxResponseBytes),
+		Observe:          apiMetrics.Observe,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "invalid configuration", "err", err)
 		return 1
 	}
 	exporter, err := collector.New(collector.Config{
-		Client:   client,
-		Accounts: accounts,
-		Timeout:  f.timeout,
-		Logger:   logger,
+		Client:      client,
+		Accounts:    accounts,
+		Timeout:     f.timeout,
+		MinInterval: f.minInterval,
+		Logger:      logger,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "invalid configuration", "err", err)
@@ -144,11 +160,14 @@ func run(args []string) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(exporterName),
-		requests,
+		apiMetrics,
 	)
 
 	mux := http.NewServeMux()
-	mux.Handle(f.metricsPath, promhttp.InstrumentMetricHandler(reg, collector.NewHandler(exporter, reg, logger)))
+	metrics := collector.NewHandler(exporter, reg, collector.HandlerOpts{
+		Timeout: f.timeout, TimeoutOffset: f.timeoutOffset, Logger: logger,
+	})
+	mux.Handle(f.metricsPath, promhttp.InstrumentMetricHandler(reg, metrics))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
 	if f.metricsPath != "/" {
@@ -168,13 +187,66 @@ func run(args []string) int {
 		mux.Handle("/", landing)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// Scrapes run under base: cancelling it ends the API calls of those
+	// still running when the drain time is up.
+	base, cancelScrapes := context.WithCancel(context.Background())
+	defer cancelScrapes()
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	stop, stopped := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stopped()
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(srv, f.web, slogger) }()
+
+	select {
+	case err := <-served:
 		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
 		return 1
+	case <-stop.Done():
 	}
+	level.Info(logger).Log("msg", "shutting down: draining scrapes in flight", "grace", shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		// Scrapes still running get their API calls cancelled; they
+		// answer at once with up 0.
+		cancelScrapes()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+	level.Info(logger).Log("msg", "stopped")
 	return 0
 }
+
+// shutdownGrace is how long in-flight scrapes may finish after SIGTERM
+// before their API calls are cancelled; the process exits within about a
+// second more, inside the 5 s an orchestrator typically allows.
+const shutdownGrace = 3500 * time.Millisecond
+
+// byteSize is a flag value in bytes, given as a number or with a unit
+// (64MiB, 512KiB).
+type byteSize int64
+
+func (b *byteSize) Set(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		*b = byteSize(n)
+		return nil
+	}
+	n, err := units.ParseBase2Bytes(s)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a positive size such as 1048576 or 64MiB", s)
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+func (b *byteSize) String() string { return units.Base2Bytes(*b).String() }
 
 // credential picks the one credential the flags and environment give.
 func credential(f *flags) (api.Auth, error) {

@@ -108,7 +108,9 @@ func startExporter(t *testing.T, env []string, args ...string) *exporterProcess 
 		}
 	})
 	addr := make(chan string, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -124,6 +126,8 @@ func startExporter(t *testing.T, env []string, args ...string) *exporterProcess 
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
+	case <-exited:
+		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
 	}
@@ -253,7 +257,7 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="connectors"} 0`,
 		`cloudflare_magic_connector_info{account_id="` + apitest.AccountRetail + `"`,
 		`cloudflare_magic_app_info{account_id="` + apitest.AccountLabs + `"`,
-		`cloudflare_magic_api_requests_total{code="502",endpoint="apps"} 1`,
+		`cloudflare_magic_api_requests_total{code="502",endpoint="apps"} 2`, // a 5xx is retried once
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -346,7 +350,7 @@ func TestStartupErrors(t *testing.T) {
 		{"bad account", []string{tokenEnv, "CLOUDFLARE_ACCOUNT_ID=acme"}, nil, `account ID \"acme\" is not 32 hex characters`},
 		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil, "both an API token and an email/API key are set"},
 		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
-		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: open /nonexistent/token"},
+		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
 		{"bad API URL", []string{tokenEnv, accountEnv}, []string{"--cloudflare.api-url=api.cloudflare.com"}, "is not an absolute http(s) URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

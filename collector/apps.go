@@ -16,11 +16,14 @@ const unknownAppType = "unknown"
 // scrapeApps lists the account's apps and emits their info and counts.
 // Items of a shape the client does not know (no id field it recognises) are
 // skipped.
-func (e *Exporter) scrapeApps(ctx context.Context, accountID string, ch chan<- prometheus.Metric) error {
-	apps, err := e.client.ListApps(ctx, accountID)
-	if err != nil {
-		return fmt.Errorf("list apps for account %s: %w", accountID, err)
+func (e *Exporter) scrapeApps(ctx context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error) {
+	o := e.appsFetch.fetch(ctx, accountID, func(ctx context.Context) ([]api.App, error) {
+		return e.client.ListApps(ctx, accountID)
+	})
+	if o.err != nil {
+		return resultOf(o), fmt.Errorf("list apps for account %s: %w", accountID, o.err)
 	}
+	apps := o.result
 	type key struct {
 		source api.AppSource
 		typ    string
@@ -41,5 +44,5 @@ func (e *Exporter) scrapeApps(ctx context.Context, accountID string, ch chan<- p
 	for k, n := range counts {
 		send(ch, e.apps, float64(n), accountID, string(k.source), k.typ)
 	}
-	return nil
+	return resultOf(o), nil
 }

@@ -26,6 +26,8 @@ const namespace = "cloudflare_magic"
 type Client interface {
 	ListConnectors(ctx context.Context, accountID string) ([]api.Connector, error)
 	ListApps(ctx context.Context, accountID string) ([]api.App, error)
+	// BackoffRemaining is how long calls stay refused after an HTTP 429.
+	BackoffRemaining() time.Duration
 }
 
 // Config configures an Exporter.
@@ -35,7 +37,11 @@ type Config struct {
 	// Timeout bounds each scrape's API calls. Zero means no bound beyond the
 	// context the scrape is given.
 	Timeout time.Duration
-	Logger  log.Logger
+	// MinInterval is how long the outcome of a call is reused by later
+	// scrapes; zero calls on every scrape. Concurrent scrapes share one call
+	// either way.
+	MinInterval time.Duration
+	Logger      log.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
 }
@@ -51,6 +57,9 @@ type Exporter struct {
 	now      func() time.Time
 	scrapers []scraper
 
+	connectorsFetch *fetcher[[]api.Connector]
+	appsFetch       *fetcher[[]api.App]
+
 	connectorInfo          *prometheus.Desc
 	connectorActivated     *prometheus.Desc
 	connectorPrimary       *prometheus.Desc
@@ -61,14 +70,27 @@ type Exporter struct {
 	appInfo                *prometheus.Desc
 	up                     *prometheus.Desc
 	scrapeDuration         *prometheus.Desc
+	lastSuccess            *prometheus.Desc
+	backoff                *prometheus.Desc
 }
 
 // scraper is one API endpoint: it fetches an account's data and emits the
-// endpoint's series. It returns an error, and emits nothing, when the call
-// fails.
+// endpoint's series. When the call fails it emits nothing and returns the
+// error. Either way it returns when a call for the account last succeeded.
 type scraper struct {
 	name   string
-	scrape func(ctx context.Context, accountID string, ch chan<- prometheus.Metric) error
+	scrape func(ctx context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error)
+}
+
+// scrapeResult says how a scraper's data was obtained.
+type scrapeResult struct {
+	lastSuccess time.Time
+	// cached is true when a recent outcome was reused without a call.
+	cached bool
+}
+
+func resultOf[T any](o outcome[T]) scrapeResult {
+	return scrapeResult{lastSuccess: o.lastSuccess, cached: o.cached}
 }
 
 // New returns an Exporter for cfg.
@@ -121,6 +143,15 @@ func New(cfg Config) (*Exporter, error) {
 	e.scrapeDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
 		"How long this scrape's call to the endpoint for the account took, in seconds.",
 		[]string{"account_id", "endpoint"}, nil)
+	e.lastSuccess = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
+		"Unix time the last successful call to the endpoint for the account finished: the age of the data served. Absent until a call succeeds.",
+		[]string{"account_id", "endpoint"}, nil)
+	e.backoff = prometheus.NewDesc(namespace+"_api_backoff_seconds",
+		"Seconds left before the exporter calls the Cloudflare API again after an HTTP 429 (rate limit reached); 0 when it calls normally.",
+		nil, nil)
+
+	e.connectorsFetch = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, e.now)
+	e.appsFetch = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, e.now)
 
 	e.scrapers = []scraper{
 		{name: api.EndpointConnectors, scrape: e.scrapeConnectors},
@@ -134,6 +165,7 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		e.connectorInfo, e.connectorActivated, e.connectorPrimary, e.connectorLastHeartbeat,
 		e.connectorHeartbeatAge, e.connectorLastUpdated, e.apps, e.appInfo, e.up, e.scrapeDuration,
+		e.lastSuccess, e.backoff,
 	} {
 		ch <- d
 	}
@@ -172,19 +204,45 @@ func (e *Exporter) collect(ctx context.Context, ch chan<- prometheus.Metric) {
 		for _, s := range e.scrapers {
 			wg.Go(func() {
 				start := time.Now()
-				err := s.scrape(ctx, account, ch)
-				duration := time.Since(start).Seconds()
+				res, err := s.scrape(ctx, account, ch)
 				up := 1.0
 				if err != nil {
 					up = 0
-					level.Error(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", s.name, "err", err)
+					e.logFailure(account, s.name, res, err)
 				}
 				send(ch, e.up, up, account, s.name)
-				send(ch, e.scrapeDuration, duration, account, s.name)
+				send(ch, e.scrapeDuration, time.Since(start).Seconds(), account, s.name)
+				if !res.lastSuccess.IsZero() {
+					send(ch, e.lastSuccess, unixSeconds(res.lastSuccess), account, s.name)
+				}
 			})
 		}
 	}
 	wg.Wait()
+	send(ch, e.backoff, e.client.BackoffRemaining().Seconds())
+}
+
+// authHint is logged with a refused credential.
+const authHint = "the credential needs the Magic WAN Read permission (apps also accept Magic Transit Read) on this account"
+
+// logFailure logs a failed scrape of one endpoint, once per scrape. A
+// rate-limit pause is logged once, by the scrapes that received the 429,
+// and the refusals during it only at debug level; so are outcomes reused
+// from an earlier scrape.
+func (e *Exporter) logFailure(account, endpoint string, res scrapeResult, err error) {
+	var backoff *api.BackoffError
+	var apiErr *api.Error
+	switch {
+	case res.cached || (errors.As(err, &backoff) && !backoff.Started):
+		level.Debug(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err)
+	case backoff != nil:
+		level.Warn(e.logger).Log("msg", "rate limited by the Cloudflare API: pausing every call", "account_id", account,
+			"endpoint", endpoint, "retry_after", backoff.Remaining.Round(time.Second), "err", err)
+	case errors.As(err, &apiErr) && apiErr.IsAuth():
+		level.Error(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err, "hint", authHint)
+	default:
+		level.Error(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err)
+	}
 }
 
 // send emits a gauge. A label value Prometheus rejects (it cannot happen

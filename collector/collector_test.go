@@ -36,7 +36,14 @@ type fakeClient struct {
 	errs     map[string]error // by "account/endpoint"
 	calls    map[string]int
 	// wait, if set, is called at the start of every call.
-	wait func(ctx context.Context) error
+	wait    func(ctx context.Context) error
+	backoff time.Duration
+}
+
+func (f *fakeClient) BackoffRemaining() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.backoff
 }
 
 func newFakeClient() *fakeClient {
@@ -123,6 +130,8 @@ var stableMetrics = []string{
 	"cloudflare_magic_apps",
 	"cloudflare_magic_app_info",
 	"cloudflare_magic_up",
+	"cloudflare_magic_last_success_timestamp_seconds",
+	"cloudflare_magic_api_backoff_seconds",
 }
 
 // compareGolden compares what c emits with testdata/name, or rewrites the
@@ -225,7 +234,7 @@ func TestLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	problems, err = testutil.CollectAndLint(NewRequestMetrics())
+	problems, err = testutil.CollectAndLint(NewAPIMetrics(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

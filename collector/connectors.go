@@ -5,14 +5,19 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
 
 // scrapeConnectors lists the account's connectors and emits their series.
-func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch chan<- prometheus.Metric) error {
-	connectors, err := e.client.ListConnectors(ctx, accountID)
-	if err != nil {
-		return fmt.Errorf("list connectors for account %s: %w", accountID, err)
+func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error) {
+	o := e.connectorsFetch.fetch(ctx, accountID, func(ctx context.Context) ([]api.Connector, error) {
+		return e.client.ListConnectors(ctx, accountID)
+	})
+	if o.err != nil {
+		return resultOf(o), fmt.Errorf("list connectors for account %s: %w", accountID, o.err)
 	}
+	connectors := o.result
 	now := e.now()
 	for i := range connectors {
 		c := &connectors[i]
@@ -33,5 +38,5 @@ func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch ch
 			send(ch, e.connectorLastUpdated, unixSeconds(c.LastUpdated), accountID, c.ID)
 		}
 	}
-	return nil
+	return resultOf(o), nil
 }

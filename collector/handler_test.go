@@ -21,12 +21,12 @@ func TestHandlerServesEvenWhenEveryCallFails(t *testing.T) {
 		client.errs[a+"/apps"] = errors.New("boom")
 	}
 	global := prometheus.NewRegistry()
-	requests := NewRequestMetrics()
+	requests := NewAPIMetrics(nil)
 	requests.Observe(api.RequestInfo{Endpoint: api.EndpointApps})
 	requests.Observe(api.RequestInfo{Endpoint: api.EndpointApps, StatusCode: 429})
 	global.MustRegister(requests)
 
-	srv := httptest.NewServer(NewHandler(newTestExporter(t, client, nil), global, nil))
+	srv := httptest.NewServer(NewHandler(newTestExporter(t, client, nil), global, HandlerOpts{}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
 	if err != nil {

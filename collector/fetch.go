@@ -1,0 +1,147 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// fetcher spends the API budget once. Concurrent scrapes of the same
+// account share one call: while a call is in flight, later scrapes wait for
+// its result instead of calling again. With a minimum interval, an outcome
+// younger than it is served again without a call.
+//
+// A call runs detached from the scrape that started it: a scrape that
+// gives up does not fail the others waiting on the same call, and the call
+// is cancelled when every scrape waiting on it has given up (so it lasts
+// until the latest of their deadlines), or after maxWait.
+type fetcher[T any] struct {
+	minInterval time.Duration
+	maxWait     time.Duration
+	now         func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*fetchEntry[T]
+}
+
+type fetchEntry[T any] struct {
+	flight *flight[T]
+
+	// The last finished call, kept for minInterval.
+	result T
+	err    error
+	at     time.Time
+
+	lastSuccess time.Time
+}
+
+type flight[T any] struct {
+	done    chan struct{}
+	result  T
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+func newFetcher[T any](minInterval, maxWait time.Duration, now func() time.Time) *fetcher[T] {
+	return &fetcher[T]{minInterval: minInterval, maxWait: maxWait, now: now, entries: map[string]*fetchEntry[T]{}}
+}
+
+// outcome is what a scrape gets from fetch.
+type outcome[T any] struct {
+	result T
+	err    error
+	// lastSuccess is when a call for the account last succeeded; zero if
+	// never.
+	lastSuccess time.Time
+	// cached is true when a recent outcome was served again without a call.
+	cached bool
+}
+
+// fetch returns the account's data, from a call of its own, a call in
+// flight or a recent outcome. It returns when ctx ends even if the call has
+// not.
+func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(context.Context) (T, error)) outcome[T] {
+	f.mu.Lock()
+	e := f.entries[account]
+	if e == nil {
+		e = &fetchEntry[T]{}
+		f.entries[account] = e
+	}
+	if e.flight == nil && f.minInterval > 0 && !e.at.IsZero() && f.now().Sub(e.at) < f.minInterval {
+		o := outcome[T]{result: e.result, err: e.err, lastSuccess: e.lastSuccess, cached: true}
+		f.mu.Unlock()
+		return o
+	}
+	fl := e.flight
+	if fl == nil {
+		fl = f.start(ctx, e, call)
+	}
+	fl.waiters++
+	f.mu.Unlock()
+
+	select {
+	case <-fl.done:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return outcome[T]{result: fl.result, err: fl.err, lastSuccess: e.lastSuccess}
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		fl.waiters--
+		if fl.waiters == 0 {
+			// Nobody wants this call any more; a later scrape starts its
+			// own.
+			fl.cancel()
+			if e.flight == fl {
+				e.flight = nil
+			}
+		}
+		return outcome[T]{err: ctx.Err(), lastSuccess: e.lastSuccess}
+	}
+}
+
+// start begins a call for the account. The caller holds f.mu.
+func (f *fetcher[T]) start(ctx context.Context, e *fetchEntry[T], call func(context.Context) (T, error)) *flight[T] {
+	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if f.maxWait > 0 {
+		callCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), f.maxWait)
+	}
+	fl := &flight[T]{done: make(chan struct{}), cancel: cancel}
+	e.flight = fl
+	go func() {
+		defer cancel()
+		result, err := call(callCtx)
+		abandoned := errors.Is(err, context.Canceled) && callCtx.Err() != nil
+
+		f.mu.Lock()
+		fl.result, fl.err = result, err
+		if e.flight == fl {
+			e.flight = nil
+		}
+		if !abandoned {
+			now := f.now()
+			e.at, e.err = now, err
+			if f.minInterval > 0 {
+				e.result = result
+			}
+			if err == nil {
+				e.lastSuccess = now
+			}
+		}
+		close(fl.done)
+		f.mu.Unlock()
+	}()
+	return fl
+}
+
+// waiting reports how many scrapes wait on the account's call in flight.
+func (f *fetcher[T]) waiting(account string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e := f.entries[account]; e != nil && e.flight != nil {
+		return e.flight.waiters
+	}
+	return 0
+}
