@@ -457,3 +457,155 @@ func TestNewInterruptWindowErrors(t *testing.T) {
 		t.Fatalf("the base schedule is invalid: %v", err)
 	}
 }
+
+// fuzzZones are the zones FuzzInterruptWindow picks from: DST of an hour in
+// both hemispheres' senses, DST of 30 minutes, a half-hour offset without
+// DST, a zone that dropped DST in 2021, and UTC. Every offset and every
+// transition of theirs from 2020 to 2035 falls on a quarter hour, which
+// refStart relies on.
+var fuzzZones = []string{"Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Apia", "UTC"}
+
+// FuzzInterruptWindow checks at against a brute-force reading of the rules
+// (refStart, refAllowed) and against the invariants any answer must keep.
+func FuzzInterruptWindow(f *testing.F) {
+	unix := func(s string) int64 { return instant(f, s).Unix() }
+	// hour, duration, day-of-week bit mask (bit 0 Sunday; 0 means every
+	// day), three embargo dates as offsets from now's local date, zone
+	// index into fuzzZones, and now in Unix seconds.
+	f.Add(uint8(1), uint8(4), uint8(0), int8(0), int8(0), int8(0), uint8(0), unix("2026-03-29T01:00:00Z"))     // London spring gap
+	f.Add(uint8(1), uint8(4), uint8(0), int8(0), int8(0), int8(0), uint8(0), unix("2026-10-25T01:30:00Z"))     // London second 01:00
+	f.Add(uint8(2), uint8(4), uint8(0), int8(0), int8(0), int8(0), uint8(1), unix("2026-03-08T07:00:00Z"))     // New York spring gap
+	f.Add(uint8(1), uint8(4), uint8(0), int8(0), int8(0), int8(0), uint8(1), unix("2026-11-01T06:30:00Z"))     // New York second 01:00
+	f.Add(uint8(2), uint8(1), uint8(0), int8(0), int8(0), int8(0), uint8(2), unix("2026-10-03T15:30:00Z"))     // Lord Howe 30-minute gap
+	f.Add(uint8(1), uint8(1), uint8(0), int8(0), int8(0), int8(0), uint8(2), unix("2026-04-04T14:59:59Z"))     // Lord Howe fall back
+	f.Add(uint8(2), uint8(2), uint8(1<<2), int8(0), int8(0), int8(0), uint8(3), unix("2026-11-23T21:00:00Z"))  // Kolkata, Tuesday only
+	f.Add(uint8(3), uint8(2), uint8(0), int8(1), int8(0), int8(0), uint8(4), unix("2021-04-04T14:00:00Z"))     // Apia's last fall back
+	f.Add(uint8(0), uint8(24), uint8(0), int8(0), int8(0), int8(0), uint8(0), unix("2026-03-29T23:30:00Z"))    // 24 h windows overlap
+	f.Add(uint8(0), uint8(24), uint8(1), int8(0), int8(0), int8(0), uint8(0), unix("2026-03-29T23:30:00Z"))    // overlap, Sunday only
+	f.Add(uint8(0), uint8(24), uint8(0), int8(0), int8(0), int8(0), uint8(0), unix("2026-10-25T23:30:00Z"))    // 25 h day
+	f.Add(uint8(23), uint8(3), uint8(1<<1), int8(0), int8(1), int8(0), uint8(0), unix("2026-11-24T01:00:00Z")) // past midnight into an embargo
+	f.Add(uint8(23), uint8(3), uint8(1<<1), int8(-1), int8(0), int8(0), uint8(0), unix("2026-11-24T01:00:00Z"))
+	f.Add(uint8(2), uint8(2), uint8(0), int8(0), int8(1), int8(2), uint8(5), unix("2026-11-24T02:00:00Z")) // embargoes, at a start
+	f.Add(uint8(2), uint8(2), uint8(0), int8(0), int8(0), int8(0), uint8(5), unix("2026-11-24T04:00:00Z")) // at an end
+
+	locs := make([]*time.Location, len(fuzzZones))
+	for i, z := range fuzzZones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			f.Fatal(err)
+		}
+		locs[i] = loc
+	}
+	lo, hi := unix("2020-01-01T00:00:00Z"), unix("2035-12-31T00:00:00Z")
+
+	f.Fuzz(func(t *testing.T, hour, duration, dayMask uint8, e1, e2, e3 int8, zone uint8, nowUnix int64) {
+		hour %= 24
+		duration = duration%24 + 1
+		dayMask &= 1<<7 - 1
+		loc := locs[int(zone)%len(locs)]
+		now := time.Unix(lo+((nowUnix%(hi-lo))+(hi-lo))%(hi-lo), 0)
+
+		today := refDay(now, loc)
+		s := schedule{zone: loc.String(), hour: float64(hour), hours: float64(duration)}
+		for d := range 7 {
+			if dayMask&(1<<d) != 0 {
+				s.days = append(s.days, time.Weekday(d).String())
+			}
+		}
+		embargo := map[int64]bool{}
+		for _, e := range []int8{e1, e2, e3} {
+			d := today + int64(e%8)
+			embargo[d] = true
+			s.embargo = append(s.embargo, time.Unix(d*secondsPerDay, 0).UTC().Format(time.DateOnly))
+		}
+		allowed := func(d int64) bool {
+			wd := time.Unix(d*secondsPerDay, 0).UTC().Weekday()
+			return (dayMask == 0 || dayMask&(1<<wd) != 0) && !embargo[d]
+		}
+		dur := time.Duration(duration) * time.Hour
+
+		w := mustWindow(t, s)
+		got := w.at(now)
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("%+v at %s: got active %v, start %s, next %s: "+format,
+				append([]any{s, show(now.In(loc)), got.Active, show(got.Start.In(loc)), show(got.NextStart.In(loc))}, args...)...)
+		}
+
+		// Invariants that hold whatever the rules.
+		if got.Duration != dur {
+			fail("Duration %v, want %v", got.Duration, dur)
+		}
+		if !got.NextStart.IsZero() && !got.NextStart.After(now) {
+			fail("NextStart is not after now")
+		}
+		if got.Active && (got.Start.After(now) || !now.Before(got.Start.Add(dur))) {
+			fail("active, but now is not in [Start, Start+Duration)")
+		}
+		if !got.Active && !got.Start.IsZero() {
+			fail("not active, but Start is set")
+		}
+		if !got.NextStart.IsZero() {
+			// The date whose window opens at NextStart: the clock reads
+			// hour:00 then, or later if NextStart ends a DST gap.
+			d := floorDiv(refWall(got.NextStart, loc)-int64(hour)*secondsPerHour, secondsPerDay)
+			if !allowed(d) {
+				fail("NextStart opens the window of %s, which is not allowed", time.Unix(d*secondsPerDay, 0).UTC().Format("Monday 2006-01-02"))
+			}
+			if want := refStart(d, int(hour), loc); !got.NextStart.Equal(want) {
+				fail("NextStart opens the window of %s, which opens at %s", time.Unix(d*secondsPerDay, 0).UTC().Format(time.DateOnly), show(want.In(loc)))
+			}
+		}
+
+		// The brute-force answer. Starts never decrease from date to date,
+		// so the first allowed date that starts after now gives NextStart,
+		// and the latest allowed start at or before now whose window has
+		// not closed gives Start.
+		var wantStart, wantNext time.Time
+		for d := today - 3; d <= today+60 && wantNext.IsZero(); d++ {
+			if !allowed(d) {
+				continue
+			}
+			start := refStart(d, int(hour), loc)
+			switch {
+			case start.After(now):
+				wantNext = start
+			case now.Before(start.Add(dur)):
+				wantStart = start
+			}
+		}
+		if got.Active != !wantStart.IsZero() || !got.Start.Equal(wantStart) {
+			fail("want Start %s", show(wantStart.In(loc)))
+		}
+		if !got.NextStart.Equal(wantNext) {
+			fail("want NextStart %s", show(wantNext.In(loc)))
+		}
+	})
+}
+
+// refDay is the day number of t's local date in loc.
+func refDay(t time.Time, loc *time.Location) int64 {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / secondsPerDay
+}
+
+// refWall is what loc's clock reads at t, as Unix seconds of that reading
+// taken as UTC.
+func refWall(t time.Time, loc *time.Location) int64 {
+	l := t.In(loc)
+	y, m, d := l.Date()
+	h, mi, s := l.Clock()
+	return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+}
+
+// refStart is the rule itself, by brute force: the first quarter hour at
+// which loc's clock reads the date day at hour:00 or later. It is exact for
+// zones whose offsets and transitions fall on quarter hours (fuzzZones).
+func refStart(day int64, hour int, loc *time.Location) time.Time {
+	wall := day*secondsPerDay + int64(hour)*secondsPerHour
+	t := time.Unix(wall-16*secondsPerHour, 0)
+	for refWall(t, loc) < wall {
+		t = t.Add(15 * time.Minute)
+	}
+	return t
+}
