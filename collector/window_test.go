@@ -458,6 +458,14 @@ func TestNewInterruptWindowErrors(t *testing.T) {
 	}
 }
 
+func TestInterruptWindowAtDoesNotAllocate(t *testing.T) {
+	w := mustWindow(t, schedule{zone: "Europe/London", days: []string{"Monday", "Friday"}, hour: 1, hours: 4, embargo: []string{"2026-03-30"}})
+	now := instant(t, "2026-03-29T23:30:00Z")
+	if allocs := testing.AllocsPerRun(100, func() { w.at(now) }); allocs != 0 {
+		t.Errorf("at allocates %v times per call, want 0", allocs)
+	}
+}
+
 // fuzzZones are the zones FuzzInterruptWindow picks from: DST of an hour in
 // both hemispheres' senses, DST of 30 minutes, a half-hour offset without
 // DST, a zone that dropped DST in 2021, and UTC. Every offset and every
@@ -608,4 +616,38 @@ func refStart(day int64, hour int, loc *time.Location) time.Time {
 		t = t.Add(15 * time.Minute)
 	}
 	return t
+}
+
+func BenchmarkInterruptWindowAt(b *testing.B) {
+	w := mustWindow(b, schedule{
+		zone:    "Europe/London",
+		days:    []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"},
+		hour:    2,
+		hours:   4,
+		embargo: []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"},
+	})
+	// Instants spread over a year, so that some fall in windows and some
+	// near DST transitions, as a fleet's scrapes would.
+	nows := make([]time.Time, 1024)
+	for i := range nows {
+		nows[i] = instant(b, "2026-01-01T00:00:00Z").Add(time.Duration(i)*8*time.Hour + 37*time.Minute)
+	}
+	b.ReportAllocs()
+	active := 0
+	for i := 0; b.Loop(); i++ {
+		if w.at(nows[i%len(nows)]).Active {
+			active++
+		}
+	}
+	_ = active
+}
+
+func BenchmarkNewInterruptWindow(b *testing.B) {
+	c := schedule{zone: "Europe/London", days: []string{"Monday", "Friday"}, hour: 2, hours: 4, embargo: []string{"2026-12-24", "2026-12-25"}}.connector()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := newInterruptWindow(c); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
