@@ -41,6 +41,11 @@ type Server struct {
 	calls    map[string]int
 	requests []*http.Request
 	mux      *http.ServeMux
+
+	snapshots     map[connectorKey]*Snapshot
+	snapshotCalls map[string]int
+	inFlight      map[string]int
+	maxInFlight   map[string]int
 }
 
 // Account is one simulated Cloudflare account.
@@ -74,6 +79,11 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		denied:   map[string]bool{},
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
+
+		snapshots:     map[connectorKey]*Snapshot{},
+		snapshotCalls: map[string]int{},
+		inFlight:      map[string]int{},
+		maxInFlight:   map[string]int{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -85,6 +95,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
 	})
@@ -127,7 +138,8 @@ func (s *Server) account(id string) *Account {
 	return a
 }
 
-// Calls returns how many requests reached endpoint ("connectors", "apps").
+// Calls returns how many requests reached endpoint ("connectors", "apps",
+// "telemetry").
 func (s *Server) Calls(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,6 +229,7 @@ func (s *Server) authenticate(r *http.Request) []Message {
 }
 
 func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
+	defer s.track(EndpointConnectors)()
 	a := s.handle(w, r, EndpointConnectors)
 	if a == nil {
 		return
@@ -233,6 +246,7 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
+	defer s.track(EndpointApps)()
 	a := s.handle(w, r, EndpointApps)
 	if a == nil {
 		return
