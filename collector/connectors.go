@@ -13,6 +13,9 @@ func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch ch
 	if err != nil {
 		return fmt.Errorf("list connectors for account %s: %w", accountID, err)
 	}
+	if e.telemetry != nil {
+		e.telemetry.SetConnectors(accountID, connectors)
+	}
 	now := e.now()
 	for i := range connectors {
 		c := &connectors[i]
