@@ -352,6 +352,8 @@ func TestStartupErrors(t *testing.T) {
 		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
 		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
 		{"bad API URL", []string{tokenEnv, accountEnv}, []string{"--cloudflare.api-url=api.cloudflare.com"}, "is not an absolute http(s) URL"},
+		{"bad telemetry concurrency", []string{tokenEnv, accountEnv}, []string{"--collector.telemetry", "--collector.telemetry.concurrency=0"}, "telemetry concurrency must be positive"},
+		{"bad telemetry interval", []string{tokenEnv, accountEnv}, []string{"--collector.telemetry", "--collector.telemetry.interval=0s"}, "telemetry interval must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(binary, append([]string{"--web.listen-address=127.0.0.1:0"}, tc.args...)...)
@@ -520,6 +522,119 @@ func TestReadmeMetricsTable(t *testing.T) {
 	for name := range served {
 		if !readme[name] {
 			t.Errorf("the exporter serves %s, which the README's metrics table lacks", name)
+		}
+	}
+}
+
+// scrapeUntil scrapes /metrics until ready accepts the page, for at most 10
+// seconds, and returns that page.
+func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, page := p.get(t, "/metrics")
+		if ready(page) {
+			return page
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never had %s:\n%s", what, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// demoActivated is how many connectors of the demo fleet are activated:
+// each has one telemetry snapshot to fetch.
+const demoActivated = 9
+
+// scrapeDemoTelemetry waits until the demo's first telemetry refresh is done
+// and returns that page.
+func scrapeDemoTelemetry(t *testing.T, p *exporterProcess) string {
+	t.Helper()
+	return scrapeUntil(t, p, "every snapshot", func(page string) bool {
+		return strings.Count(page, "\ncloudflare_magic_connector_snapshot_timestamp_seconds{") == demoActivated
+	})
+}
+
+func TestTelemetryEndToEnd(t *testing.T) {
+	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	page := scrapeDemoTelemetry(t, p)
+	series := func(metric, account, connector, extra string) string {
+		return metric + `{account_id="` + account + `",connector_id="` + connector + `"` + extra + `}`
+	}
+	for _, want := range []string{
+		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="telemetry"} 1`,
+		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="telemetry"} 1`,
+		series("cloudflare_magic_connector_ha_state", apitest.AccountRetail, "c0ffee0000000000000000000000e701", "") + " 1",
+		series("cloudflare_magic_connector_ha_state", apitest.AccountRetail, apitest.ConnectorSecondary, "") + " 2",
+		series("cloudflare_magic_connector_tunnel_health", apitest.AccountRetail, "c0ffee00000000000000000000001161", `,interface_name="xfrm2",tunnel_id="02000000000000000000000000000002"`) + " 2",
+		series("cloudflare_magic_connector_filesystem_avail_bytes", apitest.AccountRetail, "c0ffee00000000000000000000001161", `,mountpoint="/data"`),
+		series("cloudflare_magic_connector_network_receive_bytes_total", apitest.AccountLabs, "c0ffee0000000000000000000000cab1", `,device="wan0"`),
+		series("cloudflare_magic_connector_temperature_critical_celsius", apitest.AccountLabs, "c0ffee0000000000000000000000cab1", `,sensor="cpu_thermal"`) + " 105",
+		"# TYPE cloudflare_magic_connector_network_receive_bytes_total counter",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{
+		// never activated: never fetched
+		series("cloudflare_magic_connector_snapshot_timestamp_seconds", apitest.AccountRetail, apitest.ConnectorNeverSeen, ""),
+		// virtual: no sensors
+		series("cloudflare_magic_connector_temperature_celsius", apitest.AccountRetail, apitest.ConnectorOldVersion, `,sensor="cpu_thermal"`),
+	} {
+		if strings.Contains(page, unwanted) {
+			t.Errorf("/metrics has %q", unwanted)
+		}
+	}
+	checkMetricsWithPromtool(t, page)
+
+	// Scrapes read snapshots from memory: however many there are, one call
+	// per activated connector per interval (60 s by default).
+	for range 3 {
+		p.get(t, "/metrics")
+	}
+	_, page = p.get(t, "/metrics")
+	if want := fmt.Sprintf(`cloudflare_magic_api_requests_total{code="200",endpoint="telemetry"} %d`+"\n", demoActivated); !strings.Contains(page, want) {
+		t.Errorf("/metrics lacks %q: scrapes called the snapshot endpoint", want)
+	}
+
+	logs := p.logs.String()
+	for _, value := range apitest.PersonalData(apitest.DemoFleet(time.Now())) {
+		if strings.Contains(page, value) || strings.Contains(logs, value) {
+			t.Errorf("the DHCP lease value %q leaked into /metrics or the log", value)
+		}
+	}
+	assertNoSecret(t, "/metrics", page)
+	assertNoSecret(t, "log", logs)
+}
+
+// TestReadmeTelemetryMetricsTable keeps the README's telemetry metrics
+// table true to what --collector.telemetry adds to the demo.
+func TestReadmeTelemetryMetricsTable(t *testing.T) {
+	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	page := scrapeDemoTelemetry(t, p)
+	served := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `).FindAllStringSubmatch(page, -1) {
+		served[m[1]] = true
+	}
+	base := map[string]bool{}
+	for _, name := range readmeTable(t, "Metric") {
+		base[name] = true
+	}
+	telemetry := map[string]bool{}
+	for _, name := range readmeTable(t, "Telemetry metric") {
+		telemetry[name] = true
+		if base[name] {
+			t.Errorf("README documents %s in both metrics tables", name)
+		}
+		if !served[name] {
+			t.Errorf("README documents %s, which --collector.telemetry does not serve", name)
+		}
+	}
+	for name := range served {
+		if !base[name] && !telemetry[name] {
+			t.Errorf("--collector.telemetry serves %s, which the README's telemetry metrics table lacks", name)
 		}
 	}
 }

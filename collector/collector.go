@@ -5,6 +5,10 @@
 // concurrently, and emits const metrics from what came back: a connector
 // deleted upstream disappears at the next scrape. A failing endpoint reports
 // cloudflare_magic_up 0 and drops only its own series.
+//
+// The optional Telemetry is the exception: it fetches each connector's
+// telemetry snapshot in the background, at its own pace, and scrapes emit
+// the latest snapshots from memory.
 package collector
 
 import (
@@ -44,6 +48,8 @@ type Config struct {
 	Logger      log.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
+	// Telemetry, if set, adds the connectors' telemetry snapshots.
+	Telemetry *Telemetry
 }
 
 // Exporter is a prometheus.Collector for the Magic WAN endpoints of a set of
@@ -56,6 +62,8 @@ type Exporter struct {
 	logger   log.Logger
 	now      func() time.Time
 	scrapers []scraper
+	// telemetry is nil when the telemetry collector is off.
+	telemetry *Telemetry
 
 	connectorsFetch *fetcher[[]api.Connector]
 	appsFetch       *fetcher[[]api.App]
@@ -157,6 +165,10 @@ func New(cfg Config) (*Exporter, error) {
 		{name: api.EndpointConnectors, scrape: e.scrapeConnectors},
 		{name: api.EndpointApps, scrape: e.scrapeApps},
 	}
+	if cfg.Telemetry != nil {
+		e.telemetry = cfg.Telemetry
+		e.scrapers = append(e.scrapers, scraper{name: api.EndpointTelemetry, scrape: e.telemetry.scrape})
+	}
 	return e, nil
 }
 
@@ -168,6 +180,9 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 		e.lastSuccess, e.backoff,
 	} {
 		ch <- d
+	}
+	if e.telemetry != nil {
+		e.telemetry.Describe(ch)
 	}
 }
 

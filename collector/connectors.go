@@ -18,6 +18,9 @@ func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch ch
 		return resultOf(o), fmt.Errorf("list connectors for account %s: %w", accountID, o.err)
 	}
 	connectors := o.result
+	if e.telemetry != nil {
+		e.telemetry.SetConnectors(accountID, connectors)
+	}
 	now := e.now()
 	for i := range connectors {
 		c := &connectors[i]

@@ -44,6 +44,11 @@ type Server struct {
 	requests []*http.Request
 	mux      *http.ServeMux
 	limit    rateLimiter
+
+	snapshots     map[connectorKey]*Snapshot
+	snapshotCalls map[string]int
+	inFlight      map[string]int
+	maxInFlight   map[string]int
 }
 
 // rateLimiter simulates Cloudflare's per-user budget: quota calls per
@@ -114,6 +119,11 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
 		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
+
+		snapshots:     map[connectorKey]*Snapshot{},
+		snapshotCalls: map[string]int{},
+		inFlight:      map[string]int{},
+		maxInFlight:   map[string]int{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -125,6 +135,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
 	})
@@ -174,7 +185,8 @@ func (s *Server) account(id string) *Account {
 	return a
 }
 
-// Calls returns how many requests reached endpoint ("connectors", "apps").
+// Calls returns how many requests reached endpoint ("connectors", "apps",
+// "telemetry").
 func (s *Server) Calls(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,6 +285,7 @@ func (s *Server) authenticate(r *http.Request) []Message {
 }
 
 func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
+	defer s.track(EndpointConnectors)()
 	a := s.handle(w, r, EndpointConnectors)
 	if a == nil {
 		return
@@ -289,6 +302,7 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
+	defer s.track(EndpointApps)()
 	a := s.handle(w, r, EndpointApps)
 	if a == nil {
 		return

@@ -26,6 +26,10 @@ type Connector struct {
 	// shifted by HeartbeatPhase, at or before the server's clock.
 	HeartbeatEvery time.Duration `json:"-"`
 	HeartbeatPhase time.Duration `json:"-"`
+
+	// Snapshot is the connector's latest telemetry snapshot; nil means it
+	// has none.
+	Snapshot *Snapshot `json:"-"`
 }
 
 // Device is the device object of a connector.
