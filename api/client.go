@@ -174,10 +174,18 @@ func accountPath(accountID, rest string) string {
 
 // envelope is the response shape shared by every v4 endpoint.
 type envelope[T any] struct {
-	Success  *bool     `json:"success"`
-	Errors   []Message `json:"errors"`
-	Messages []Message `json:"messages"`
-	Result   T         `json:"result"`
+	Success    *bool       `json:"success"`
+	Errors     []Message   `json:"errors"`
+	Messages   []Message   `json:"messages"`
+	Result     T           `json:"result"`
+	ResultInfo *resultInfo `json:"result_info"`
+}
+
+// resultInfo is the paging information of a paginated list.
+type resultInfo struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	TotalPages int `json:"total_pages"`
 }
 
 var (
@@ -186,7 +194,17 @@ var (
 )
 
 func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error) {
-	var zero T
+	env, err := getEnvelope[T](ctx, c, endpoint, path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return env.Result, nil
+}
+
+// getEnvelope is get, returning the whole envelope.
+func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (*envelope[T], error) {
+	var zero *envelope[T]
 	for attempt := 1; ; attempt++ {
 		result, err, retry := getOnce[T](ctx, c, endpoint, path)
 		if err == nil {
@@ -234,8 +252,8 @@ func roomToRetry(ctx context.Context, pause time.Duration, now time.Time) bool {
 
 // getOnce makes one request. retry reports whether the failure is
 // transient: no response, or an HTTP 5xx.
-func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (result T, _ *Error, retry bool) {
-	var zero T
+func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (_ *envelope[T], _ *Error, retry bool) {
+	var zero *envelope[T]
 	fail := func(status int, msgs []Message, err error) *Error {
 		return &Error{
 			Endpoint:   endpoint,
@@ -296,7 +314,7 @@ func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (resu
 	case !*env.Success:
 		return zero, fail(resp.StatusCode, env.Errors, errSuccessFalse), false
 	}
-	return env.Result, nil, false
+	return &env, nil, false
 }
 
 // transportError strips the *url.Error wrapper, whose text repeats the full

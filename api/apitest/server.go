@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ const PathPrefix = "/client/v4"
 
 // Endpoint names, matching the api package's.
 const (
+	EndpointAccounts   = "accounts"
 	EndpointConnectors = "connectors"
 	EndpointApps       = "apps"
 )
@@ -133,6 +135,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		s.accounts[a.ID] = &a
 	}
 	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts", s.listAccounts)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
@@ -255,6 +258,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 		writeEnvelope(w, http.StatusForbidden, nil, authErr...)
 		return nil
 	}
+	if endpoint == EndpointAccounts {
+		return &Account{}
+	}
 	if !known || denied {
 		writeEnvelope(w, http.StatusForbidden, nil, Message{Code: 10000, Message: "Authentication error"})
 		return nil
@@ -299,6 +305,55 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 		out = append(out, c.At(now))
 	}
 	writeEnvelope(w, http.StatusOK, out)
+}
+
+// listAccounts answers GET /accounts a page at a time, sorted by ID, as the
+// real API does with page and per_page (default 20, at most 50). Accounts
+// the credential is denied Magic WAN on are listed all the same.
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
+	if s.handle(w, r, EndpointAccounts) == nil {
+		return
+	}
+	page, perPage := queryInt(r, "page", 1), queryInt(r, "per_page", 20)
+	if page < 1 || perPage < 5 || perPage > 50 {
+		writeEnvelope(w, http.StatusBadRequest, nil, Message{Code: 1001, Message: "Invalid page or per_page"})
+		return
+	}
+	s.mu.Lock()
+	all := make([]accountJSON, 0, len(s.accounts))
+	for _, a := range s.accounts {
+		all = append(all, accountJSON{ID: a.ID, Name: a.Name, Type: "standard"})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b accountJSON) int { return strings.Compare(a.ID, b.ID) })
+	from, to := min((page-1)*perPage, len(all)), min(page*perPage, len(all))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"success": true, "errors": []Message{}, "messages": []Message{},
+		"result": all[from:to],
+		"result_info": map[string]int{
+			"page": page, "per_page": perPage, "count": to - from, "total_count": len(all),
+			"total_pages": (len(all) + perPage - 1) / perPage,
+		},
+	})
+}
+
+type accountJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+func queryInt(r *http.Request, key string, def int) int {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
