@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,6 +57,8 @@ type flags struct {
 	apiToken, apiTokenFile       string
 	apiEmail, apiKey, apiKeyFile string
 	accounts                     []string
+	accountsRefresh              time.Duration
+	accountConcurrency           int
 	apiURL                       string
 	timeout                      time.Duration
 	minInterval                  time.Duration
@@ -65,6 +66,7 @@ type flags struct {
 	timeoutOffset                time.Duration
 	demo                         bool
 
+	collectAccounts      bool
 	telemetry            bool
 	telemetryInterval    time.Duration
 	telemetryConcurrency int
@@ -78,9 +80,11 @@ func parseFlags(args []string) (*flags, error) {
 	f.web = kingpinflag.AddFlags(app, defaultPort)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").
 		Default("/metrics").StringVar(&f.metricsPath)
+	app.Flag("web.timeout-offset", "Subtracted from the scrape timeout Prometheus announces, so the page is answered before Prometheus gives up.").
+		Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("cloudflare.api-token", "Cloudflare API token with the Magic WAN Read permission. Prefer the file or the environment variable: a command line is visible to every local user.").
 		Envar("CLOUDFLARE_API_TOKEN").PlaceHolder("TOKEN").StringVar(&f.apiToken)
-	app.Flag("cloudflare.api-token-file", "File holding the Cloudflare API token.").
+	app.Flag("cloudflare.api-token-file", "File holding the Cloudflare API token; read again when it changes.").
 		PlaceHolder("PATH").StringVar(&f.apiTokenFile)
 	app.Flag("cloudflare.api-email", "Email of the Cloudflare user, for the legacy global API key.").
 		Envar("CLOUDFLARE_API_EMAIL").PlaceHolder("EMAIL").StringVar(&f.apiEmail)
@@ -88,8 +92,12 @@ func parseFlags(args []string) (*flags, error) {
 		Envar("CLOUDFLARE_API_KEY").PlaceHolder("KEY").StringVar(&f.apiKey)
 	app.Flag("cloudflare.api-key-file", "File holding the legacy Cloudflare global API key.").
 		PlaceHolder("PATH").StringVar(&f.apiKeyFile)
-	app.Flag("cloudflare.account-id", "Cloudflare account ID (32 hex characters) to export. Repeat the flag, or give a comma-separated list.").
+	app.Flag("cloudflare.account-id", "Cloudflare account ID (32 hex characters) to export; repeat the flag or give a comma-separated list. Without it, every account the credential can see is discovered. It is also the allow-list of /probe.").
 		Envar("CLOUDFLARE_ACCOUNT_ID").PlaceHolder("ID").StringsVar(&f.accounts)
+	app.Flag("cloudflare.accounts-refresh", "How often the accounts are listed again (to discover them, or to look up their names).").
+		Default(collector.DefaultAccountsRefresh.String()).DurationVar(&f.accountsRefresh)
+	app.Flag("cloudflare.account-concurrency", "Most accounts a scrape calls at once.").
+		Default("10").IntVar(&f.accountConcurrency)
 	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
 		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
 	app.Flag("cloudflare.timeout", "Longest time a scrape waits for the Cloudflare API, and a telemetry call may take; Prometheus's own scrape timeout, less --web.timeout-offset, applies to scrapes when shorter.").
@@ -98,10 +106,10 @@ func parseFlags(args []string) (*flags, error) {
 		Default("0s").DurationVar(&f.minInterval)
 	app.Flag("cloudflare.max-response-bytes", "Largest API response body read; a larger one fails the call with a clear error.").
 		Default("64MiB").SetValue(&f.maxResponseBytes)
-	app.Flag("web.timeout-offset", "Subtracted from the scrape timeout Prometheus announces, so the page is answered before Prometheus gives up.").
-		Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		BoolVar(&f.demo)
+	app.Flag("collector.accounts", "Scrape the accounts on /metrics. Turn it off when Prometheus scrapes them one by one through /probe, so that /metrics carries only the exporter's own metrics.").
+		Default("true").BoolVar(&f.collectAccounts)
 	app.Flag("collector.telemetry", "Export each activated connector's latest telemetry snapshot: tunnel health, HA state, interfaces, filesystems, temperatures. Costs one API call per connector per --collector.telemetry.interval, against the rate limit of the token's user.").
 		BoolVar(&f.telemetry)
 	app.Flag("collector.telemetry.interval", "Shortest time between two telemetry calls for the same connector, whatever the scrape interval.").
@@ -115,6 +123,12 @@ func parseFlags(args []string) (*flags, error) {
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
 	}
+	switch {
+	case f.accountsRefresh <= 0:
+		return nil, errors.New("--cloudflare.accounts-refresh must be positive")
+	case f.accountConcurrency <= 0:
+		return nil, errors.New("--cloudflare.account-concurrency must be positive")
+	}
 	return f, nil
 }
 
@@ -125,24 +139,43 @@ func run(args []string) int {
 		return 2
 	}
 	logger, slogger := newLoggers(&f.log)
-
 	if f.demo {
 		if err := startDemo(f, logger); err != nil {
 			level.Error(logger).Log("msg", "starting the demo API failed", "err", err)
 			return 1
 		}
 	}
+	a, err := wire(f, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		return 1
+	}
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	if err := serve(a, f, logger, slogger); err != nil {
+		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// exporter is what wire builds: the HTTP handler, and the loops to run in
+// the background while it serves.
+type exporter struct {
+	handler    http.Handler
+	background []func(context.Context)
+}
+
+// wire builds the API client, the accounts, the collectors and the HTTP
+// routes from the flags.
+func wire(f *flags, logger log.Logger) (*exporter, error) {
 	auth, err := credential(f)
 	if err != nil {
-		level.Error(logger).Log("msg", "invalid configuration", "err", err)
-		return 1
+		return nil, err
 	}
-	accounts, err := accountIDs(f.accounts)
+	fixed, err := accountIDs(f.accounts)
 	if err != nil {
-		level.Error(logger).Log("msg", "invalid configuration", "err", err)
-		return 1
+		return nil, err
 	}
-
 	apiMetrics := collector.NewAPIMetrics(nil)
 	client, err := api.New(api.Config{
 		BaseURL:          f.apiURL,
@@ -152,9 +185,12 @@ func run(args []string) int {
 		Observe:          apiMetrics.Observe,
 	})
 	if err != nil {
-		level.Error(logger).Log("msg", "invalid configuration", "err", err)
-		return 1
+		return nil, err
 	}
+	accounts := collector.NewAccounts(collector.AccountsConfig{
+		Client: client, Fixed: fixed, Refresh: f.accountsRefresh, Timeout: f.timeout, Logger: logger,
+	})
+	x := &exporter{background: []func(context.Context){accounts.Run}}
 	var telemetry *collector.Telemetry
 	if f.telemetry {
 		telemetry, err = collector.NewTelemetry(collector.TelemetryConfig{
@@ -165,24 +201,24 @@ func run(args []string) int {
 			Logger:      logger,
 		})
 		if err != nil {
-			level.Error(logger).Log("msg", "invalid configuration", "err", err)
-			return 1
+			return nil, err
 		}
+		x.background = append(x.background, telemetry.Run)
 	}
-	exporter, err := collector.New(collector.Config{
-		Client:      client,
-		Accounts:    accounts,
-		Timeout:     f.timeout,
-		MinInterval: f.minInterval,
-		Logger:      logger,
-		Telemetry:   telemetry,
+	exp, err := collector.New(collector.Config{
+		Client:             client,
+		Accounts:           accounts,
+		AccountConcurrency: f.accountConcurrency,
+		ProbeOnly:          !f.collectAccounts,
+		Timeout:            f.timeout,
+		MinInterval:        f.minInterval,
+		Logger:             logger,
+		Telemetry:          telemetry,
 	})
 	if err != nil {
-		level.Error(logger).Log("msg", "invalid configuration", "err", err)
-		return 1
+		return nil, err
 	}
 
-	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -190,63 +226,78 @@ func run(args []string) int {
 		versioncollector.NewCollector(exporterName),
 		apiMetrics,
 	)
-	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
-	if telemetry != nil {
-		go telemetry.Run(background)
-	}
-
+	opts := collector.HandlerOpts{Timeout: f.timeout, TimeoutOffset: f.timeoutOffset, Logger: logger}
 	mux := http.NewServeMux()
-	metrics := collector.NewHandler(exporter, reg, collector.HandlerOpts{
-		Timeout: f.timeout, TimeoutOffset: f.timeoutOffset, Logger: logger,
-	})
-	mux.Handle(f.metricsPath, promhttp.InstrumentMetricHandler(reg, metrics))
+	mux.Handle(f.metricsPath, promhttp.InstrumentMetricHandler(reg, collector.NewHandler(exp, reg, opts)))
+	mux.Handle("/probe", collector.NewProbeHandler(exp, opts))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !accounts.Ready() {
+			http.Error(w, "Not ready: listing the accounts", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
 	if f.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,
 			Description: "Prometheus exporter for Cloudflare Magic WAN Connectors and apps",
 			Version:     version.Info(),
+			Form: web.LandingForm{
+				Action: "/probe",
+				Inputs: []web.LandingFormInput{{Label: "Account ID", Type: "text", Name: "account", Placeholder: "32 hex characters"}},
+			},
 			Links: []web.LandingLinks{
 				{Address: f.metricsPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},
 			},
 		})
 		if err != nil {
-			level.Error(logger).Log("msg", "building the landing page failed", "err", err)
-			return 1
+			return nil, err
 		}
 		mux.Handle("/", landing)
 	}
+	x.handler = mux
+	return x, nil
+}
 
-	// Scrapes run under base: cancelling it ends the API calls of those
-	// still running when the drain time is up.
-	base, cancelScrapes := context.WithCancel(context.Background())
+// shutdownGrace is how long in-flight scrapes may finish after SIGTERM
+// before their API calls are cancelled; the process exits within about a
+// second more, inside the 5 s an orchestrator typically allows.
+const shutdownGrace = 3500 * time.Millisecond
+
+// serve runs the background loops and serves HTTP until SIGTERM or
+// SIGINT, then drains the scrapes in flight.
+func serve(x *exporter, f *flags, logger log.Logger, slogger *slog.Logger) error {
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	for _, loop := range x.background {
+		go loop(background)
+	}
+	// Scrapes run under scrapes: cancelling it ends the API calls of those
+	// still running when the grace period is up.
+	scrapes, cancelScrapes := context.WithCancel(context.Background())
 	defer cancelScrapes()
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           x.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
+		BaseContext:       func(net.Listener) context.Context { return scrapes },
 	}
 	signals, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stopSignals()
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(srv, f.web, slogger) }()
-
 	select {
 	case err := <-served:
-		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
-		return 1
+		return err
 	case <-signals.Done():
 	}
+
 	level.Info(logger).Log("msg", "shutting down: draining scrapes in flight", "grace", shutdownGrace)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		// Scrapes still running get their API calls cancelled; they
-		// answer at once with up 0.
-		cancelScrapes()
+		cancelScrapes() // they answer at once, with up 0
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -254,13 +305,8 @@ func run(args []string) int {
 		}
 	}
 	level.Info(logger).Log("msg", "stopped")
-	return 0
+	return nil
 }
-
-// shutdownGrace is how long in-flight scrapes may finish after SIGTERM
-// before their API calls are cancelled; the process exits within about a
-// second more, inside the 5 s an orchestrator typically allows.
-const shutdownGrace = 3500 * time.Millisecond
 
 // byteSize is a flag value in bytes, given as a number or with a unit
 // (64MiB, 512KiB).
@@ -316,10 +362,8 @@ func credential(f *flags) (api.Auth, error) {
 	return nil, fmt.Errorf("no Cloudflare credential: set %s (or %s)", tokenHint, keyHint)
 }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
 // accountIDs splits comma-separated values, checks each ID and drops
-// repeats.
+// repeats. None means: discover the accounts.
 func accountIDs(values []string) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
@@ -329,15 +373,12 @@ func accountIDs(values []string) ([]string, error) {
 			if id == "" || seen[id] {
 				continue
 			}
-			if !accountIDPattern.MatchString(id) {
+			if !api.ValidAccountID(id) {
 				return nil, fmt.Errorf("account ID %q is not 32 hex characters (--cloudflare.account-id, CLOUDFLARE_ACCOUNT_ID)", id)
 			}
 			seen[id] = true
 			ids = append(ids, id)
 		}
-	}
-	if len(ids) == 0 {
-		return nil, errors.New("no account: set --cloudflare.account-id or CLOUDFLARE_ACCOUNT_ID")
 	}
 	return ids, nil
 }
@@ -356,9 +397,6 @@ func startDemo(f *flags, logger log.Logger) error {
 	}()
 	f.apiURL = apitest.BaseURL(l.Addr().String())
 	f.apiToken, f.apiTokenFile, f.apiEmail, f.apiKey, f.apiKeyFile = apitest.DemoToken, "", "", "", ""
-	if len(f.accounts) == 0 {
-		f.accounts = []string{apitest.AccountRetail, apitest.AccountLabs}
-	}
 	level.Warn(logger).Log("msg", "demo mode: the metrics describe a simulated fleet, not your Cloudflare account", "api_url", f.apiURL)
 	return nil
 }

@@ -36,8 +36,17 @@ type Client interface {
 
 // Config configures an Exporter.
 type Config struct {
-	Client   Client
-	Accounts []string
+	Client Client
+	// Accounts are the accounts /metrics scrapes (FixedAccounts, or
+	// NewAccounts to discover them); nil scrapes none, for an exporter
+	// that serves accounts through /probe only.
+	Accounts *Accounts
+	// AccountConcurrency bounds how many accounts a scrape calls at once;
+	// zero calls them all at once.
+	AccountConcurrency int
+	// ProbeOnly leaves the accounts out of /metrics (WithContext, Collect):
+	// they are scraped one at a time through /probe (ForAccount).
+	ProbeOnly bool
 	// Timeout bounds each scrape's API calls. Zero means no bound beyond the
 	// context the scrape is given.
 	Timeout time.Duration
@@ -53,20 +62,26 @@ type Config struct {
 }
 
 // Exporter is a prometheus.Collector for the Magic WAN endpoints of a set of
-// accounts. Register it directly, or call WithContext per scrape so that the
-// scrape's cancellation reaches the API calls.
+// accounts. Register it directly, or call WithContext (every account) or
+// ForAccount (one, for /probe) per scrape so that the scrape's deadline and
+// cancellation reach the API calls.
 type Exporter struct {
 	client   Client
-	accounts []string
-	timeout  time.Duration
-	logger   log.Logger
-	now      func() time.Time
-	scrapers []scraper
+	accounts *Accounts
+	// accountSlots bounds the accounts scraped at once; nil for no bound.
+	accountSlots chan struct{}
+	probeOnly    bool
+	timeout      time.Duration
+	logger       log.Logger
+	now          func() time.Time
+	scrapers     []scraper
 	// telemetry is nil when the telemetry collector is off.
 	telemetry *Telemetry
 
 	connectorsFetch *fetcher[[]api.Connector]
 	appsFetch       *fetcher[[]api.App]
+	zones           *zoneCache
+	configErrors    *configErrors
 
 	connectorInfo          *prometheus.Desc
 	connectorActivated     *prometheus.Desc
@@ -80,6 +95,11 @@ type Exporter struct {
 	scrapeDuration         *prometheus.Desc
 	lastSuccess            *prometheus.Desc
 	backoff                *prometheus.Desc
+	accountInfo            *prometheus.Desc
+	windowActive           *prometheus.Desc
+	windowNextStart        *prometheus.Desc
+	windowDuration         *prometheus.Desc
+	configErrorsTotal      *prometheus.Desc
 }
 
 // scraper is one API endpoint: it fetches an account's data and emits the
@@ -107,17 +127,26 @@ func New(cfg Config) (*Exporter, error) {
 		return nil, errors.New("collector: no API client")
 	}
 	e := &Exporter{
-		client:   cfg.Client,
-		accounts: cfg.Accounts,
-		timeout:  cfg.Timeout,
-		logger:   cfg.Logger,
-		now:      cfg.Now,
+		client:       cfg.Client,
+		accounts:     cfg.Accounts,
+		zones:        newZoneCache(),
+		configErrors: newConfigErrors(),
+		probeOnly:    cfg.ProbeOnly,
+		timeout:      cfg.Timeout,
+		logger:       cfg.Logger,
+		now:          cfg.Now,
 	}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.accounts == nil {
+		e.accounts = FixedAccounts()
+	}
+	if cfg.AccountConcurrency > 0 {
+		e.accountSlots = make(chan struct{}, cfg.AccountConcurrency)
 	}
 
 	connector := []string{"account_id", "connector_id"}
@@ -157,6 +186,21 @@ func New(cfg Config) (*Exporter, error) {
 	e.backoff = prometheus.NewDesc(namespace+"_api_backoff_seconds",
 		"Seconds left before the exporter calls the Cloudflare API again after an HTTP 429 (rate limit reached); 0 when it calls normally.",
 		nil, nil)
+	e.accountInfo = prometheus.NewDesc(namespace+"_account_info",
+		"Each scraped Cloudflare account, with its name as a label (empty when the credential may not read account details); always 1.",
+		[]string{"account_id", "account_name"}, nil)
+	e.windowActive = prometheus.NewDesc(namespace+"_connector_interrupt_window_active",
+		"Whether now is inside one of the connector's upgrade (interrupt) windows, in its own time zone (1) or not (0). A connector may restart to upgrade inside one: a missed heartbeat then is expected.",
+		connector, nil)
+	e.windowNextStart = prometheus.NewDesc(namespace+"_connector_interrupt_window_next_start_timestamp_seconds",
+		"Unix time the connector's next allowed upgrade window opens, skipping disallowed days and embargo dates; absent if none opens within 400 days.",
+		connector, nil)
+	e.windowDuration = prometheus.NewDesc(namespace+"_connector_interrupt_window_duration_seconds",
+		"Length of the connector's upgrade windows, in seconds.",
+		connector, nil)
+	e.configErrorsTotal = prometheus.NewDesc(namespace+"_connector_config_errors_total",
+		"Times a connector's upgrade window configuration was found invalid (an unknown time zone, a bad day name or hour): its window metrics are not exported; the exporter's log says which field is wrong.",
+		connector, nil)
 
 	e.connectorsFetch = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, e.now)
 	e.appsFetch = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, e.now)
@@ -177,7 +221,8 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		e.connectorInfo, e.connectorActivated, e.connectorPrimary, e.connectorLastHeartbeat,
 		e.connectorHeartbeatAge, e.connectorLastUpdated, e.apps, e.appInfo, e.up, e.scrapeDuration,
-		e.lastSuccess, e.backoff,
+		e.lastSuccess, e.backoff, e.accountInfo, e.windowActive, e.windowNextStart, e.windowDuration,
+		e.configErrorsTotal,
 	} {
 		ch <- d
 	}
@@ -189,52 +234,104 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector, bounding the API calls by the
 // configured timeout only.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.collect(context.Background(), ch)
+	e.collect(context.Background(), nil, ch)
 }
 
-// WithContext returns a collector for one scrape whose API calls end when
-// ctx does.
+// WithContext returns a collector for one scrape of every account, whose
+// API calls end when ctx does.
 func (e *Exporter) WithContext(ctx context.Context) prometheus.Collector {
 	return scrapeCollector{e: e, ctx: ctx}
 }
 
+// ForAccount returns a collector for one scrape of just the account, as
+// /probe serves, whose API calls end when ctx does.
+func (e *Exporter) ForAccount(ctx context.Context, accountID string) prometheus.Collector {
+	return scrapeCollector{e: e, ctx: ctx, only: &api.Account{ID: accountID, Name: e.accounts.Name(accountID)}}
+}
+
 type scrapeCollector struct {
-	e   *Exporter
-	ctx context.Context
+	e    *Exporter
+	ctx  context.Context
+	only *api.Account
 }
 
 func (s scrapeCollector) Describe(ch chan<- *prometheus.Desc) { s.e.Describe(ch) }
-func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) { s.e.collect(s.ctx, ch) }
+func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) { s.e.collect(s.ctx, s.only, ch) }
 
-// collect calls every endpoint of every account concurrently, so that a
-// scrape lasts as long as the slowest call.
-func (e *Exporter) collect(ctx context.Context, ch chan<- prometheus.Metric) {
+// collect scrapes one account (only), or every account of e.accounts and
+// the state of their discovery. Accounts are scraped concurrently, at most
+// AccountConcurrency at once, each calling its endpoints concurrently, so
+// that a scrape lasts as long as the slowest call, not the sum.
+func (e *Exporter) collect(ctx context.Context, only *api.Account, ch chan<- prometheus.Metric) {
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
+	var accounts []api.Account
+	switch {
+	case only != nil:
+		accounts = []api.Account{*only}
+	case !e.probeOnly:
+		e.accounts.waitReady(ctx)
+		accounts = e.accounts.Current()
+		e.collectDiscovery(ch)
+	}
 	var wg sync.WaitGroup
-	for _, account := range e.accounts {
-		for _, s := range e.scrapers {
-			wg.Go(func() {
-				start := time.Now()
-				res, err := s.scrape(ctx, account, ch)
-				up := 1.0
-				if err != nil {
-					up = 0
-					e.logFailure(account, s.name, res, err)
+	for _, account := range accounts {
+		wg.Go(func() {
+			if e.accountSlots != nil {
+				select {
+				case e.accountSlots <- struct{}{}:
+					defer func() { <-e.accountSlots }()
+				case <-ctx.Done():
 				}
-				send(ch, e.up, up, account, s.name)
-				send(ch, e.scrapeDuration, time.Since(start).Seconds(), account, s.name)
-				if !res.lastSuccess.IsZero() {
-					send(ch, e.lastSuccess, unixSeconds(res.lastSuccess), account, s.name)
-				}
-			})
-		}
+			}
+			e.collectAccount(ctx, account, ch)
+		})
 	}
 	wg.Wait()
 	send(ch, e.backoff, e.client.BackoffRemaining().Seconds())
+}
+
+// collectAccount calls every endpoint of the account concurrently.
+func (e *Exporter) collectAccount(ctx context.Context, account api.Account, ch chan<- prometheus.Metric) {
+	send(ch, e.accountInfo, 1, account.ID, account.Name)
+	var wg sync.WaitGroup
+	for _, s := range e.scrapers {
+		wg.Go(func() {
+			start := time.Now()
+			res, err := s.scrape(ctx, account.ID, ch)
+			up := 1.0
+			if err != nil {
+				up = 0
+				e.logFailure(account.ID, s.name, res, err)
+			}
+			send(ch, e.up, up, account.ID, s.name)
+			send(ch, e.scrapeDuration, time.Since(start).Seconds(), account.ID, s.name)
+			if !res.lastSuccess.IsZero() {
+				send(ch, e.lastSuccess, unixSeconds(res.lastSuccess), account.ID, s.name)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// collectDiscovery reports whether the latest account listing succeeded,
+// as cloudflare_magic_up{account_id="", endpoint="accounts"}, when the
+// accounts are discovered rather than given.
+func (e *Exporter) collectDiscovery(ch chan<- prometheus.Metric) {
+	if !e.accounts.Discovering() {
+		return
+	}
+	attempted, lastSuccess, err := e.accounts.status()
+	if !attempted {
+		return
+	}
+	send(ch, e.up, boolToFloat(err == nil), "", api.EndpointAccounts)
+	if !lastSuccess.IsZero() {
+		send(ch, e.lastSuccess, unixSeconds(lastSuccess), "", api.EndpointAccounts)
+	}
 }
 
 // authHint is logged with a refused credential.

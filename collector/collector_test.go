@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,7 +112,7 @@ func newTestExporter(t *testing.T, client Client, logger log.Logger, accounts ..
 	if len(accounts) == 0 {
 		accounts = []string{apitest.AccountRetail, apitest.AccountLabs}
 	}
-	e, err := New(Config{Client: client, Accounts: accounts, Logger: logger, Now: func() time.Time { return testNow }})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(accounts...), Logger: logger, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +133,11 @@ var stableMetrics = []string{
 	"cloudflare_magic_up",
 	"cloudflare_magic_last_success_timestamp_seconds",
 	"cloudflare_magic_api_backoff_seconds",
+	"cloudflare_magic_account_info",
+	"cloudflare_magic_connector_interrupt_window_active",
+	"cloudflare_magic_connector_interrupt_window_next_start_timestamp_seconds",
+	"cloudflare_magic_connector_interrupt_window_duration_seconds",
+	"cloudflare_magic_connector_config_errors_total",
 }
 
 // compareGolden compares what c emits with testdata/name, or rewrites the
@@ -305,7 +311,7 @@ func TestTimeoutBoundsCalls(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	e, err := New(Config{Client: client, Accounts: []string{apitest.AccountLabs}, Timeout: 50 * time.Millisecond})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountLabs), Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,5 +342,69 @@ func TestInvalidLabelValueDoesNotPanic(t *testing.T) {
 	m := <-ch
 	if err := m.Write(nil); err == nil {
 		t.Error("invalid UTF-8 label value produced a valid metric")
+	}
+}
+
+func TestWindowConfigErrors(t *testing.T) {
+	var logs bytes.Buffer
+	client := newFakeClient()
+	labs := client.accounts[apitest.AccountLabs]
+	labs.Connectors = slices.Clone(labs.Connectors)
+	labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
+	client.accounts[apitest.AccountLabs] = labs
+	bad := labs.Connectors[1].ID
+	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)), apitest.AccountLabs)
+
+	want := func(errorsTotal int) string {
+		return fmt.Sprintf(`
+# HELP cloudflare_magic_connector_config_errors_total Times a connector's upgrade window configuration was found invalid (an unknown time zone, a bad day name or hour): its window metrics are not exported; the exporter's log says which field is wrong.
+# TYPE cloudflare_magic_connector_config_errors_total counter
+cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
+`, apitest.AccountLabs, bad, errorsTotal)
+	}
+	for range 3 {
+		if err := testutil.CollectAndCompare(e, strings.NewReader(want(1)), "cloudflare_magic_connector_config_errors_total"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "invalid upgrade window configuration"); n != 1 {
+		t.Errorf("logged %d times over 3 scrapes, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `timezone \"Mars/Olympus_Mons\" is not an IANA time zone name`) {
+		t.Errorf("the log does not say what is wrong:\n%s", logs.String())
+	}
+	// The bad connector keeps every other metric, and the good one its
+	// window metrics.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e)
+	page := formatAll(t, reg)
+	for _, want := range []string{
+		`cloudflare_magic_connector_info{account_id="` + apitest.AccountLabs + `",connector_id="` + bad + `"`,
+		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + apitest.AccountLabs + `",connector_id="` + bad + `"}`,
+		`cloudflare_magic_connector_interrupt_window_active{account_id="` + apitest.AccountLabs + `",connector_id="` + labs.Connectors[0].ID + `"}`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `interrupt_window_active{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) {
+		t.Error("window metrics exported for a connector with an unknown time zone")
+	}
+
+	// Corrected, then broken again: counted and logged a second time.
+	labs.Connectors[1].Timezone = "Europe/London"
+	testutil.CollectAndCount(e)
+	labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want(2)), "cloudflare_magic_connector_config_errors_total"); err != nil {
+		t.Error(err)
+	}
+	if n := strings.Count(logs.String(), "invalid upgrade window configuration"); n != 2 {
+		t.Errorf("logged %d times, want twice", n)
+	}
+	// A connector deleted upstream takes its counter with it.
+	labs.Connectors = labs.Connectors[:1]
+	client.accounts[apitest.AccountLabs] = labs
+	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_config_errors_total"); n != 0 {
+		t.Errorf("%d counters after the connector was deleted", n)
 	}
 }

@@ -40,6 +40,8 @@ func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string, ch ch
 		if !c.LastUpdated.IsZero() {
 			send(ch, e.connectorLastUpdated, unixSeconds(c.LastUpdated), accountID, c.ID)
 		}
+		e.emitWindow(ch, accountID, c, now)
 	}
+	e.emitConfigErrors(ch, accountID, connectors)
 	return resultOf(o), nil
 }

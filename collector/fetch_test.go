@@ -59,7 +59,7 @@ func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *
 	}
 	logs := &bytes.Buffer{}
 	exp, err := New(Config{
-		Client: client, Accounts: []string{apitest.AccountRetail, apitest.AccountLabs},
+		Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs),
 		MinInterval: minInterval, Now: clk.now, Timeout: 10 * time.Second,
 		Logger: log.NewLogfmtLogger(log.NewSyncWriter(logs)),
 	})

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
 
 // HandlerOpts configures NewHandler.
@@ -31,12 +34,8 @@ type HandlerOpts struct {
 // (process, Go runtime, build info, API metrics). One bad metric is logged
 // and skipped rather than failing the page.
 func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.Handler {
-	logger := opts.Logger
-	if logger == nil {
-		logger = log.NewNopLogger()
-	}
 	promOpts := promhttp.HandlerOpts{
-		ErrorLog:      promhttpLogger{logger},
+		ErrorLog:      promhttpLogger{orNop(opts.Logger)},
 		ErrorHandling: promhttp.ContinueOnError,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +49,41 @@ func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.
 		// The scrape's own registry goes first: its API calls then show in
 		// the request counters of this very page.
 		promhttp.HandlerFor(prometheus.Gatherers{reg, global}, promOpts).ServeHTTP(w, r)
+	})
+}
+
+// NewProbeHandler serves /probe?account=<id> in the style of
+// blackbox_exporter: just that account's metrics, from a fresh registry, so
+// that Prometheus (or several exporters behind one Service) can spread many
+// accounts with ordinary relabelling. An ID that is not 32 hex characters is
+// answered 400 and never reaches the API; with accounts given by flag, any
+// other account is answered 403.
+func NewProbeHandler(e *Exporter, opts HandlerOpts) http.Handler {
+	promOpts := promhttp.HandlerOpts{
+		ErrorLog:      promhttpLogger{orNop(opts.Logger)},
+		ErrorHandling: promhttp.ContinueOnError,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		account := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("account")))
+		switch {
+		case account == "":
+			http.Error(w, "missing parameter: /probe?account=<Cloudflare account ID, 32 hex characters>", http.StatusBadRequest)
+			return
+		case !api.ValidAccountID(account):
+			http.Error(w, "account must be a Cloudflare account ID: 32 hex characters", http.StatusBadRequest)
+			return
+		case !e.accounts.Allowed(account):
+			http.Error(w, "account is not one of the exporter's --cloudflare.account-id", http.StatusForbidden)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), ScrapeTimeout(r.Header, opts.Timeout, opts.TimeoutOffset))
+		defer cancel()
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(e.ForAccount(ctx, account)); err != nil {
+			http.Error(w, "register collector: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		promhttp.HandlerFor(reg, promOpts).ServeHTTP(w, r)
 	})
 }
 
@@ -74,6 +108,13 @@ func ScrapeTimeout(h http.Header, max, offset time.Duration) time.Duration {
 		return announced - offset
 	}
 	return announced
+}
+
+func orNop(l log.Logger) log.Logger {
+	if l == nil {
+		return log.NewNopLogger()
+	}
+	return l
 }
 
 // promhttpLogger adapts go-kit/log to promhttp.Logger.

@@ -210,7 +210,7 @@ func TestTelemetryLint(t *testing.T) {
 func newTelemetryExporter(t *testing.T, client *fakeClient, clk *clock, logger log.Logger) (*Exporter, *Telemetry) {
 	t.Helper()
 	tel := newTestTelemetry(t, client, clk.Now, logger)
-	e, err := New(Config{Client: client, Accounts: []string{apitest.AccountLabs}, Logger: logger, Now: clk.Now, Telemetry: tel})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountLabs), Logger: logger, Now: clk.Now, Telemetry: tel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestTelemetryNoPersonalData(t *testing.T) {
 	logger := log.NewLogfmtLogger(log.NewSyncWriter(&logs))
 	client := newFakeClient()
 	tel := newTestTelemetry(t, client, nil, logger)
-	e, err := New(Config{Client: client, Accounts: []string{apitest.AccountRetail, apitest.AccountLabs}, Logger: logger, Telemetry: tel})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs), Logger: logger, Telemetry: tel})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,10 @@ func parseWeekday(name string) (time.Weekday, bool) {
 // error names the API field that is wrong, quotes the bad value and says
 // what was expected. A day listed twice is accepted (the list is a set);
 // so are duplicate embargo dates.
-func newInterruptWindow(c *api.Connector) (interruptWindow, error) {
+//
+// loadLocation resolves the time zone; the exporter passes a cache, since
+// time.LoadLocation parses the zone database on every call.
+func newInterruptWindow(c *api.Connector, loadLocation func(string) (*time.Location, error)) (interruptWindow, error) {
 	var w interruptWindow
 
 	switch c.Timezone {
@@ -100,7 +103,7 @@ func newInterruptWindow(c *api.Connector) (interruptWindow, error) {
 		// time.LoadLocation would answer with the exporter's own zone.
 		return w, errors.New("timezone \"Local\" is not an IANA time zone name")
 	}
-	loc, err := time.LoadLocation(c.Timezone)
+	loc, err := loadLocation(c.Timezone)
 	if err != nil {
 		return w, fmt.Errorf("timezone %q is not an IANA time zone name known to this exporter: %w", c.Timezone, err)
 	}

@@ -34,7 +34,7 @@ func (s schedule) connector() *api.Connector {
 // mustWindow parses s or fails the test.
 func mustWindow(tb testing.TB, s schedule) interruptWindow {
 	tb.Helper()
-	w, err := newInterruptWindow(s.connector())
+	w, err := newInterruptWindow(s.connector(), time.LoadLocation)
 	if err != nil {
 		tb.Fatalf("newInterruptWindow(%+v): %v", s, err)
 	}
@@ -399,7 +399,7 @@ func TestNewInterruptWindowAccepts(t *testing.T) {
 		{"Etc zone", schedule{zone: "Etc/GMT+5", hour: 3, hours: 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := newInterruptWindow(tc.sched.connector()); err != nil {
+			if _, err := newInterruptWindow(tc.sched.connector(), time.LoadLocation); err != nil {
 				t.Errorf("newInterruptWindow(%+v): %v", tc.sched, err)
 			}
 		})
@@ -443,7 +443,7 @@ func TestNewInterruptWindowErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := ok
 			tc.change(&s)
-			_, err := newInterruptWindow(s.connector())
+			_, err := newInterruptWindow(s.connector(), time.LoadLocation)
 			if err == nil {
 				t.Fatalf("newInterruptWindow(%+v) succeeded, want an error containing %q", s, tc.want)
 			}
@@ -453,7 +453,7 @@ func TestNewInterruptWindowErrors(t *testing.T) {
 		})
 	}
 	// The unchanged schedule is valid, so each error above is due to its change.
-	if _, err := newInterruptWindow(ok.connector()); err != nil {
+	if _, err := newInterruptWindow(ok.connector(), time.LoadLocation); err != nil {
 		t.Fatalf("the base schedule is invalid: %v", err)
 	}
 }
@@ -646,7 +646,7 @@ func BenchmarkNewInterruptWindow(b *testing.B) {
 	c := schedule{zone: "Europe/London", days: []string{"Monday", "Friday"}, hour: 2, hours: 4, embargo: []string{"2026-12-24", "2026-12-25"}}.connector()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := newInterruptWindow(c); err != nil {
+		if _, err := newInterruptWindow(c, time.LoadLocation); err != nil {
 			b.Fatal(err)
 		}
 	}

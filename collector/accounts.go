@@ -1,0 +1,209 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+)
+
+// AccountLister is what account discovery needs from the API.
+type AccountLister interface {
+	ListAccounts(ctx context.Context) ([]api.Account, error)
+}
+
+// AccountsConfig configures Accounts.
+type AccountsConfig struct {
+	// Client lists the accounts; nil for a fixed set without names.
+	Client AccountLister
+	// Fixed are the accounts to scrape, given by flag; discovery then only
+	// looks up their names. Empty means scrape every account listed.
+	Fixed []string
+	// Refresh is how often the list is fetched again.
+	Refresh time.Duration
+	// Timeout bounds one listing.
+	Timeout time.Duration
+	Logger  log.Logger
+	Now     func() time.Time
+}
+
+// DefaultAccountsRefresh is how often accounts are listed again.
+const DefaultAccountsRefresh = 10 * time.Minute
+
+// retryAfterFailure is how soon a failed listing is tried again, when the
+// refresh interval is longer.
+const retryAfterFailure = time.Minute
+
+// Accounts is the set of accounts the exporter scrapes: those given by
+// flag, or every account the credential can see, listed in the background
+// every Refresh (GET /accounts) by Run. A failed listing keeps the accounts
+// of the last good one.
+type Accounts struct {
+	cfg   AccountsConfig
+	fixed []api.Account
+
+	// ready is closed once the accounts are known: at once for a fixed
+	// set, after the first listing otherwise.
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu          sync.Mutex
+	listed      []api.Account
+	lastErr     error
+	lastSuccess time.Time
+	attempted   bool
+}
+
+// FixedAccounts returns Accounts that scrapes ids, with no name lookup.
+func FixedAccounts(ids ...string) *Accounts {
+	return NewAccounts(AccountsConfig{Fixed: ids})
+}
+
+// NewAccounts returns Accounts for cfg; start its Run to list accounts.
+func NewAccounts(cfg AccountsConfig) *Accounts {
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = DefaultAccountsRefresh
+	}
+	a := &Accounts{cfg: cfg, ready: make(chan struct{})}
+	for _, id := range cfg.Fixed {
+		a.fixed = append(a.fixed, api.Account{ID: id})
+	}
+	if !a.Discovering() {
+		a.readyOnce.Do(func() { close(a.ready) })
+	}
+	return a
+}
+
+// Discovering reports whether the accounts come from the listing rather
+// than from flags.
+func (a *Accounts) Discovering() bool { return len(a.fixed) == 0 }
+
+// Ready reports whether the accounts are known: given by flag, or the
+// first listing has finished, well or not.
+func (a *Accounts) Ready() bool {
+	select {
+	case <-a.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitReady waits until the accounts are known or ctx ends, so that the
+// first scrape after startup does not miss every account.
+func (a *Accounts) waitReady(ctx context.Context) {
+	select {
+	case <-a.ready:
+	case <-ctx.Done():
+	}
+}
+
+// Allowed reports whether /probe may scrape the account: any account when
+// discovering, only the given ones otherwise.
+func (a *Accounts) Allowed(id string) bool {
+	return a.Discovering() || slices.ContainsFunc(a.fixed, func(f api.Account) bool { return f.ID == id })
+}
+
+// Current returns the accounts to scrape, with their names where known.
+func (a *Accounts) Current() []api.Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.Discovering() {
+		return a.listed
+	}
+	out := slices.Clone(a.fixed)
+	for i := range out {
+		out[i].Name = a.nameLocked(out[i].ID)
+	}
+	return out
+}
+
+// Name returns the account's name from the latest listing, or "".
+func (a *Accounts) Name(id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nameLocked(id)
+}
+
+func (a *Accounts) nameLocked(id string) string {
+	if i := slices.IndexFunc(a.listed, func(l api.Account) bool { return l.ID == id }); i >= 0 {
+		return a.listed[i].Name
+	}
+	return ""
+}
+
+// status is the outcome of the latest listing.
+func (a *Accounts) status() (attempted bool, lastSuccess time.Time, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.attempted, a.lastSuccess, a.lastErr
+}
+
+// Run lists the accounts at once, then every Refresh (sooner after a
+// failure), until ctx ends.
+func (a *Accounts) Run(ctx context.Context) {
+	if a.cfg.Client == nil {
+		return
+	}
+	for {
+		wait := a.cfg.Refresh
+		if err := a.refresh(ctx); err != nil && a.Discovering() && wait > retryAfterFailure {
+			wait = retryAfterFailure
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (a *Accounts) refresh(ctx context.Context) error {
+	if a.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
+		defer cancel()
+	}
+	listed, err := a.cfg.Client.ListAccounts(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return err // shutting down: not an outcome
+	}
+	defer a.readyOnce.Do(func() { close(a.ready) })
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	firstFailure := a.lastErr == nil
+	a.attempted, a.lastErr = true, err
+	switch {
+	case err != nil && a.Discovering():
+		level.Error(a.cfg.Logger).Log("msg", "listing accounts failed; scraping the accounts of the last good listing",
+			"accounts", len(a.listed), "err", err)
+		return err
+	case err != nil && firstFailure:
+		level.Warn(a.cfg.Logger).Log("msg", "looking up account names failed; account_name stays empty (listing accounts needs the Account Settings Read permission)", "err", err)
+		return err
+	case err != nil:
+		return err
+	}
+	slices.SortFunc(listed, func(x, y api.Account) int { return strings.Compare(x.ID, y.ID) })
+	if a.Discovering() && !slices.Equal(listed, a.listed) {
+		level.Info(a.cfg.Logger).Log("msg", "accounts discovered", "accounts", len(listed))
+		if len(listed) == 0 {
+			level.Warn(a.cfg.Logger).Log("msg", "the credential sees no account: nothing to scrape")
+		}
+	}
+	a.listed, a.lastSuccess = listed, a.cfg.Now()
+	return nil
+}
