@@ -6,11 +6,22 @@ package main
 // every PromQL expression they hold is valid and finds the simulated fleet.
 
 import (
+	"bytes"
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v2"
 )
+
+var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
 
 const (
 	alertsFile           = "deploy/prometheus/alerts.yml"
@@ -52,6 +63,25 @@ func readFile(t *testing.T, path string) []byte {
 
 // ---------------------------------------------------------------- rules
 
+type ruleFile struct {
+	Groups []ruleGroup `yaml:"groups"`
+}
+
+type ruleGroup struct {
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []rule `yaml:"rules"`
+}
+
+type rule struct {
+	Alert       string            `yaml:"alert,omitempty"`
+	Record      string            `yaml:"record,omitempty"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
 // TestPromtool checks the rules, runs their unit tests and checks the
 // Prometheus configurations with promtool.
 func TestPromtool(t *testing.T) {
@@ -67,5 +97,226 @@ func TestPromtool(t *testing.T) {
 		if err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
+const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
+# rules, by: go test . -run TestPrometheusRuleInSync -update
+# Do not edit: edit alerts.yml and regenerate.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: cloudflare-magic-exporter
+  labels:
+    app.kubernetes.io/name: cloudflare-magic-exporter
+    app.kubernetes.io/component: alert-rules
+spec:
+`
+
+// prometheusRule wraps the groups of a rule file in a PrometheusRule, line
+// for line, so its comments come along.
+func prometheusRule(alerts []byte) ([]byte, error) {
+	i := bytes.Index(alerts, []byte("\ngroups:\n"))
+	if i < 0 {
+		return nil, fmt.Errorf("%s has no top-level groups: line", alertsFile)
+	}
+	var b bytes.Buffer
+	b.WriteString(prometheusRuleHeader)
+	for _, line := range strings.SplitAfter(string(alerts[i+1:]), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes(), nil
+}
+
+// TestPrometheusRuleInSync keeps the Prometheus Operator's copy of the rules
+// identical to alerts.yml; -update rewrites it.
+func TestPrometheusRuleInSync(t *testing.T) {
+	alerts := readFile(t, alertsFile)
+	want, err := prometheusRule(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(prometheusRuleFile, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readFile(t, prometheusRuleFile)
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is out of date with %s: run go test . -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
+	}
+
+	// And a YAML parser reads the same groups from both.
+	var src ruleFile
+	if err := yaml.UnmarshalStrict(alerts, &src); err != nil {
+		t.Fatal(err)
+	}
+	var cr struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   any    `yaml:"metadata"`
+		Spec       ruleFile
+	}
+	if err := yaml.UnmarshalStrict(got, &cr); err != nil {
+		t.Fatalf("%s: %v", prometheusRuleFile, err)
+	}
+	if cr.Kind != "PrometheusRule" || len(src.Groups) == 0 || !reflect.DeepEqual(cr.Spec.Groups, src.Groups) {
+		t.Errorf("%s does not hold the groups of %s", prometheusRuleFile, alertsFile)
+	}
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+// TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
+// installed, and checks what the README promises of it.
+func TestKustomizeBuild(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not found: skipping kubectl kustomize")
+	}
+	cmd := exec.Command(kubectl, "kustomize", kustomizeDir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v\n%s", kustomizeDir, err, stderr.String())
+	}
+	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
+		t.Error("the manifests pass a credential in an environment variable; mount it as a file")
+	}
+
+	type probe struct {
+		HTTPGet struct {
+			Path string `yaml:"path"`
+		} `yaml:"httpGet"`
+	}
+	type object struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec struct {
+			Ports []struct {
+				Name string `yaml:"name"`
+			} `yaml:"ports"`
+			Endpoints []struct {
+				Port string `yaml:"port"`
+			} `yaml:"endpoints"`
+			Groups   []ruleGroup `yaml:"groups"`
+			Template struct {
+				Spec struct {
+					SecurityContext struct {
+						RunAsNonRoot bool `yaml:"runAsNonRoot"`
+					} `yaml:"securityContext"`
+					Containers []struct {
+						Args  []string `yaml:"args"`
+						Ports []struct {
+							ContainerPort int `yaml:"containerPort"`
+						} `yaml:"ports"`
+						LivenessProbe   *probe                       `yaml:"livenessProbe"`
+						ReadinessProbe  *probe                       `yaml:"readinessProbe"`
+						Resources       map[string]map[string]string `yaml:"resources"`
+						SecurityContext struct {
+							AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+							Capabilities             struct {
+								Drop []string `yaml:"drop"`
+							} `yaml:"capabilities"`
+						} `yaml:"securityContext"`
+						VolumeMounts []struct {
+							Name      string `yaml:"name"`
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+					} `yaml:"containers"`
+					Volumes []struct {
+						Name   string `yaml:"name"`
+						Secret *struct {
+							SecretName string `yaml:"secretName"`
+						} `yaml:"secret"`
+					} `yaml:"volumes"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	byKind := map[string]object{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var o object
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("kustomize output: %v\n%s", err, doc)
+		}
+		byKind[o.Kind] = o
+	}
+	for _, kind := range []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		if _, ok := byKind[kind]; !ok {
+			t.Errorf("the base lacks a %s", kind)
+		}
+	}
+	if _, ok := byKind["Secret"]; ok {
+		t.Error("the base holds a Secret: the token must never be committed")
+	}
+	if byKind["Service"].Metadata.Name != jobName {
+		t.Errorf("Service %q: the Prometheus Operator names the job after it, and the rules expect %q", byKind["Service"].Metadata.Name, jobName)
+	}
+	if sm, svc := byKind["ServiceMonitor"].Spec.Endpoints, byKind["Service"].Spec.Ports; len(sm) != 1 || len(svc) != 1 || sm[0].Port != svc[0].Name {
+		t.Errorf("the ServiceMonitor's endpoints %v do not scrape the Service's port %v", sm, svc)
+	}
+	var alerts ruleFile
+	if err := yaml.Unmarshal(readFile(t, alertsFile), &alerts); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(byKind["PrometheusRule"].Spec.Groups, alerts.Groups) {
+		t.Errorf("the PrometheusRule does not hold the groups of %s", alertsFile)
+	}
+
+	pod := byKind["Deployment"].Spec.Template.Spec
+	if !pod.SecurityContext.RunAsNonRoot {
+		t.Error("the pod may run as root")
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("want one container, got %d", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	secretVolumes := map[string]bool{}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			secretVolumes[v.Name] = true
+		}
+	}
+	tokenFromSecret := false
+	for _, a := range c.Args {
+		if path, ok := strings.CutPrefix(a, "--cloudflare.api-token-file="); ok {
+			for _, m := range c.VolumeMounts {
+				if secretVolumes[m.Name] && filepath.Dir(path) == m.MountPath {
+					tokenFromSecret = true
+				}
+			}
+		}
+	}
+	if !tokenFromSecret {
+		t.Errorf("the token is not read from a file of a mounted Secret: args %q", c.Args)
+	}
+	if len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != defaultPort {
+		t.Errorf("container ports %v, want the default port %s", c.Ports, defaultPort)
+	}
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
+		t.Errorf("liveness probe %+v, want /-/healthy", c.LivenessProbe)
+	}
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" {
+		t.Errorf("readiness probe %+v, want /-/ready", c.ReadinessProbe)
+	}
+	for _, kind := range []string{"requests", "limits"} {
+		for _, res := range []string{"cpu", "memory"} {
+			if c.Resources[kind][res] == "" {
+				t.Errorf("no %s %s", res, kind)
+			}
+		}
+	}
+	sc := c.SecurityContext
+	if !sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
+		t.Errorf("container security context %+v: want a read-only root, no privilege escalation and every capability dropped", sc)
 	}
 }
