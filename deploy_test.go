@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,5 +319,37 @@ func TestKustomizeBuild(t *testing.T) {
 	sc := c.SecurityContext
 	if !sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
 		t.Errorf("container security context %+v: want a read-only root, no privilege escalation and every capability dropped", sc)
+	}
+}
+
+// ---------------------------------------------------------------- container
+
+// TestDockerfile checks what a docker build cannot check here: the Go
+// version agrees with go.mod, the port with the exporter's default, and the
+// image runs the static, version-stamped binary as a non-root user.
+func TestDockerfile(t *testing.T) {
+	df := string(readFile(t, "Dockerfile"))
+	gomod := string(readFile(t, "go.mod"))
+	modGo := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(gomod)
+	imageGo := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\d+\.\d+)`).FindStringSubmatch(df)
+	if modGo == nil || imageGo == nil || modGo[1] != imageGo[1] {
+		t.Errorf("Dockerfile builds with Go %v, go.mod asks for %v", imageGo, modGo)
+	}
+	for _, want := range []string{
+		"FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build",
+		"CGO_ENABLED=0",
+		"-trimpath",
+		"-X github.com/prometheus/common/version.Version=${VERSION}",
+		"-X github.com/prometheus/common/version.Revision=${REVISION}",
+		"-X github.com/prometheus/common/version.Branch=${BRANCH}",
+		"-X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}",
+		"FROM gcr.io/distroless/static-debian12:nonroot",
+		"\nUSER 65532:65532\n",
+		"\nEXPOSE " + strings.TrimPrefix(defaultPort, ":") + "\n",
+		`ENTRYPOINT ["/bin/` + exporterName + `"]`,
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
 	}
 }
