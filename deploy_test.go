@@ -10,17 +10,24 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v2"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
 )
 
 var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
@@ -600,5 +607,425 @@ func TestDeployMetricNames(t *testing.T) {
 		if served[name] {
 			t.Logf("%s is served now: drop it from pendingMetrics", name)
 		}
+	}
+}
+
+// ---------------------------------------------------------------- real Prometheus
+
+// e2eConnectorNeverConnected is a connector the end-to-end test adds to the
+// demo fleet: activated, and never heartbeated.
+const e2eConnectorNeverConnected = "c0ffee000000000000000000000015b0"
+
+// e2eRuleFindings is what each alert expression must find on the test
+// fleet, one entry per series, by the labels that identify it. An empty list
+// means the expression must find nothing; the comment says why.
+var e2eRuleFindings = map[string][]string{
+	// Berlin, two hours without a heartbeat.
+	"MagicWANConnectorHeartbeatStale": {"connector_id=" + apitest.ConnectorStale},
+	// The connector the test adds to the labs account. (Paris, which never
+	// connected either, is not activated.)
+	"MagicWANConnectorNeverHeartbeated": {"connector_id=" + e2eConnectorNeverConnected},
+	// Retail mostly runs 2026.10.2; Austin runs 2026.8.0 and Singapore
+	// 2026.9.1. The labs account's two versions are tied: no drift there.
+	"MagicWANConnectorVersionDrift": {"connector_id=" + apitest.ConnectorOldVersion, "connector_id=" + apitest.ConnectorNoDevice},
+	// The test makes the labs account's apps endpoint answer 502.
+	"MagicWANExporterAPIDown": {"account_id=" + apitest.AccountLabs + ",endpoint=apps"},
+	// No 429 here: a 429 pauses all the exporter's calls (the rate limit is
+	// per user), which would blank the fleet every other expression needs.
+	// alerts_test.yml covers this rule.
+	"MagicWANExporterRateLimited": {},
+	// The simulated API sends no rate-limit headers, so the quota metrics
+	// are absent (and would show a full quota if it did).
+	"MagicWANExporterRateLimitNearlyExhausted": {},
+	// The exporter is up and scraped.
+	"MagicWANExporterDown": {},
+}
+
+// e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
+// the test fleet, and why. Every other query must find something.
+var e2eDashboardMayBeEmpty = map[string]string{
+	"cloudflare-magic-connectors.json / Connectors / E":                        "upgrade window metrics are pending (pendingMetrics)",
+	"cloudflare-magic-connectors.json / Connectors / F":                        "upgrade window metrics are pending (pendingMetrics)",
+	"cloudflare-magic-connectors.json / Upgrade windows / A":                   "upgrade window metrics are pending (pendingMetrics)",
+	"cloudflare-magic-exporter.json / Time since the last successful call / A": "cloudflare_magic_last_success_timestamp_seconds is pending (pendingMetrics)",
+	"cloudflare-magic-exporter.json / Rate-limit quota left / A":               "the simulated API sends no rate-limit headers; the metrics are pending too",
+	"cloudflare-magic-exporter.json / Rate-limit backoff and reset / A":        "cloudflare_magic_api_backoff_seconds is pending (pendingMetrics)",
+	"cloudflare-magic-exporter.json / Rate-limit backoff and reset / B":        "the simulated API sends no rate-limit headers; the metrics are pending too",
+	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A":                "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+}
+
+// e2eDashboardVariables replaces the template variables as Grafana would for
+// the test fleet: the account and job variables set to All, the interval
+// variables to durations that fit a few seconds of 1-second scrapes.
+var e2eDashboardVariables = strings.NewReplacer(
+	"${account}", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
+	"$account", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
+	"${job}", "("+jobName+")",
+	"$job", "("+jobName+")",
+	"$__rate_interval", "30s",
+	"$__interval", "5s",
+	"$__range", "1m",
+)
+
+// TestShippedConfigOnRealPrometheus runs a real Prometheus server with the
+// shipped scrape configuration and alert rules against the exporter and the
+// simulated fleet, and asks it to evaluate every expression of every rule
+// and dashboard panel.
+func TestShippedConfigOnRealPrometheus(t *testing.T) {
+	t.Parallel()
+	promBin := requireTool(t, "prometheus")
+
+	// The demo fleet, with three changes so that each connector and API
+	// alert has something to find: Berlin's upgrade window moved to a day
+	// that is neither today nor tomorrow (its window would otherwise hide
+	// it one hour a day, once window metrics exist), an activated connector
+	// that never connected, and a failing apps endpoint.
+	sim, apiURL := startSimulatedAPI(t)
+	now := time.Now()
+	for _, a := range apitest.DemoFleet(now) {
+		for i := range a.Connectors {
+			if a.Connectors[i].ID == apitest.ConnectorStale {
+				a.Connectors[i].InterruptWindowDaysOfWeek = []string{now.UTC().AddDate(0, 0, 3).Weekday().String()}
+			}
+		}
+		if a.ID == apitest.AccountLabs {
+			a.Connectors = append(a.Connectors, apitest.Connector{
+				ID: e2eConnectorNeverConnected, Activated: true,
+				Device:                    &apitest.Device{ID: "dev-lis-1", SerialNumber: "MC1000-LIS-0001", Type: "MANAGED"},
+				InterruptWindowDaysOfWeek: []string{}, InterruptWindowHourOfDay: 2, InterruptWindowDurationHours: 4,
+				InterruptWindowEmbargoDates: []string{},
+				LastUpdated:                 now.Add(-3 * time.Hour).UTC().Format(time.RFC3339),
+				Notes:                       "Lisbon - lab (activated, never connected)", Primary: true,
+				SiteID: "site-lis-lab", Timezone: "Europe/Lisbon",
+			})
+		}
+		sim.SetConnectors(a.ID, a.Connectors)
+	}
+	sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, apitest.Fault{
+		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
+	})
+	exporter := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
+	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
+
+	// Two scrapes, the last one successful.
+	prom.waitFor(t, "two scrapes of the exporter",
+		`count_over_time(up{job="`+jobName+`"}[1m]) >= 2 and up{job="`+jobName+`"} == 1`)
+	// The rules were loaded through the shipped rule_files and evaluated on
+	// the scraped data.
+	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
+		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+apitest.ConnectorStale+`"}`)
+	prom.checkRulesHealthy(t, loadAlertRules(t))
+
+	t.Run("rules", func(t *testing.T) {
+		for _, r := range loadAlertRules(t) {
+			want, ok := e2eRuleFindings[r.Alert]
+			if !ok {
+				t.Errorf("%s: add it to e2eRuleFindings", r.Alert)
+				continue
+			}
+			series, err := prom.query(r.Expr)
+			if err != nil {
+				t.Errorf("%s: %v", r.Alert, err)
+				continue
+			}
+			if got := identify(series, want); !slices.Equal(got, sorted(want)) {
+				t.Errorf("%s finds %q, want %q", r.Alert, got, sorted(want))
+			}
+		}
+	})
+
+	t.Run("dashboards", func(t *testing.T) {
+		known := map[string]bool{}
+		for _, d := range loadDashboards(t) {
+			for _, tg := range d.targets() {
+				known[tg.where] = true
+				expr := e2eDashboardVariables.Replace(tg.expr)
+				if strings.Contains(expr, "$") {
+					t.Errorf("%s: a variable is left in %s", tg.where, expr)
+					continue
+				}
+				series, err := prom.query(expr)
+				switch {
+				case err != nil:
+					t.Errorf("%s: %v\n%s", tg.where, err, expr)
+				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.where] == "":
+					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.where, expr)
+				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.where] != "":
+					t.Logf("%s finds something now: drop it from e2eDashboardMayBeEmpty?", tg.where)
+				}
+			}
+			for name, v := range d.variables() {
+				m := labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"]))
+				if v["type"] != "query" || m == nil {
+					continue
+				}
+				values, err := prom.labelValues(m[2], m[1])
+				if err != nil || len(values) == 0 {
+					t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+				}
+			}
+		}
+		for where := range e2eDashboardMayBeEmpty {
+			if !known[where] {
+				t.Errorf("e2eDashboardMayBeEmpty lists %q, which no dashboard has", where)
+			}
+		}
+	})
+}
+
+// identify names each series by the labels the first wanted entry uses
+// ("k=v,k=v"), sorted.
+func identify(series []map[string]string, want []string) []string {
+	var keys []string
+	if len(want) > 0 {
+		for _, kv := range strings.Split(want[0], ",") {
+			k, _, _ := strings.Cut(kv, "=")
+			keys = append(keys, k)
+		}
+	}
+	out := []string{}
+	for _, s := range series {
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+"="+s[k])
+		}
+		if len(keys) == 0 {
+			parts = append(parts, fmt.Sprint(s))
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}
+
+type prometheusProcess struct {
+	url  string
+	logs *syncBuffer
+}
+
+// e2ePrometheusConfig is the shipped prometheus.yml with only what a test
+// must change: the exporter's address, 1-second intervals, and rule files
+// named by absolute paths (the config file lives in a temporary directory).
+// Job name, metrics path and relabelling stay as shipped.
+func e2ePrometheusConfig(t *testing.T, exporterAddr string) []byte {
+	t.Helper()
+	var cfg struct {
+		Global        map[string]any   `yaml:"global"`
+		RuleFiles     []string         `yaml:"rule_files"`
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+		Rest          map[string]any   `yaml:",inline"`
+	}
+	if err := yaml.Unmarshal(readFile(t, prometheusConfigFile), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global == nil {
+		cfg.Global = map[string]any{}
+	}
+	cfg.Global["scrape_interval"], cfg.Global["evaluation_interval"] = "1s", "1s"
+	dir, err := filepath.Abs(filepath.Dir(prometheusConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range cfg.RuleFiles {
+		if !filepath.IsAbs(f) {
+			cfg.RuleFiles[i] = filepath.Join(dir, f)
+		}
+	}
+	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0]["job_name"] != jobName {
+		t.Fatalf("%s: want one scrape job, %s", prometheusConfigFile, jobName)
+	}
+	job := cfg.ScrapeConfigs[0]
+	job["scrape_interval"], job["scrape_timeout"] = "1s", "1s"
+	static, _ := job["static_configs"].([]any)
+	if len(static) != 1 {
+		t.Fatalf("%s: want one static config", prometheusConfigFile)
+	}
+	sc, _ := static[0].(map[any]any)
+	if sc == nil {
+		t.Fatalf("%s: static config %v", prometheusConfigFile, static[0])
+	}
+	sc["targets"] = []string{exporterAddr}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func startPrometheus(t *testing.T, bin, exporterAddr string) *prometheusProcess {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, e2ePrometheusConfig(t, exporterAddr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	p := &prometheusProcess{url: "http://" + addr, logs: &syncBuffer{}}
+	cmd := exec.Command(bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--log.level=warn",
+	)
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", p.logs.String())
+		}
+	})
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited; log:\n%s", p.logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready; log:\n%s", p.logs.String())
+		}
+	}
+}
+
+// apiResponse is the envelope of Prometheus's HTTP API.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func (p *prometheusProcess) api(path string, params url.Values, data any) error {
+	resp, err := http.Get(p.url + path + "?" + params.Encode())
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var r apiResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return fmt.Errorf("%s: HTTP %d: %v", path, resp.StatusCode, err)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("%s: %s: %s", path, r.ErrorType, r.Error)
+	}
+	if len(r.Warnings) > 0 {
+		return fmt.Errorf("%s: warnings: %q", path, r.Warnings)
+	}
+	return json.Unmarshal(r.Data, data)
+}
+
+// query evaluates an instant query now and returns the label sets of the
+// result; a scalar or string result counts as one empty label set.
+func (p *prometheusProcess) query(q string) ([]map[string]string, error) {
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := p.api("/api/v1/query", url.Values{"query": {q}}, &data); err != nil {
+		return nil, err
+	}
+	switch data.ResultType {
+	case "vector", "matrix":
+		var series []struct {
+			Metric map[string]string `json:"metric"`
+		}
+		if err := json.Unmarshal(data.Result, &series); err != nil {
+			return nil, err
+		}
+		out := make([]map[string]string, len(series))
+		for i, s := range series {
+			out[i] = s.Metric
+		}
+		return out, nil
+	default:
+		return []map[string]string{{}}, nil
+	}
+}
+
+func (p *prometheusProcess) labelValues(label, match string) ([]string, error) {
+	var values []string
+	err := p.api("/api/v1/label/"+label+"/values", url.Values{"match[]": {match}}, &values)
+	return values, err
+}
+
+// waitFor polls an expression until it finds something.
+func (p *prometheusProcess) waitFor(t *testing.T, what, q string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		series, err := p.query(q)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if len(series) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %s", what, q)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkRulesHealthy checks that Prometheus loaded exactly the rules of
+// alerts.yml and evaluates each without error.
+func (p *prometheusProcess) checkRulesHealthy(t *testing.T, want []rule) {
+	t.Helper()
+	var data struct {
+		Groups []struct {
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := p.api("/api/v1/rules", nil, &data); err != nil {
+		t.Fatal(err)
+	}
+	var got, wantNames []string
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			got = append(got, r.Name)
+			if r.Health != "ok" || r.LastError != "" {
+				t.Errorf("rule %s: health %q, error %q", r.Name, r.Health, r.LastError)
+			}
+		}
+	}
+	for _, r := range want {
+		wantNames = append(wantNames, r.Alert)
+	}
+	if !slices.Equal(sorted(got), sorted(wantNames)) {
+		t.Errorf("Prometheus loaded rules %q, want %q", got, wantNames)
 	}
 }
