@@ -139,6 +139,109 @@ func TestPromtool(t *testing.T) {
 	}
 }
 
+// TestAlertRulesComplete checks what promtool does not: every alert has a
+// severity, a summary, a description naming the connector's site when it is
+// about a connector, a runbook link to a README section that exists, a row in
+// the README's alerts table, and unit tests where it fires and where it does
+// not.
+func TestAlertRulesComplete(t *testing.T) {
+	readme := string(readFile(t, "README.md"))
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(readme, -1) {
+		anchors[githubAnchor(m[1])] = true
+	}
+	tableAlerts := map[string]bool{}
+	for _, a := range readmeTable(t, "Alert") {
+		tableAlerts[a] = true
+	}
+	firing, quiet := alertUnitTests(t)
+
+	rules := loadAlertRules(t)
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if r.Alert == "" {
+			t.Errorf("rule %q is not an alert; the end-to-end test knows only alerts", r.Record)
+			continue
+		}
+		if seen[r.Alert] {
+			t.Errorf("alert %s is defined twice", r.Alert)
+		}
+		seen[r.Alert] = true
+		if s := r.Labels["severity"]; !slices.Contains([]string{"critical", "warning", "info"}, s) {
+			t.Errorf("%s: severity %q, want critical, warning or info", r.Alert, s)
+		}
+		if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+			t.Errorf("%s lacks a summary or a description", r.Alert)
+		}
+		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(r.Annotations["description"], "$labels.notes") {
+			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes)", r.Alert)
+		}
+		anchor := strings.ToLower(r.Alert)
+		if got, want := r.Annotations["runbook_url"], runbookURL+anchor; got != want {
+			t.Errorf("%s: runbook_url %q, want %q", r.Alert, got, want)
+		}
+		if !anchors[anchor] {
+			t.Errorf("%s: README has no runbook section #%s", r.Alert, anchor)
+		}
+		if !tableAlerts[r.Alert] {
+			t.Errorf("%s is missing from the README's alerts table", r.Alert)
+		}
+		if !firing[r.Alert] {
+			t.Errorf("%s: %s has no case where it fires", r.Alert, alertsTestFile)
+		}
+		if !quiet[r.Alert] {
+			t.Errorf("%s: %s has no case where it must not fire", r.Alert, alertsTestFile)
+		}
+	}
+	for a := range tableAlerts {
+		if !seen[a] {
+			t.Errorf("README's alerts table lists %s, which %s lacks", a, alertsFile)
+		}
+	}
+}
+
+// alertUnitTests returns which alerts the unit tests expect to fire, and
+// which they expect not to, at some point.
+func alertUnitTests(t *testing.T) (firing, quiet map[string]bool) {
+	t.Helper()
+	var f struct {
+		Tests []struct {
+			AlertRuleTest []struct {
+				Alertname string `yaml:"alertname"`
+				ExpAlerts []any  `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(readFile(t, alertsTestFile), &f); err != nil {
+		t.Fatalf("%s: %v", alertsTestFile, err)
+	}
+	firing, quiet = map[string]bool{}, map[string]bool{}
+	for _, tc := range f.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				firing[a.Alertname] = true
+			} else {
+				quiet[a.Alertname] = true
+			}
+		}
+	}
+	return firing, quiet
+}
+
+// githubAnchor is the fragment GitHub gives a Markdown heading.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
 const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
 # rules, by: go test . -run TestPrometheusRuleInSync -update
