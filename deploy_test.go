@@ -1,0 +1,1118 @@
+package main
+
+// Tests of what ships beside the binary: the container build, the alert
+// rules, the Prometheus and Kubernetes configuration and the Grafana
+// dashboards; and, on a real Prometheus server scraping the exporter, that
+// every PromQL expression they hold is valid and finds the simulated fleet.
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v2"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+)
+
+var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
+
+const (
+	alertsFile           = "deploy/prometheus/alerts.yml"
+	alertsTestFile       = "deploy/prometheus/alerts_test.yml"
+	prometheusConfigFile = "deploy/prometheus/prometheus.yml"
+	probeConfigFile      = "deploy/prometheus/prometheus-probe.yml"
+	prometheusRuleFile   = "deploy/kubernetes/prometheusrule.yaml"
+	kustomizeDir         = "deploy/kubernetes"
+	dashboardsDir        = "dashboards"
+	// jobName is the scrape job of the shipped configurations and the
+	// Kubernetes Service; rules and dashboards match jobs by its prefix.
+	jobName    = "cloudflare-magic-exporter"
+	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/README.md#"
+)
+
+// pendingMetrics are metrics that rules and dashboards use and that other
+// changes add to the exporter; until they land, expressions on them find
+// nothing, and their unless clauses are no-ops.
+var pendingMetrics = map[string]string{}
+
+// requireTool returns the path of a tool a test needs. CI installs it
+// (.ci/run), so there its absence fails the test; elsewhere the test is
+// skipped.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run installs it", name)
+		}
+		t.Skipf("%s not found: skipping", name)
+	}
+	return path
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ---------------------------------------------------------------- rules
+
+type ruleFile struct {
+	Groups []ruleGroup `yaml:"groups"`
+}
+
+type ruleGroup struct {
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []rule `yaml:"rules"`
+}
+
+type rule struct {
+	Alert       string            `yaml:"alert,omitempty"`
+	Record      string            `yaml:"record,omitempty"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+func loadAlertRules(t *testing.T) []rule {
+	t.Helper()
+	var f ruleFile
+	if err := yaml.UnmarshalStrict(readFile(t, alertsFile), &f); err != nil {
+		t.Fatalf("%s: %v", alertsFile, err)
+	}
+	var rules []rule
+	for _, g := range f.Groups {
+		rules = append(rules, g.Rules...)
+	}
+	if len(rules) == 0 {
+		t.Fatalf("%s has no rules", alertsFile)
+	}
+	return rules
+}
+
+// TestPromtool checks the rules, runs their unit tests and checks the
+// Prometheus configurations with promtool.
+func TestPromtool(t *testing.T) {
+	t.Parallel()
+	promtool := requireTool(t, "promtool")
+	for _, args := range [][]string{
+		{"check", "rules", alertsFile},
+		{"test", "rules", alertsTestFile},
+		{"check", "config", prometheusConfigFile},
+		{"check", "config", probeConfigFile},
+	} {
+		out, err := exec.Command(promtool, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestAlertRulesComplete checks what promtool does not: every alert has a
+// severity, a summary, a description naming the connector's site when it is
+// about a connector, a runbook link to a README section that exists, a row in
+// the README's alerts table, and unit tests where it fires and where it does
+// not.
+func TestAlertRulesComplete(t *testing.T) {
+	readme := string(readFile(t, "README.md"))
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(readme, -1) {
+		anchors[githubAnchor(m[1])] = true
+	}
+	tableAlerts := map[string]bool{}
+	for _, a := range readmeTable(t, "Alert") {
+		tableAlerts[a] = true
+	}
+	firing, quiet := alertUnitTests(t)
+
+	rules := loadAlertRules(t)
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if r.Alert == "" {
+			t.Errorf("rule %q is not an alert; the end-to-end test knows only alerts", r.Record)
+			continue
+		}
+		if seen[r.Alert] {
+			t.Errorf("alert %s is defined twice", r.Alert)
+		}
+		seen[r.Alert] = true
+		if s := r.Labels["severity"]; !slices.Contains([]string{"critical", "warning", "info"}, s) {
+			t.Errorf("%s: severity %q, want critical, warning or info", r.Alert, s)
+		}
+		if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+			t.Errorf("%s lacks a summary or a description", r.Alert)
+		}
+		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(r.Annotations["description"], "$labels.notes") {
+			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes)", r.Alert)
+		}
+		anchor := strings.ToLower(r.Alert)
+		if got, want := r.Annotations["runbook_url"], runbookURL+anchor; got != want {
+			t.Errorf("%s: runbook_url %q, want %q", r.Alert, got, want)
+		}
+		if !anchors[anchor] {
+			t.Errorf("%s: README has no runbook section #%s", r.Alert, anchor)
+		}
+		if !tableAlerts[r.Alert] {
+			t.Errorf("%s is missing from the README's alerts table", r.Alert)
+		}
+		if !firing[r.Alert] {
+			t.Errorf("%s: %s has no case where it fires", r.Alert, alertsTestFile)
+		}
+		if !quiet[r.Alert] {
+			t.Errorf("%s: %s has no case where it must not fire", r.Alert, alertsTestFile)
+		}
+	}
+	for a := range tableAlerts {
+		if !seen[a] {
+			t.Errorf("README's alerts table lists %s, which %s lacks", a, alertsFile)
+		}
+	}
+}
+
+// alertUnitTests returns which alerts the unit tests expect to fire, and
+// which they expect not to, at some point.
+func alertUnitTests(t *testing.T) (firing, quiet map[string]bool) {
+	t.Helper()
+	var f struct {
+		Tests []struct {
+			AlertRuleTest []struct {
+				Alertname string `yaml:"alertname"`
+				ExpAlerts []any  `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(readFile(t, alertsTestFile), &f); err != nil {
+		t.Fatalf("%s: %v", alertsTestFile, err)
+	}
+	firing, quiet = map[string]bool{}, map[string]bool{}
+	for _, tc := range f.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				firing[a.Alertname] = true
+			} else {
+				quiet[a.Alertname] = true
+			}
+		}
+	}
+	return firing, quiet
+}
+
+// githubAnchor is the fragment GitHub gives a Markdown heading.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
+const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
+# rules, by: go test . -run TestPrometheusRuleInSync -update
+# Do not edit: edit alerts.yml and regenerate.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: cloudflare-magic-exporter
+  labels:
+    app.kubernetes.io/name: cloudflare-magic-exporter
+    app.kubernetes.io/component: alert-rules
+spec:
+`
+
+// prometheusRule wraps the groups of a rule file in a PrometheusRule, line
+// for line, so its comments come along.
+func prometheusRule(alerts []byte) ([]byte, error) {
+	i := bytes.Index(alerts, []byte("\ngroups:\n"))
+	if i < 0 {
+		return nil, fmt.Errorf("%s has no top-level groups: line", alertsFile)
+	}
+	var b bytes.Buffer
+	b.WriteString(prometheusRuleHeader)
+	for _, line := range strings.SplitAfter(string(alerts[i+1:]), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes(), nil
+}
+
+// TestPrometheusRuleInSync keeps the Prometheus Operator's copy of the rules
+// identical to alerts.yml; -update rewrites it.
+func TestPrometheusRuleInSync(t *testing.T) {
+	alerts := readFile(t, alertsFile)
+	want, err := prometheusRule(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(prometheusRuleFile, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readFile(t, prometheusRuleFile)
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is out of date with %s: run go test . -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
+	}
+
+	// And a YAML parser reads the same groups from both.
+	var src ruleFile
+	if err := yaml.UnmarshalStrict(alerts, &src); err != nil {
+		t.Fatal(err)
+	}
+	var cr struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   any    `yaml:"metadata"`
+		Spec       ruleFile
+	}
+	if err := yaml.UnmarshalStrict(got, &cr); err != nil {
+		t.Fatalf("%s: %v", prometheusRuleFile, err)
+	}
+	if cr.Kind != "PrometheusRule" || len(src.Groups) == 0 || !reflect.DeepEqual(cr.Spec.Groups, src.Groups) {
+		t.Errorf("%s does not hold the groups of %s", prometheusRuleFile, alertsFile)
+	}
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+// TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
+// installed, and checks what the README promises of it.
+func TestKustomizeBuild(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not found: skipping kubectl kustomize")
+	}
+	cmd := exec.Command(kubectl, "kustomize", kustomizeDir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v\n%s", kustomizeDir, err, stderr.String())
+	}
+	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
+		t.Error("the manifests pass a credential in an environment variable; mount it as a file")
+	}
+
+	type probe struct {
+		HTTPGet struct {
+			Path string `yaml:"path"`
+		} `yaml:"httpGet"`
+	}
+	type object struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec struct {
+			Ports []struct {
+				Name string `yaml:"name"`
+			} `yaml:"ports"`
+			Endpoints []struct {
+				Port string `yaml:"port"`
+			} `yaml:"endpoints"`
+			Groups   []ruleGroup `yaml:"groups"`
+			Template struct {
+				Spec struct {
+					SecurityContext struct {
+						RunAsNonRoot bool `yaml:"runAsNonRoot"`
+					} `yaml:"securityContext"`
+					Containers []struct {
+						Args  []string `yaml:"args"`
+						Ports []struct {
+							ContainerPort int `yaml:"containerPort"`
+						} `yaml:"ports"`
+						LivenessProbe   *probe                       `yaml:"livenessProbe"`
+						ReadinessProbe  *probe                       `yaml:"readinessProbe"`
+						Resources       map[string]map[string]string `yaml:"resources"`
+						SecurityContext struct {
+							AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+							Capabilities             struct {
+								Drop []string `yaml:"drop"`
+							} `yaml:"capabilities"`
+						} `yaml:"securityContext"`
+						VolumeMounts []struct {
+							Name      string `yaml:"name"`
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+					} `yaml:"containers"`
+					Volumes []struct {
+						Name   string `yaml:"name"`
+						Secret *struct {
+							SecretName string `yaml:"secretName"`
+						} `yaml:"secret"`
+					} `yaml:"volumes"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	byKind := map[string]object{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var o object
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("kustomize output: %v\n%s", err, doc)
+		}
+		byKind[o.Kind] = o
+	}
+	for _, kind := range []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		if _, ok := byKind[kind]; !ok {
+			t.Errorf("the base lacks a %s", kind)
+		}
+	}
+	if _, ok := byKind["Secret"]; ok {
+		t.Error("the base holds a Secret: the token must never be committed")
+	}
+	if byKind["Service"].Metadata.Name != jobName {
+		t.Errorf("Service %q: the Prometheus Operator names the job after it, and the rules expect %q", byKind["Service"].Metadata.Name, jobName)
+	}
+	if sm, svc := byKind["ServiceMonitor"].Spec.Endpoints, byKind["Service"].Spec.Ports; len(sm) != 1 || len(svc) != 1 || sm[0].Port != svc[0].Name {
+		t.Errorf("the ServiceMonitor's endpoints %v do not scrape the Service's port %v", sm, svc)
+	}
+	var alerts ruleFile
+	if err := yaml.Unmarshal(readFile(t, alertsFile), &alerts); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(byKind["PrometheusRule"].Spec.Groups, alerts.Groups) {
+		t.Errorf("the PrometheusRule does not hold the groups of %s", alertsFile)
+	}
+
+	pod := byKind["Deployment"].Spec.Template.Spec
+	if !pod.SecurityContext.RunAsNonRoot {
+		t.Error("the pod may run as root")
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("want one container, got %d", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	secretVolumes := map[string]bool{}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			secretVolumes[v.Name] = true
+		}
+	}
+	tokenFromSecret := false
+	for _, a := range c.Args {
+		if path, ok := strings.CutPrefix(a, "--cloudflare.api-token-file="); ok {
+			for _, m := range c.VolumeMounts {
+				if secretVolumes[m.Name] && filepath.Dir(path) == m.MountPath {
+					tokenFromSecret = true
+				}
+			}
+		}
+	}
+	if !tokenFromSecret {
+		t.Errorf("the token is not read from a file of a mounted Secret: args %q", c.Args)
+	}
+	if len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != defaultPort {
+		t.Errorf("container ports %v, want the default port %s", c.Ports, defaultPort)
+	}
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
+		t.Errorf("liveness probe %+v, want /-/healthy", c.LivenessProbe)
+	}
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" {
+		t.Errorf("readiness probe %+v, want /-/ready", c.ReadinessProbe)
+	}
+	for _, kind := range []string{"requests", "limits"} {
+		for _, res := range []string{"cpu", "memory"} {
+			if c.Resources[kind][res] == "" {
+				t.Errorf("no %s %s", res, kind)
+			}
+		}
+	}
+	sc := c.SecurityContext
+	if !sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
+		t.Errorf("container security context %+v: want a read-only root, no privilege escalation and every capability dropped", sc)
+	}
+}
+
+// ---------------------------------------------------------------- container
+
+// TestDockerfile checks what a docker build cannot check here: the Go
+// version agrees with go.mod, the port with the exporter's default, and the
+// image runs the static, version-stamped binary as a non-root user.
+func TestDockerfile(t *testing.T) {
+	df := string(readFile(t, "Dockerfile"))
+	gomod := string(readFile(t, "go.mod"))
+	modGo := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(gomod)
+	imageGo := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\d+\.\d+)`).FindStringSubmatch(df)
+	if modGo == nil || imageGo == nil || modGo[1] != imageGo[1] {
+		t.Errorf("Dockerfile builds with Go %v, go.mod asks for %v", imageGo, modGo)
+	}
+	for _, want := range []string{
+		"FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build",
+		"CGO_ENABLED=0",
+		"-trimpath",
+		"-X github.com/prometheus/common/version.Version=${VERSION}",
+		"-X github.com/prometheus/common/version.Revision=${REVISION}",
+		"-X github.com/prometheus/common/version.Branch=${BRANCH}",
+		"-X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}",
+		"FROM gcr.io/distroless/static-debian12:nonroot",
+		"\nUSER 65532:65532\n",
+		"\nEXPOSE " + strings.TrimPrefix(defaultPort, ":") + "\n",
+		`ENTRYPOINT ["/bin/` + exporterName + `"]`,
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- dashboards
+
+type dashboard struct {
+	file string
+	json map[string]any
+}
+
+// dashboardTarget is one PromQL query of a dashboard panel.
+type dashboardTarget struct {
+	where      string // file / panel title / refId
+	expr       string
+	datasource any
+}
+
+func loadDashboards(t *testing.T) []dashboard {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dashboardsDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards in %s: %v", dashboardsDir, err)
+	}
+	var out []dashboard
+	for _, f := range files {
+		var d map[string]any
+		if err := json.Unmarshal(readFile(t, f), &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, dashboard{file: filepath.Base(f), json: d})
+	}
+	return out
+}
+
+// panels returns every panel, those inside collapsed rows included.
+func (d dashboard) panels() []map[string]any {
+	var out []map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		list, _ := v.([]any)
+		for _, p := range list {
+			if pm, ok := p.(map[string]any); ok {
+				out = append(out, pm)
+				walk(pm["panels"])
+			}
+		}
+	}
+	walk(d.json["panels"])
+	return out
+}
+
+func (d dashboard) targets() []dashboardTarget {
+	var out []dashboardTarget
+	for _, p := range d.panels() {
+		targets, _ := p["targets"].([]any)
+		for _, tv := range targets {
+			tm, _ := tv.(map[string]any)
+			expr, _ := tm["expr"].(string)
+			out = append(out, dashboardTarget{
+				where:      fmt.Sprintf("%s / %v / %v", d.file, p["title"], tm["refId"]),
+				expr:       expr,
+				datasource: tm["datasource"],
+			})
+		}
+	}
+	return out
+}
+
+// variables returns the template variables by name.
+func (d dashboard) variables() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	templating, _ := d.json["templating"].(map[string]any)
+	list, _ := templating["list"].([]any)
+	for _, v := range list {
+		if vm, ok := v.(map[string]any); ok {
+			name, _ := vm["name"].(string)
+			out[name] = vm
+		}
+	}
+	return out
+}
+
+var (
+	datasourceRef = map[string]any{"type": "prometheus", "uid": "${datasource}"}
+	// accountMetricRE finds the metrics that carry account_id: a panel on
+	// them must honour the account variable.
+	accountMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|app_info|apps\b|up\b|scrape_duration_seconds|last_success_timestamp_seconds|account_info)`)
+	variableRE      = regexp.MustCompile(`\$\{?(\w+)`)
+	labelValuesRE   = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
+)
+
+// grafanaVariables are Grafana's built-in variables the dashboards may use.
+var grafanaVariables = map[string]bool{"__rate_interval": true, "__interval": true, "__range": true}
+
+// TestDashboards checks the dashboards without Grafana: JSON of a current
+// schema, the data source and account variables, and every query on the
+// data source variable.
+func TestDashboards(t *testing.T) {
+	uids := map[string]string{}
+	for _, d := range loadDashboards(t) {
+		t.Run(d.file, func(t *testing.T) {
+			if _, ok := d.json["__inputs"]; ok {
+				t.Error("has __inputs: use the datasource variable instead, so provisioning needs no import step")
+			}
+			if v, _ := d.json["schemaVersion"].(float64); v < 38 {
+				t.Errorf("schemaVersion %v, want 38 (Grafana 10) or later", d.json["schemaVersion"])
+			}
+			uid, _ := d.json["uid"].(string)
+			if uid == "" || uids[uid] != "" {
+				t.Errorf("uid %q is empty or also used by %s", uid, uids[uid])
+			}
+			uids[uid] = d.file
+			if title, _ := d.json["title"].(string); title == "" {
+				t.Error("no title")
+			}
+
+			vars := d.variables()
+			if ds := vars["datasource"]; ds["type"] != "datasource" || ds["query"] != "prometheus" {
+				t.Errorf("datasource variable %v, want type datasource, query prometheus", ds)
+			}
+			acc := vars["account"]
+			if acc["type"] != "query" || acc["definition"] != "label_values(cloudflare_magic_up, account_id)" ||
+				acc["multi"] != true || acc["includeAll"] != true || !reflect.DeepEqual(acc["datasource"], datasourceRef) {
+				t.Errorf("account variable %v, want a multi-value query label_values(cloudflare_magic_up, account_id) with All, on ${datasource}", acc)
+			}
+			for name, v := range vars {
+				if v["type"] == "query" && labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"])) == nil {
+					t.Errorf("variable %s: definition %q is not label_values(metric, label)", name, v["definition"])
+				}
+			}
+
+			ids := map[float64]bool{}
+			for _, p := range d.panels() {
+				id, _ := p["id"].(float64)
+				if ids[id] {
+					t.Errorf("panel id %v is used twice", id)
+				}
+				ids[id] = true
+				if _, ok := p["gridPos"].(map[string]any); !ok {
+					t.Errorf("panel %v has no gridPos", p["title"])
+				}
+				if p["type"] == "row" {
+					continue
+				}
+				if !reflect.DeepEqual(p["datasource"], datasourceRef) {
+					t.Errorf("panel %v: datasource %v, want %v", p["title"], p["datasource"], datasourceRef)
+				}
+			}
+			targets := d.targets()
+			if len(targets) == 0 {
+				t.Error("no queries")
+			}
+			for _, tg := range targets {
+				if !reflect.DeepEqual(tg.datasource, datasourceRef) {
+					t.Errorf("%s: datasource %v, want %v", tg.where, tg.datasource, datasourceRef)
+				}
+				if strings.TrimSpace(tg.expr) == "" {
+					t.Errorf("%s: no expr", tg.where)
+				}
+				if accountMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `account_id=~"$account"`) {
+					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.where, tg.expr)
+				}
+				for _, m := range variableRE.FindAllStringSubmatch(tg.expr, -1) {
+					if vars[m[1]] == nil && !grafanaVariables[m[1]] {
+						t.Errorf("%s: unknown variable $%s", tg.where, m[1])
+					}
+				}
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------- metric names
+
+// deployExprs returns every PromQL expression that ships, by where it is.
+func deployExprs(t *testing.T) map[string]string {
+	t.Helper()
+	exprs := map[string]string{}
+	for _, r := range loadAlertRules(t) {
+		exprs["rule "+r.Alert] = r.Expr
+		exprs["rule "+r.Alert+" description"] = r.Annotations["description"]
+	}
+	for _, d := range loadDashboards(t) {
+		for _, tg := range d.targets() {
+			exprs[tg.where] = tg.expr
+		}
+		for name, v := range d.variables() {
+			if def, ok := v["definition"].(string); ok {
+				exprs[d.file+" / variable "+name] = def
+			}
+		}
+	}
+	return exprs
+}
+
+var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
+
+// TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
+// every cloudflare_magic_* name they use is served by the exporter, or is
+// one of the pendingMetrics.
+func TestDeployMetricNames(t *testing.T) {
+	p := startExporter(t, nil, "--demo")
+	_, page := p.get(t, "/metrics")
+	served := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `).FindAllStringSubmatch(page, -1) {
+		served[m[1]] = true
+	}
+	for where, expr := range deployExprs(t) {
+		for _, name := range metricNameRE.FindAllString(expr, -1) {
+			if !served[name] && pendingMetrics[name] == "" {
+				t.Errorf("%s uses %s, which the exporter does not serve", where, name)
+			}
+		}
+	}
+	for name := range pendingMetrics {
+		if served[name] {
+			t.Logf("%s is served now: drop it from pendingMetrics", name)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- real Prometheus
+
+// e2eConnectorNeverConnected is a connector the end-to-end test adds to the
+// demo fleet: activated, and never heartbeated.
+const e2eConnectorNeverConnected = "c0ffee000000000000000000000015b0"
+
+// e2eRuleFindings is what each alert expression must find on the test
+// fleet, one entry per series, by the labels that identify it. An empty list
+// means the expression must find nothing; the comment says why.
+var e2eRuleFindings = map[string][]string{
+	// Berlin, two hours without a heartbeat.
+	"MagicWANConnectorHeartbeatStale": {"connector_id=" + apitest.ConnectorStale},
+	// The connector the test adds to the labs account. (Paris, which never
+	// connected either, is not activated.)
+	"MagicWANConnectorNeverHeartbeated": {"connector_id=" + e2eConnectorNeverConnected},
+	// Retail mostly runs 2026.10.2; Austin runs 2026.8.0 and Singapore
+	// 2026.9.1. The labs account's two versions are tied: no drift there.
+	"MagicWANConnectorVersionDrift": {"connector_id=" + apitest.ConnectorOldVersion, "connector_id=" + apitest.ConnectorNoDevice},
+	// The test makes the labs account's apps endpoint answer 502.
+	"MagicWANExporterAPIDown": {"account_id=" + apitest.AccountLabs + ",endpoint=apps"},
+	// No 429 here: a 429 pauses all the exporter's calls (the rate limit is
+	// per user), which would blank the fleet every other expression needs.
+	// alerts_test.yml covers this rule.
+	"MagicWANExporterRateLimited": {},
+	// The simulated API's quota (1,200 per 5 minutes) is nowhere near
+	// spent by a few scrapes.
+	"MagicWANExporterRateLimitNearlyExhausted": {},
+	// The exporter is up and scraped.
+	"MagicWANExporterDown": {},
+}
+
+// e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
+// the test fleet, and why. Every other query must find something.
+var e2eDashboardMayBeEmpty = map[string]string{
+	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A": "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+}
+
+// e2eDashboardVariables replaces the template variables as Grafana would for
+// the test fleet: the account and job variables set to All, the interval
+// variables to durations that fit a few seconds of 1-second scrapes.
+var e2eDashboardVariables = strings.NewReplacer(
+	"${account}", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
+	"$account", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
+	"${job}", "("+jobName+")",
+	"$job", "("+jobName+")",
+	"$__rate_interval", "30s",
+	"$__interval", "5s",
+	"$__range", "1m",
+)
+
+// TestShippedConfigOnRealPrometheus runs a real Prometheus server with the
+// shipped scrape configuration and alert rules against the exporter and the
+// simulated fleet, and asks it to evaluate every expression of every rule
+// and dashboard panel.
+func TestShippedConfigOnRealPrometheus(t *testing.T) {
+	t.Parallel()
+	promBin := requireTool(t, "prometheus")
+
+	// The demo fleet, with three changes so that each connector and API
+	// alert has something to find: Berlin's upgrade window moved to a day
+	// that is neither today nor tomorrow (its window would otherwise hide
+	// it one hour a day, once window metrics exist), an activated connector
+	// that never connected, and a failing apps endpoint.
+	sim, apiURL := startSimulatedAPI(t)
+	now := time.Now()
+	for _, a := range apitest.DemoFleet(now) {
+		for i := range a.Connectors {
+			if a.Connectors[i].ID == apitest.ConnectorStale {
+				a.Connectors[i].InterruptWindowDaysOfWeek = []string{now.UTC().AddDate(0, 0, 3).Weekday().String()}
+			}
+		}
+		if a.ID == apitest.AccountLabs {
+			a.Connectors = append(a.Connectors, apitest.Connector{
+				ID: e2eConnectorNeverConnected, Activated: true,
+				Device:                    &apitest.Device{ID: "dev-lis-1", SerialNumber: "MC1000-LIS-0001", Type: "MANAGED"},
+				InterruptWindowDaysOfWeek: []string{}, InterruptWindowHourOfDay: 2, InterruptWindowDurationHours: 4,
+				InterruptWindowEmbargoDates: []string{},
+				LastUpdated:                 now.Add(-3 * time.Hour).UTC().Format(time.RFC3339),
+				Notes:                       "Lisbon - lab (activated, never connected)", Primary: true,
+				SiteID: "site-lis-lab", Timezone: "Europe/Lisbon",
+			})
+		}
+		sim.SetConnectors(a.ID, a.Connectors)
+	}
+	sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, apitest.Fault{
+		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
+	})
+	exporter := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
+	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
+
+	// Two scrapes, the last one successful.
+	prom.waitFor(t, "two scrapes of the exporter",
+		`count_over_time(up{job="`+jobName+`"}[1m]) >= 2 and up{job="`+jobName+`"} == 1`)
+	// The rules were loaded through the shipped rule_files and evaluated on
+	// the scraped data.
+	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
+		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+apitest.ConnectorStale+`"}`)
+	prom.checkRulesHealthy(t, loadAlertRules(t))
+
+	t.Run("rules", func(t *testing.T) {
+		for _, r := range loadAlertRules(t) {
+			want, ok := e2eRuleFindings[r.Alert]
+			if !ok {
+				t.Errorf("%s: add it to e2eRuleFindings", r.Alert)
+				continue
+			}
+			series, err := prom.query(r.Expr)
+			if err != nil {
+				t.Errorf("%s: %v", r.Alert, err)
+				continue
+			}
+			if got := identify(series, want); !slices.Equal(got, sorted(want)) {
+				t.Errorf("%s finds %q, want %q", r.Alert, got, sorted(want))
+			}
+		}
+	})
+
+	t.Run("dashboards", func(t *testing.T) {
+		known := map[string]bool{}
+		for _, d := range loadDashboards(t) {
+			for _, tg := range d.targets() {
+				known[tg.where] = true
+				expr := e2eDashboardVariables.Replace(tg.expr)
+				if strings.Contains(expr, "$") {
+					t.Errorf("%s: a variable is left in %s", tg.where, expr)
+					continue
+				}
+				series, err := prom.query(expr)
+				switch {
+				case err != nil:
+					t.Errorf("%s: %v\n%s", tg.where, err, expr)
+				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.where] == "":
+					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.where, expr)
+				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.where] != "":
+					t.Logf("%s finds something now: drop it from e2eDashboardMayBeEmpty?", tg.where)
+				}
+			}
+			for name, v := range d.variables() {
+				m := labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"]))
+				if v["type"] != "query" || m == nil {
+					continue
+				}
+				values, err := prom.labelValues(m[2], m[1])
+				if err != nil || len(values) == 0 {
+					t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+				}
+			}
+		}
+		for where := range e2eDashboardMayBeEmpty {
+			if !known[where] {
+				t.Errorf("e2eDashboardMayBeEmpty lists %q, which no dashboard has", where)
+			}
+		}
+	})
+}
+
+// identify names each series by the labels the first wanted entry uses
+// ("k=v,k=v"), sorted.
+func identify(series []map[string]string, want []string) []string {
+	var keys []string
+	if len(want) > 0 {
+		for _, kv := range strings.Split(want[0], ",") {
+			k, _, _ := strings.Cut(kv, "=")
+			keys = append(keys, k)
+		}
+	}
+	out := []string{}
+	for _, s := range series {
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+"="+s[k])
+		}
+		if len(keys) == 0 {
+			parts = append(parts, fmt.Sprint(s))
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}
+
+type prometheusProcess struct {
+	url  string
+	logs *syncBuffer
+}
+
+// e2ePrometheusConfig is the shipped prometheus.yml with only what a test
+// must change: the exporter's address, 1-second intervals, and rule files
+// named by absolute paths (the config file lives in a temporary directory).
+// Job name, metrics path and relabelling stay as shipped.
+func e2ePrometheusConfig(t *testing.T, exporterAddr string) []byte {
+	t.Helper()
+	var cfg struct {
+		Global        map[string]any   `yaml:"global"`
+		RuleFiles     []string         `yaml:"rule_files"`
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+		Rest          map[string]any   `yaml:",inline"`
+	}
+	if err := yaml.Unmarshal(readFile(t, prometheusConfigFile), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global == nil {
+		cfg.Global = map[string]any{}
+	}
+	cfg.Global["scrape_interval"], cfg.Global["evaluation_interval"] = "1s", "1s"
+	dir, err := filepath.Abs(filepath.Dir(prometheusConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range cfg.RuleFiles {
+		if !filepath.IsAbs(f) {
+			cfg.RuleFiles[i] = filepath.Join(dir, f)
+		}
+	}
+	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0]["job_name"] != jobName {
+		t.Fatalf("%s: want one scrape job, %s", prometheusConfigFile, jobName)
+	}
+	job := cfg.ScrapeConfigs[0]
+	job["scrape_interval"], job["scrape_timeout"] = "1s", "1s"
+	static, _ := job["static_configs"].([]any)
+	if len(static) != 1 {
+		t.Fatalf("%s: want one static config", prometheusConfigFile)
+	}
+	sc, _ := static[0].(map[any]any)
+	if sc == nil {
+		t.Fatalf("%s: static config %v", prometheusConfigFile, static[0])
+	}
+	sc["targets"] = []string{exporterAddr}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func startPrometheus(t *testing.T, bin, exporterAddr string) *prometheusProcess {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, e2ePrometheusConfig(t, exporterAddr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	p := &prometheusProcess{url: "http://" + addr, logs: &syncBuffer{}}
+	cmd := exec.Command(bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--log.level=warn",
+	)
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", p.logs.String())
+		}
+	})
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited; log:\n%s", p.logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready; log:\n%s", p.logs.String())
+		}
+	}
+}
+
+// apiResponse is the envelope of Prometheus's HTTP API.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func (p *prometheusProcess) api(path string, params url.Values, data any) error {
+	resp, err := http.Get(p.url + path + "?" + params.Encode())
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var r apiResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return fmt.Errorf("%s: HTTP %d: %v", path, resp.StatusCode, err)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("%s: %s: %s", path, r.ErrorType, r.Error)
+	}
+	if len(r.Warnings) > 0 {
+		return fmt.Errorf("%s: warnings: %q", path, r.Warnings)
+	}
+	return json.Unmarshal(r.Data, data)
+}
+
+// query evaluates an instant query now and returns the label sets of the
+// result; a scalar or string result counts as one empty label set.
+func (p *prometheusProcess) query(q string) ([]map[string]string, error) {
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := p.api("/api/v1/query", url.Values{"query": {q}}, &data); err != nil {
+		return nil, err
+	}
+	switch data.ResultType {
+	case "vector", "matrix":
+		var series []struct {
+			Metric map[string]string `json:"metric"`
+		}
+		if err := json.Unmarshal(data.Result, &series); err != nil {
+			return nil, err
+		}
+		out := make([]map[string]string, len(series))
+		for i, s := range series {
+			out[i] = s.Metric
+		}
+		return out, nil
+	default:
+		return []map[string]string{{}}, nil
+	}
+}
+
+func (p *prometheusProcess) labelValues(label, match string) ([]string, error) {
+	var values []string
+	err := p.api("/api/v1/label/"+label+"/values", url.Values{"match[]": {match}}, &values)
+	return values, err
+}
+
+// waitFor polls an expression until it finds something.
+func (p *prometheusProcess) waitFor(t *testing.T, what, q string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		series, err := p.query(q)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if len(series) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %s", what, q)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkRulesHealthy checks that Prometheus loaded exactly the rules of
+// alerts.yml and evaluates each without error.
+func (p *prometheusProcess) checkRulesHealthy(t *testing.T, want []rule) {
+	t.Helper()
+	var data struct {
+		Groups []struct {
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := p.api("/api/v1/rules", nil, &data); err != nil {
+		t.Fatal(err)
+	}
+	var got, wantNames []string
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			got = append(got, r.Name)
+			if r.Health != "ok" || r.LastError != "" {
+				t.Errorf("rule %s: health %q, error %q", r.Name, r.Health, r.LastError)
+			}
+		}
+	}
+	for _, r := range want {
+		wantNames = append(wantNames, r.Alert)
+	}
+	if !slices.Equal(sorted(got), sorted(wantNames)) {
+		t.Errorf("Prometheus loaded rules %q, want %q", got, wantNames)
+	}
+}
