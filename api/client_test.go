@@ -334,13 +334,13 @@ func TestFailures(t *testing.T) {
 			name:       "wrong JSON type",
 			fault:      apitest.Fault{Body: `{"success":true,"result":{"id":"x"}}`},
 			wantStatus: 200,
-			want:       []string{"malformed JSON", "cannot unmarshal object"},
+			want:       []string{"malformed JSON", `unmarshal JSON object into Go`, `within "/result"`},
 		},
 		{
 			name:       "bad timestamp",
 			fault:      apitest.Fault{Body: `{"success":true,"result":[{"id":"abc","last_heartbeat":"yesterday"}]}`},
 			wantStatus: 200,
-			want:       []string{"malformed JSON", `connector "abc": last_heartbeat: not an RFC 3339 timestamp`},
+			want:       []string{`response has an invalid value: connector "abc": last_heartbeat: not an RFC 3339 timestamp`},
 		},
 		{
 			name:       "empty body",

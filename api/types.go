@@ -1,10 +1,11 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-json-experiment/json"
 )
 
 // Connector is one Magic WAN Connector as listed by
@@ -51,7 +52,8 @@ type Device struct {
 
 // wireConnector is the JSON shape of a connector. Timestamps are strings so
 // that an empty string can mean "absent", and primary is a pointer so that an
-// absent field can take the documented default.
+// absent field can take the documented default. Unknown fields, license_key
+// among them, are skipped by the decoder without being kept.
 type wireConnector struct {
 	ID                           string   `json:"id"`
 	Activated                    bool     `json:"activated"`
@@ -69,23 +71,57 @@ type wireConnector struct {
 	Timezone                     string   `json:"timezone"`
 }
 
-// UnmarshalJSON decodes a connector, ignoring unknown fields (license_key
-// among them), treating an empty timestamp as absent and an absent primary
-// as true.
-func (c *Connector) UnmarshalJSON(b []byte) error {
-	var w wireConnector
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
+// DecodeConnectors decodes the result of the connectors list endpoint (a
+// JSON array of connectors), as ListConnectors does.
+func DecodeConnectors(data []byte) ([]Connector, error) {
+	var wire []wireConnector
+	if err := json.Unmarshal(data, &wire, decodeOptions); err != nil {
+		return nil, err
 	}
+	return connectors(wire)
+}
+
+// DecodeApps decodes the result of the apps list endpoint (a JSON array of
+// apps of either shape), as ListApps does.
+func DecodeApps(data []byte) ([]App, error) {
+	var wire []wireApp
+	if err := json.Unmarshal(data, &wire, decodeOptions); err != nil {
+		return nil, err
+	}
+	return apps(wire), nil
+}
+
+func connectors(wire []wireConnector) ([]Connector, error) {
+	out := make([]Connector, len(wire))
+	for i := range wire {
+		var err error
+		if out[i], err = wire[i].connector(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func apps(wire []wireApp) []App {
+	out := make([]App, len(wire))
+	for i := range wire {
+		out[i] = wire[i].app()
+	}
+	return out
+}
+
+// connector converts the wire shape, treating an empty timestamp as absent
+// and an absent primary as true.
+func (w *wireConnector) connector() (Connector, error) {
 	heartbeat, err := parseTimestamp(w.LastHeartbeat)
 	if err != nil {
-		return fmt.Errorf("connector %q: last_heartbeat: %w", w.ID, err)
+		return Connector{}, fmt.Errorf("connector %q: last_heartbeat: %w", w.ID, err)
 	}
 	updated, err := parseTimestamp(w.LastUpdated)
 	if err != nil {
-		return fmt.Errorf("connector %q: last_updated: %w", w.ID, err)
+		return Connector{}, fmt.Errorf("connector %q: last_updated: %w", w.ID, err)
 	}
-	*c = Connector{
+	return Connector{
 		ID:                           w.ID,
 		Activated:                    w.Activated,
 		Device:                       w.Device,
@@ -100,8 +136,7 @@ func (c *Connector) UnmarshalJSON(b []byte) error {
 		Primary:                      w.Primary == nil || *w.Primary,
 		SiteID:                       w.SiteID,
 		Timezone:                     w.Timezone,
-	}
-	return nil
+	}, nil
 }
 
 // parseTimestamp parses an RFC 3339 timestamp with or without fractional
@@ -152,13 +187,9 @@ type wireApp struct {
 	SourceSubnets []string `json:"source_subnets"`
 }
 
-// UnmarshalJSON decodes either app shape.
-func (a *App) UnmarshalJSON(b []byte) error {
-	var w wireApp
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*a = App{
+// app converts either wire shape.
+func (w *wireApp) app() App {
+	a := App{
 		Name:          w.Name,
 		Type:          w.Type,
 		Hostnames:     w.Hostnames,
@@ -171,5 +202,5 @@ func (a *App) UnmarshalJSON(b []byte) error {
 	case w.ManagedAppID != "":
 		a.ID, a.Source = w.ManagedAppID, AppSourceManaged
 	}
-	return nil
+	return a
 }

@@ -47,6 +47,9 @@ type Server struct {
 	mux      *http.ServeMux
 	limit    rateLimiter
 
+	latency        time.Duration
+	bytesPerSecond int
+
 	snapshots     map[connectorKey]*Snapshot
 	snapshotCalls map[string]int
 	inFlight      map[string]int
@@ -105,6 +108,14 @@ func WithKey(email, key string) Option {
 	return func(s *Server) { s.email, s.key = email, key }
 }
 
+// WithNetwork makes every answer wait latency before its first byte and then
+// flow at bytesPerSecond, as over the Internet, rather than at loopback
+// speed; benchmarks use it to compare the exporter's work with the time the
+// API takes.
+func WithNetwork(latency time.Duration, bytesPerSecond int) Option {
+	return func(s *Server) { s.latency, s.bytesPerSecond = latency, bytesPerSecond }
+}
+
 // WithRateLimit sets the simulated budget: quota calls per window (default
 // 1,200 per 5 minutes, as Cloudflare's), past which every call is answered
 // 429 for five minutes.
@@ -147,7 +158,45 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.latency > 0 || s.bytesPerSecond > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
+		w = &throttled{ResponseWriter: w, rate: s.bytesPerSecond, start: time.Now()}
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// throttled writes at most rate bytes per second.
+type throttled struct {
+	http.ResponseWriter
+	rate  int
+	start time.Time
+	sent  int
+}
+
+func (t *throttled) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), 16<<10)
+		if t.rate > 0 {
+			due := t.start.Add(time.Duration(float64(t.sent+n) / float64(t.rate) * float64(time.Second)))
+			time.Sleep(time.Until(due))
+		}
+		m, err := t.ResponseWriter.Write(p[:n])
+		written += m
+		t.sent += m
+		if err != nil {
+			return written, err
+		}
+		if f, ok := t.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		p = p[n:]
+	}
+	return written, nil
 }
 
 // SetToken changes the API token the server accepts, as a rotation does.
