@@ -95,11 +95,11 @@ func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 	if latest.HasRemaining {
 		if left := latest.Reset - m.now().Sub(seenAt); left > 0 {
-			send(ch, m.remaining, latest.Remaining)
-			send(ch, m.reset, left.Seconds())
+			ch <- prometheus.MustNewConstMetric(m.remaining, prometheus.GaugeValue, latest.Remaining)
+			ch <- prometheus.MustNewConstMetric(m.reset, prometheus.GaugeValue, left.Seconds())
 		}
 	}
 	if latest.HasPolicy {
-		send(ch, m.limit, latest.Limit)
+		ch <- prometheus.MustNewConstMetric(m.limit, prometheus.GaugeValue, latest.Limit)
 	}
 }

@@ -3,8 +3,8 @@ package collector
 import (
 	"context"
 	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
+	"slices"
+	"strings"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
@@ -13,36 +13,76 @@ import (
 // counted.
 const unknownAppType = "unknown"
 
-// scrapeApps lists the account's apps and emits their info and counts.
-// Items of a shape the client does not know (no id field it recognises) are
-// skipped.
-func (e *Exporter) scrapeApps(ctx context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error) {
+// scrapeApps lists the account's apps.
+func (e *Exporter) scrapeApps(ctx context.Context, accountID string) (emitter, scrapeResult, error) {
 	o := e.appsFetch.fetch(ctx, accountID, func(ctx context.Context) ([]api.App, error) {
 		return e.client.ListApps(ctx, accountID)
 	})
 	if o.err != nil {
-		return resultOf(o), fmt.Errorf("list apps for account %s: %w", accountID, o.err)
+		return nil, resultOf(o), fmt.Errorf("list apps for account %s: %w", accountID, o.err)
 	}
-	apps := o.result
+	return newAppsEmitter(e, accountID, o.result), resultOf(o), nil
+}
+
+// appsEmitter writes one account's app info and counts. Items of a shape
+// the client does not know (no id field it recognises) are skipped.
+type appsEmitter struct {
+	e       *Exporter
+	account string
+	apps    []api.App
+	counts  []appCount
+}
+
+type appCount struct {
+	source api.AppSource
+	typ    string
+	n      int
+}
+
+func newAppsEmitter(e *Exporter, accountID string, apps []api.App) *appsEmitter {
 	type key struct {
 		source api.AppSource
 		typ    string
 	}
 	counts := map[key]int{}
 	for i := range apps {
-		a := &apps[i]
-		if a.Source == "" {
-			continue
+		if a := &apps[i]; a.Source != "" {
+			typ := a.Type
+			if typ == "" {
+				typ = unknownAppType
+			}
+			counts[key{a.Source, typ}]++
 		}
-		send(ch, e.appInfo, 1, accountID, a.ID, string(a.Source), a.Name, a.Type)
-		typ := a.Type
-		if typ == "" {
-			typ = unknownAppType
-		}
-		counts[key{a.Source, typ}]++
 	}
+	out := &appsEmitter{e: e, account: accountID, apps: apps}
 	for k, n := range counts {
-		send(ch, e.apps, float64(n), accountID, string(k.source), k.typ)
+		out.counts = append(out.counts, appCount{k.source, k.typ, n})
 	}
-	return resultOf(o), nil
+	slices.SortFunc(out.counts, func(a, b appCount) int {
+		if c := strings.Compare(string(a.source), string(b.source)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.typ, b.typ)
+	})
+	return out
+}
+
+func (a *appsEmitter) emit(f *family, s sink) {
+	switch f {
+	case a.e.appInfo:
+		info := make([]string, 5) // reused, as for connectors
+		info[0] = a.account
+		for i := range a.apps {
+			app := &a.apps[i]
+			if app.Source == "" {
+				continue
+			}
+			info[1], info[2], info[3], info[4] = app.ID, string(app.Source), app.Name, app.Type
+			s.sample(f, 1, info...)
+		}
+	case a.e.apps:
+		for _, c := range a.counts {
+			s.sample(f, float64(c.n), a.account, string(c.source), c.typ)
+		}
+	}
 }

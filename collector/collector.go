@@ -14,6 +14,8 @@ package collector
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +77,8 @@ type Exporter struct {
 	logger       log.Logger
 	now          func() time.Time
 	scrapers     []scraper
+	// families are every family the exporter emits, in name order.
+	families []*family
 	// telemetry is nil when the telemetry collector is off.
 	telemetry *Telemetry
 
@@ -83,31 +87,39 @@ type Exporter struct {
 	zones           *zoneCache
 	configErrors    *configErrors
 
-	connectorInfo          *prometheus.Desc
-	connectorActivated     *prometheus.Desc
-	connectorPrimary       *prometheus.Desc
-	connectorLastHeartbeat *prometheus.Desc
-	connectorHeartbeatAge  *prometheus.Desc
-	connectorLastUpdated   *prometheus.Desc
-	apps                   *prometheus.Desc
-	appInfo                *prometheus.Desc
-	up                     *prometheus.Desc
-	scrapeDuration         *prometheus.Desc
-	lastSuccess            *prometheus.Desc
-	backoff                *prometheus.Desc
-	accountInfo            *prometheus.Desc
-	windowActive           *prometheus.Desc
-	windowNextStart        *prometheus.Desc
-	windowDuration         *prometheus.Desc
-	configErrorsTotal      *prometheus.Desc
+	connectorInfo          *family
+	connectorActivated     *family
+	connectorPrimary       *family
+	connectorLastHeartbeat *family
+	connectorHeartbeatAge  *family
+	connectorLastUpdated   *family
+	apps                   *family
+	appInfo                *family
+	up                     *family
+	scrapeDuration         *family
+	lastSuccess            *family
+	backoff                *family
+	accountInfo            *family
+	windowActive           *family
+	windowNextStart        *family
+	windowDuration         *family
+	configErrorsTotal      *family
 }
 
-// scraper is one API endpoint: it fetches an account's data and emits the
-// endpoint's series. When the call fails it emits nothing and returns the
-// error. Either way it returns when a call for the account last succeeded.
+// scraper is one API endpoint: it fetches an account's data and returns
+// what will emit the endpoint's series. When the call fails it returns the
+// error and no emitter. Either way it says when a call for the account
+// last succeeded.
 type scraper struct {
 	name   string
-	scrape func(ctx context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error)
+	scrape func(ctx context.Context, accountID string) (emitter, scrapeResult, error)
+}
+
+// emitter holds what an endpoint's call returned and writes its samples one
+// family at a time: the page is written family by family, straight to the
+// client, instead of being built whole in memory first.
+type emitter interface {
+	emit(f *family, s sink)
 }
 
 // scrapeResult says how a scraper's data was obtained.
@@ -115,6 +127,21 @@ type scrapeResult struct {
 	lastSuccess time.Time
 	// cached is true when a recent outcome was reused without a call.
 	cached bool
+}
+
+// outcome is one endpoint of one account, in one scrape.
+type endpointOutcome struct {
+	endpoint string
+	emitter  emitter // nil when there is nothing to emit
+	res      scrapeResult
+	err      error
+	duration time.Duration
+}
+
+// accountOutcome is one account, in one scrape.
+type accountOutcome struct {
+	account   api.Account
+	endpoints []endpointOutcome
 }
 
 func resultOf[T any](o outcome[T]) scrapeResult {
@@ -150,57 +177,57 @@ func New(cfg Config) (*Exporter, error) {
 	}
 
 	connector := []string{"account_id", "connector_id"}
-	e.connectorInfo = prometheus.NewDesc(namespace+"_connector_info",
+	e.connectorInfo = newFamily(namespace+"_connector_info",
 		"Magic WAN Connector attributes as labels; always 1. Join on account_id and connector_id to add them to other connector metrics.",
-		[]string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes"}, nil)
-	e.connectorActivated = prometheus.NewDesc(namespace+"_connector_activated",
+		prometheus.GaugeValue, "account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes")
+	e.connectorActivated = newFamily(namespace+"_connector_activated",
 		"Whether the connector is activated (1) or not (0). A connector that is not activated does not carry traffic.",
-		connector, nil)
-	e.connectorPrimary = prometheus.NewDesc(namespace+"_connector_primary",
+		prometheus.GaugeValue, connector...)
+	e.connectorPrimary = newFamily(namespace+"_connector_primary",
 		"Whether the connector is the primary (1) or the secondary (0) of a high-availability pair; single connectors are primary.",
-		connector, nil)
-	e.connectorLastHeartbeat = prometheus.NewDesc(namespace+"_connector_last_heartbeat_timestamp_seconds",
+		prometheus.GaugeValue, connector...)
+	e.connectorLastHeartbeat = newFamily(namespace+"_connector_last_heartbeat_timestamp_seconds",
 		"Unix time of the connector's last heartbeat to Cloudflare. Connectors heartbeat about every 10 seconds; absent if the connector has never connected.",
-		connector, nil)
-	e.connectorHeartbeatAge = prometheus.NewDesc(namespace+"_connector_heartbeat_age_seconds",
+		prometheus.GaugeValue, connector...)
+	e.connectorHeartbeatAge = newFamily(namespace+"_connector_heartbeat_age_seconds",
 		"Seconds since the connector's last heartbeat, computed when scraped. Minutes mean the connector or its uplink is down; absent if it has never connected.",
-		connector, nil)
-	e.connectorLastUpdated = prometheus.NewDesc(namespace+"_connector_last_updated_timestamp_seconds",
+		prometheus.GaugeValue, connector...)
+	e.connectorLastUpdated = newFamily(namespace+"_connector_last_updated_timestamp_seconds",
 		"Unix time the connector's configuration last changed.",
-		connector, nil)
-	e.apps = prometheus.NewDesc(namespace+"_apps",
+		prometheus.GaugeValue, connector...)
+	e.apps = newFamily(namespace+"_apps",
 		"Number of Magic WAN apps defined, by source (account: custom, managed: defined by Cloudflare) and type; apps without a type count as unknown.",
-		[]string{"account_id", "source", "type"}, nil)
-	e.appInfo = prometheus.NewDesc(namespace+"_app_info",
+		prometheus.GaugeValue, "account_id", "source", "type")
+	e.appInfo = newFamily(namespace+"_app_info",
 		"Magic WAN app attributes as labels; always 1.",
-		[]string{"account_id", "app_id", "source", "name", "type"}, nil)
-	e.up = prometheus.NewDesc(namespace+"_up",
+		prometheus.GaugeValue, "account_id", "app_id", "source", "name", "type")
+	e.up = newFamily(namespace+"_up",
 		"Whether this scrape's call to the endpoint for the account succeeded (1) or failed (0); the exporter's log says why.",
-		[]string{"account_id", "endpoint"}, nil)
-	e.scrapeDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
+		prometheus.GaugeValue, "account_id", "endpoint")
+	e.scrapeDuration = newFamily(namespace+"_scrape_duration_seconds",
 		"How long this scrape's call to the endpoint for the account took, in seconds.",
-		[]string{"account_id", "endpoint"}, nil)
-	e.lastSuccess = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
+		prometheus.GaugeValue, "account_id", "endpoint")
+	e.lastSuccess = newFamily(namespace+"_last_success_timestamp_seconds",
 		"Unix time the last successful call to the endpoint for the account finished: the age of the data served. Absent until a call succeeds.",
-		[]string{"account_id", "endpoint"}, nil)
-	e.backoff = prometheus.NewDesc(namespace+"_api_backoff_seconds",
+		prometheus.GaugeValue, "account_id", "endpoint")
+	e.backoff = newFamily(namespace+"_api_backoff_seconds",
 		"Seconds left before the exporter calls the Cloudflare API again after an HTTP 429 (rate limit reached); 0 when it calls normally.",
-		nil, nil)
-	e.accountInfo = prometheus.NewDesc(namespace+"_account_info",
+		prometheus.GaugeValue)
+	e.accountInfo = newFamily(namespace+"_account_info",
 		"Each scraped Cloudflare account, with its name as a label (empty when the credential may not read account details); always 1.",
-		[]string{"account_id", "account_name"}, nil)
-	e.windowActive = prometheus.NewDesc(namespace+"_connector_interrupt_window_active",
+		prometheus.GaugeValue, "account_id", "account_name")
+	e.windowActive = newFamily(namespace+"_connector_interrupt_window_active",
 		"Whether now is inside one of the connector's upgrade (interrupt) windows, in its own time zone (1) or not (0). A connector may restart to upgrade inside one: a missed heartbeat then is expected.",
-		connector, nil)
-	e.windowNextStart = prometheus.NewDesc(namespace+"_connector_interrupt_window_next_start_timestamp_seconds",
+		prometheus.GaugeValue, connector...)
+	e.windowNextStart = newFamily(namespace+"_connector_interrupt_window_next_start_timestamp_seconds",
 		"Unix time the connector's next allowed upgrade window opens, skipping disallowed days and embargo dates; absent if none opens within 400 days.",
-		connector, nil)
-	e.windowDuration = prometheus.NewDesc(namespace+"_connector_interrupt_window_duration_seconds",
+		prometheus.GaugeValue, connector...)
+	e.windowDuration = newFamily(namespace+"_connector_interrupt_window_duration_seconds",
 		"Length of the connector's upgrade windows, in seconds.",
-		connector, nil)
-	e.configErrorsTotal = prometheus.NewDesc(namespace+"_connector_config_errors_total",
+		prometheus.GaugeValue, connector...)
+	e.configErrorsTotal = newFamily(namespace+"_connector_config_errors_total",
 		"Times a connector's upgrade window configuration was found invalid (an unknown time zone, a bad day name or hour): its window metrics are not exported; the exporter's log says which field is wrong.",
-		connector, nil)
+		prometheus.CounterValue, connector...)
 
 	e.connectorsFetch = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, e.now)
 	e.appsFetch = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, e.now)
@@ -209,32 +236,32 @@ func New(cfg Config) (*Exporter, error) {
 		{name: api.EndpointConnectors, scrape: e.scrapeConnectors},
 		{name: api.EndpointApps, scrape: e.scrapeApps},
 	}
+	e.families = []*family{
+		e.connectorInfo, e.connectorActivated, e.connectorPrimary, e.connectorLastHeartbeat,
+		e.connectorHeartbeatAge, e.connectorLastUpdated, e.apps, e.appInfo, e.up, e.scrapeDuration,
+		e.lastSuccess, e.backoff, e.accountInfo, e.windowActive, e.windowNextStart, e.windowDuration,
+		e.configErrorsTotal,
+	}
 	if cfg.Telemetry != nil {
 		e.telemetry = cfg.Telemetry
 		e.scrapers = append(e.scrapers, scraper{name: api.EndpointTelemetry, scrape: e.telemetry.scrape})
+		e.families = append(e.families, e.telemetry.families...)
 	}
+	slices.SortFunc(e.families, func(a, b *family) int { return strings.Compare(a.name, b.name) })
 	return e, nil
 }
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{
-		e.connectorInfo, e.connectorActivated, e.connectorPrimary, e.connectorLastHeartbeat,
-		e.connectorHeartbeatAge, e.connectorLastUpdated, e.apps, e.appInfo, e.up, e.scrapeDuration,
-		e.lastSuccess, e.backoff, e.accountInfo, e.windowActive, e.windowNextStart, e.windowDuration,
-		e.configErrorsTotal,
-	} {
-		ch <- d
-	}
-	if e.telemetry != nil {
-		e.telemetry.Describe(ch)
+	for _, f := range e.families {
+		ch <- f.desc
 	}
 }
 
 // Collect implements prometheus.Collector, bounding the API calls by the
 // configured timeout only.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.collect(context.Background(), nil, ch)
+	e.scrape(context.Background(), nil).emit(chanSink(ch))
 }
 
 // WithContext returns a collector for one scrape of every account, whose
@@ -256,81 +283,135 @@ type scrapeCollector struct {
 }
 
 func (s scrapeCollector) Describe(ch chan<- *prometheus.Desc) { s.e.Describe(ch) }
-func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) { s.e.collect(s.ctx, s.only, ch) }
+func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	s.e.scrape(s.ctx, s.only).emit(chanSink(ch))
+}
 
-// collect scrapes one account (only), or every account of e.accounts and
-// the state of their discovery. Accounts are scraped concurrently, at most
-// AccountConcurrency at once, each calling its endpoints concurrently, so
-// that a scrape lasts as long as the slowest call, not the sum.
-func (e *Exporter) collect(ctx context.Context, only *api.Account, ch chan<- prometheus.Metric) {
+// scrape calls the API for one account (only), or for every account of
+// e.accounts. Accounts are called concurrently, at most AccountConcurrency
+// at once, each calling its endpoints concurrently, so that a scrape lasts
+// as long as the slowest call, not the sum. Its outcome emits the samples.
+func (e *Exporter) scrape(ctx context.Context, only *api.Account) *scrapeOutcome {
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
 	var accounts []api.Account
+	discovery := false
 	switch {
 	case only != nil:
 		accounts = []api.Account{*only}
 	case !e.probeOnly:
 		e.accounts.waitReady(ctx)
 		accounts = e.accounts.Current()
-		e.collectDiscovery(ch)
+		discovery = e.accounts.Discovering()
 	}
+	outcomes := make([]accountOutcome, len(accounts))
+	slots := e.accountSlots
 	var wg sync.WaitGroup
-	for _, account := range accounts {
+	for i, account := range accounts {
 		wg.Go(func() {
-			if e.accountSlots != nil {
+			if slots != nil {
 				select {
-				case e.accountSlots <- struct{}{}:
-					defer func() { <-e.accountSlots }()
+				case slots <- struct{}{}:
+					defer func() { <-slots }()
 				case <-ctx.Done():
 				}
 			}
-			e.collectAccount(ctx, account, ch)
+			outcomes[i] = e.scrapeAccount(ctx, account)
 		})
 	}
 	wg.Wait()
-	send(ch, e.backoff, e.client.BackoffRemaining().Seconds())
+	return &scrapeOutcome{e: e, accounts: outcomes, discovery: discovery, backoff: e.client.BackoffRemaining().Seconds()}
 }
 
-// collectAccount calls every endpoint of the account concurrently.
-func (e *Exporter) collectAccount(ctx context.Context, account api.Account, ch chan<- prometheus.Metric) {
-	send(ch, e.accountInfo, 1, account.ID, account.Name)
+// scrapeOutcome is what a scrape's API calls returned.
+type scrapeOutcome struct {
+	e         *Exporter
+	accounts  []accountOutcome
+	discovery bool
+	backoff   float64
+}
+
+// emit writes the scrape's samples to s, family by family in name order.
+func (o *scrapeOutcome) emit(s sink) {
+	for _, f := range o.e.families {
+		o.e.emitFamily(f, s, o.accounts, o.discovery, o.backoff)
+	}
+}
+
+// scrapeAccount calls every endpoint of the account concurrently.
+func (e *Exporter) scrapeAccount(ctx context.Context, account api.Account) accountOutcome {
+	out := accountOutcome{account: account, endpoints: make([]endpointOutcome, len(e.scrapers))}
 	var wg sync.WaitGroup
-	for _, s := range e.scrapers {
+	for i, sc := range e.scrapers {
 		wg.Go(func() {
 			start := time.Now()
-			res, err := s.scrape(ctx, account.ID, ch)
-			up := 1.0
+			// A failed call returns no emitter; telemetry, whose failures
+			// are of earlier refreshes, still emits the snapshots it has.
+			em, res, err := sc.scrape(ctx, account.ID)
 			if err != nil {
-				up = 0
-				e.logFailure(account.ID, s.name, res, err)
+				e.logFailure(account.ID, sc.name, res, err)
 			}
-			send(ch, e.up, up, account.ID, s.name)
-			send(ch, e.scrapeDuration, time.Since(start).Seconds(), account.ID, s.name)
-			if !res.lastSuccess.IsZero() {
-				send(ch, e.lastSuccess, unixSeconds(res.lastSuccess), account.ID, s.name)
-			}
+			out.endpoints[i] = endpointOutcome{endpoint: sc.name, emitter: em, res: res, err: err, duration: time.Since(start)}
 		})
 	}
 	wg.Wait()
+	return out
 }
 
-// collectDiscovery reports whether the latest account listing succeeded,
-// as cloudflare_magic_up{account_id="", endpoint="accounts"}, when the
-// accounts are discovered rather than given.
-func (e *Exporter) collectDiscovery(ch chan<- prometheus.Metric) {
-	if !e.accounts.Discovering() {
-		return
+// emitFamily writes one family's samples from the scrape's outcomes.
+func (e *Exporter) emitFamily(f *family, s sink, outcomes []accountOutcome, discovery bool, backoff float64) {
+	switch f {
+	case e.backoff:
+		s.sample(e.backoff, backoff)
+	case e.accountInfo:
+		for _, a := range outcomes {
+			s.sample(e.accountInfo, 1, a.account.ID, a.account.Name)
+		}
+	case e.up, e.lastSuccess:
+		if discovery {
+			e.emitDiscovery(f, s)
+		}
+		for _, a := range outcomes {
+			for _, o := range a.endpoints {
+				switch {
+				case f == e.up:
+					s.sample(e.up, boolToFloat(o.err == nil), a.account.ID, o.endpoint)
+				case !o.res.lastSuccess.IsZero():
+					s.sample(e.lastSuccess, unixSeconds(o.res.lastSuccess), a.account.ID, o.endpoint)
+				}
+			}
+		}
+	case e.scrapeDuration:
+		for _, a := range outcomes {
+			for _, o := range a.endpoints {
+				s.sample(e.scrapeDuration, o.duration.Seconds(), a.account.ID, o.endpoint)
+			}
+		}
+	default:
+		for _, a := range outcomes {
+			for _, o := range a.endpoints {
+				if o.emitter != nil {
+					o.emitter.emit(f, s)
+				}
+			}
+		}
 	}
+}
+
+// emitDiscovery reports whether the latest account listing succeeded, as
+// cloudflare_magic_up{account_id="", endpoint="accounts"} (f is e.up), and
+// when a listing last succeeded (f is e.lastSuccess).
+func (e *Exporter) emitDiscovery(f *family, s sink) {
 	attempted, lastSuccess, err := e.accounts.status()
-	if !attempted {
-		return
-	}
-	send(ch, e.up, boolToFloat(err == nil), "", api.EndpointAccounts)
-	if !lastSuccess.IsZero() {
-		send(ch, e.lastSuccess, unixSeconds(lastSuccess), "", api.EndpointAccounts)
+	switch {
+	case !attempted:
+	case f == e.up:
+		s.sample(e.up, boolToFloat(err == nil), "", api.EndpointAccounts)
+	case !lastSuccess.IsZero():
+		s.sample(e.lastSuccess, unixSeconds(lastSuccess), "", api.EndpointAccounts)
 	}
 }
 
@@ -355,17 +436,6 @@ func (e *Exporter) logFailure(account, endpoint string, res scrapeResult, err er
 	default:
 		level.Error(e.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err)
 	}
-}
-
-// send emits a gauge. A label value Prometheus rejects (it cannot happen
-// with strings decoded from JSON) yields an invalid metric, which the
-// registry reports, instead of a panic.
-func send(ch chan<- prometheus.Metric, desc *prometheus.Desc, value float64, labelValues ...string) {
-	m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, value, labelValues...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(desc, err)
-	}
-	ch <- m
 }
 
 func boolToFloat(b bool) float64 {

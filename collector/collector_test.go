@@ -86,8 +86,11 @@ func (f *fakeClient) ListConnectors(ctx context.Context, account string) ([]api.
 	for i, c := range a.Connectors {
 		wire[i] = c.At(f.now)
 	}
-	var out []api.Connector
-	return out, roundTrip(wire, &out)
+	b, err := json.Marshal(wire)
+	if err != nil {
+		return nil, err
+	}
+	return api.DecodeConnectors(b)
 }
 
 func (f *fakeClient) ListApps(ctx context.Context, account string) ([]api.App, error) {
@@ -95,8 +98,11 @@ func (f *fakeClient) ListApps(ctx context.Context, account string) ([]api.App, e
 	if err != nil {
 		return nil, err
 	}
-	var out []api.App
-	return out, roundTrip(a.Apps, &out)
+	b, err := json.Marshal(a.Apps)
+	if err != nil {
+		return nil, err
+	}
+	return api.DecodeApps(b)
 }
 
 func roundTrip(in, out any) error {
@@ -338,7 +344,7 @@ func TestDeletedConnectorDisappears(t *testing.T) {
 func TestInvalidLabelValueDoesNotPanic(t *testing.T) {
 	e := newTestExporter(t, newFakeClient(), nil)
 	ch := make(chan prometheus.Metric, 1)
-	send(ch, e.appInfo, 1, apitest.AccountLabs, "id", "account", "bad \xff name", "")
+	chanSink(ch).sample(e.appInfo, 1, apitest.AccountLabs, "id", "account", "bad \xff name", "")
 	m := <-ch
 	if err := m.Write(nil); err == nil {
 		t.Error("invalid UTF-8 label value produced a valid metric")

@@ -68,18 +68,18 @@ type Telemetry struct {
 	mu       sync.Mutex
 	accounts map[string]map[string]*connectorTelemetry
 
-	descs                                      []*prometheus.Desc
-	snapshotTimestamp                          *prometheus.Desc
-	tunnelHealth, tunnelProbedMTU              *prometheus.Desc
-	haState                                    *prometheus.Desc
-	interfaceUp, interfaceSpeed                *prometheus.Desc
-	receiveBytes, transmitBytes                *prometheus.Desc
-	receiveErrors, transmitErrors              *prometheus.Desc
-	receiveDrop, transmitDrop                  *prometheus.Desc
-	cpuCores, load1, load5, load15             *prometheus.Desc
-	memoryTotal, memoryAvailable               *prometheus.Desc
-	filesystemSize, filesystemAvail            *prometheus.Desc
-	temperature, temperatureCritical, bootTime *prometheus.Desc
+	families                                   []*family
+	snapshotTimestamp                          *family
+	tunnelHealth, tunnelProbedMTU              *family
+	haState                                    *family
+	interfaceUp, interfaceSpeed                *family
+	receiveBytes, transmitBytes                *family
+	receiveErrors, transmitErrors              *family
+	receiveDrop, transmitDrop                  *family
+	cpuCores, load1, load5, load15             *family
+	memoryTotal, memoryAvailable               *family
+	filesystemSize, filesystemAvail            *family
+	temperature, temperatureCritical, bootTime *family
 }
 
 // connectorTelemetry is what Telemetry knows of one connector. Its fields
@@ -127,11 +127,14 @@ func NewTelemetry(cfg TelemetryConfig) (*Telemetry, error) {
 		t.now = time.Now
 	}
 
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		d := prometheus.NewDesc(namespace+"_connector_"+name, help,
-			append([]string{"account_id", "connector_id"}, labels...), nil)
-		t.descs = append(t.descs, d)
-		return d
+	desc := func(name, help string, labels ...string) *family {
+		typ := prometheus.GaugeValue
+		if strings.HasSuffix(name, "_total") {
+			typ = prometheus.CounterValue
+		}
+		f := newFamily(namespace+"_connector_"+name, help, typ, append([]string{"account_id", "connector_id"}, labels...)...)
+		t.families = append(t.families, f)
+		return f
 	}
 	t.snapshotTimestamp = desc("snapshot_timestamp_seconds",
 		"Unix time the connector recorded its latest telemetry snapshot, which every other telemetry metric comes from. Older than a few refresh intervals, the connector stopped sending telemetry or the exporter cannot fetch it (see cloudflare_magic_up{endpoint=\"telemetry\"}).")
@@ -198,8 +201,8 @@ func NewTelemetry(cfg TelemetryConfig) (*Telemetry, error) {
 
 // Describe sends the descriptors of every telemetry metric.
 func (t *Telemetry) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range t.descs {
-		ch <- d
+	for _, f := range t.families {
+		ch <- f.desc
 	}
 }
 
@@ -332,130 +335,165 @@ func (t *Telemetry) refresh(ctx context.Context, c *connectorTelemetry) {
 	}
 }
 
-// scrape is the Exporter's telemetry scraper: it never calls the API. Its
+// scrape is the Exporter's telemetry scraper: it never calls the API. It
+// returns the latest snapshot of each of the account's connectors, from
+// memory, and an error if the latest refresh of any of them failed. Its
 // last success is the latest successful refresh of the account's
 // connectors.
-func (t *Telemetry) scrape(_ context.Context, accountID string, ch chan<- prometheus.Metric) (scrapeResult, error) {
+func (t *Telemetry) scrape(_ context.Context, accountID string) (emitter, scrapeResult, error) {
 	var res scrapeResult
+	out := &telemetryEmitter{t: t, account: accountID}
+	var failed []connectorSnapshot
 	t.mu.Lock()
-	for _, c := range t.accounts[accountID] {
+	for id, c := range t.accounts[accountID] {
 		if c.succeeded.After(res.lastSuccess) {
 			res.lastSuccess = c.succeeded
 		}
-	}
-	t.mu.Unlock()
-	return res, t.collectAccount(accountID, ch)
-}
-
-// collectAccount emits the latest snapshot of each of the account's
-// connectors from memory. It returns an error if the latest refresh of any
-// of them failed.
-func (t *Telemetry) collectAccount(accountID string, ch chan<- prometheus.Metric) error {
-	type latest struct {
-		id       string
-		snapshot *api.Snapshot
-		err      error
-	}
-	t.mu.Lock()
-	connectors := make([]latest, 0, len(t.accounts[accountID]))
-	for id, c := range t.accounts[accountID] {
-		connectors = append(connectors, latest{id, c.snapshot, c.err})
-	}
-	t.mu.Unlock()
-
-	var failed []latest
-	for _, c := range connectors {
 		if c.snapshot != nil {
-			t.emit(ch, accountID, c.id, c.snapshot)
+			out.snapshots = append(out.snapshots, connectorSnapshot{id, c.snapshot, nil})
 		}
 		if c.err != nil {
-			failed = append(failed, c)
+			failed = append(failed, connectorSnapshot{id, nil, c.err})
 		}
 	}
+	total := len(t.accounts[accountID])
+	t.mu.Unlock()
+	slices.SortFunc(out.snapshots, func(a, b connectorSnapshot) int { return strings.Compare(a.id, b.id) })
 	if len(failed) == 0 {
-		return nil
+		return out, res, nil
 	}
-	first := slices.MinFunc(failed, func(a, b latest) int { return strings.Compare(a.id, b.id) })
-	return fmt.Errorf("latest snapshot of %d of %d connectors failed, connector %s: %w",
-		len(failed), len(connectors), first.id, first.err)
+	first := slices.MinFunc(failed, func(a, b connectorSnapshot) int { return strings.Compare(a.id, b.id) })
+	return out, res, fmt.Errorf("latest snapshot of %d of %d connectors failed, connector %s: %w",
+		len(failed), total, first.id, first.err)
 }
 
-// emit sends the series of one snapshot. Values the snapshot does not carry
-// have no series; DHCP leases were never decoded.
-func (t *Telemetry) emit(ch chan<- prometheus.Metric, accountID, connectorID string, s *api.Snapshot) {
-	e := emitter{ch: ch, ids: []string{accountID, connectorID}, seen: map[seriesKey]bool{}}
-	gauge := func(d *prometheus.Desc, v *float64, labels ...string) {
+type connectorSnapshot struct {
+	id       string
+	snapshot *api.Snapshot
+	err      error
+}
+
+// telemetryEmitter writes the latest snapshots of one account's connectors.
+type telemetryEmitter struct {
+	t         *Telemetry
+	account   string
+	snapshots []connectorSnapshot
+}
+
+func (te *telemetryEmitter) emit(f *family, out sink) {
+	for _, c := range te.snapshots {
+		te.t.emitSnapshot(f, out, te.account, c.id, c.snapshot)
+	}
+}
+
+// emitSnapshot writes the samples of family f from one snapshot. Values the
+// snapshot does not carry have no series; DHCP leases were never decoded.
+func (t *Telemetry) emitSnapshot(f *family, out sink, accountID, connectorID string, s *api.Snapshot) {
+	e := snapshotSeries{out: out, f: f, ids: []string{accountID, connectorID}}
+	gauge := func(v *float64, labels ...string) {
 		if v != nil {
-			e.send(d, prometheus.GaugeValue, *v, labels...)
+			e.send(*v, labels...)
 		}
 	}
-	counter := func(d *prometheus.Desc, v float64, device string) {
-		e.send(d, prometheus.CounterValue, v, device)
-	}
-
-	gauge(t.snapshotTimestamp, &s.T)
-	for _, tu := range s.Tunnels {
-		gauge(t.tunnelHealth, &tu.HealthValue, tu.TunnelID, tu.InterfaceName)
-		gauge(t.tunnelProbedMTU, tu.ProbedMTU, tu.TunnelID)
-	}
-	gauge(t.haState, s.HAValue)
-	for _, i := range s.Interfaces {
-		up := boolToFloat(strings.EqualFold(i.Operstate, "up"))
-		gauge(t.interfaceUp, &up, i.Name)
-		// Linux reports an unknown speed as -1.
-		if i.Speed != nil && *i.Speed >= 0 {
-			bytes := *i.Speed / 8
-			gauge(t.interfaceSpeed, &bytes, i.Name)
+	switch f {
+	case t.snapshotTimestamp:
+		gauge(&s.T)
+	case t.tunnelHealth:
+		for _, tu := range s.Tunnels {
+			gauge(&tu.HealthValue, tu.TunnelID, tu.InterfaceName)
 		}
+	case t.tunnelProbedMTU:
+		for _, tu := range s.Tunnels {
+			gauge(tu.ProbedMTU, tu.TunnelID)
+		}
+	case t.haState:
+		gauge(s.HAValue)
+	case t.interfaceUp:
+		for _, i := range s.Interfaces {
+			up := boolToFloat(strings.EqualFold(i.Operstate, "up"))
+			gauge(&up, i.Name)
+		}
+	case t.interfaceSpeed:
+		for _, i := range s.Interfaces {
+			// Linux reports an unknown speed as -1.
+			if i.Speed != nil && *i.Speed >= 0 {
+				bytes := *i.Speed / 8
+				gauge(&bytes, i.Name)
+			}
+		}
+	case t.receiveBytes, t.transmitBytes, t.receiveErrors, t.transmitErrors, t.receiveDrop, t.transmitDrop:
+		for _, n := range s.Netdevs {
+			v := t.netdevCounter(f, &n)
+			gauge(&v, n.Name)
+		}
+	case t.cpuCores:
+		gauge(s.CPUCount)
+	case t.load1:
+		gauge(s.LoadAverage1m)
+	case t.load5:
+		gauge(s.LoadAverage5m)
+	case t.load15:
+		gauge(s.LoadAverage15m)
+	case t.memoryTotal:
+		gauge(s.MemoryTotalBytes)
+	case t.memoryAvailable:
+		gauge(s.MemoryAvailableBytes)
+	case t.filesystemSize:
+		for _, m := range s.Mounts {
+			gauge(m.TotalBytes, m.MountPoint)
+		}
+	case t.filesystemAvail:
+		for _, m := range s.Mounts {
+			gauge(m.AvailableBytes, m.MountPoint)
+		}
+	case t.temperature:
+		for _, th := range s.Thermals {
+			gauge(th.CurrentCelcius, th.Label)
+		}
+	case t.temperatureCritical:
+		for _, th := range s.Thermals {
+			gauge(th.CriticalCelcius, th.Label)
+		}
+	case t.bootTime:
+		gauge(s.SystemBootTimeS)
 	}
-	for _, n := range s.Netdevs {
-		counter(t.receiveBytes, n.RecvBytes, n.Name)
-		counter(t.transmitBytes, n.SentBytes, n.Name)
-		counter(t.receiveErrors, n.RecvErrs, n.Name)
-		counter(t.transmitErrors, n.SentErrs, n.Name)
-		counter(t.receiveDrop, n.RecvDrop, n.Name)
-		counter(t.transmitDrop, n.SentDrop, n.Name)
-	}
-	gauge(t.cpuCores, s.CPUCount)
-	gauge(t.load1, s.LoadAverage1m)
-	gauge(t.load5, s.LoadAverage5m)
-	gauge(t.load15, s.LoadAverage15m)
-	gauge(t.memoryTotal, s.MemoryTotalBytes)
-	gauge(t.memoryAvailable, s.MemoryAvailableBytes)
-	for _, m := range s.Mounts {
-		gauge(t.filesystemSize, m.TotalBytes, m.MountPoint)
-		gauge(t.filesystemAvail, m.AvailableBytes, m.MountPoint)
-	}
-	for _, th := range s.Thermals {
-		gauge(t.temperature, th.CurrentCelcius, th.Label)
-		gauge(t.temperatureCritical, th.CriticalCelcius, th.Label)
-	}
-	gauge(t.bootTime, s.SystemBootTimeS)
 }
 
-// emitter sends one connector's series and skips any it has sent already:
-// a snapshot listing a mount point or device twice must not make the scrape
-// report duplicate series.
-type emitter struct {
-	ch   chan<- prometheus.Metric
+// netdevCounter is the netdev's value for one of the network families.
+func (t *Telemetry) netdevCounter(f *family, n *api.SnapshotNetdev) float64 {
+	switch f {
+	case t.receiveBytes:
+		return n.RecvBytes
+	case t.transmitBytes:
+		return n.SentBytes
+	case t.receiveErrors:
+		return n.RecvErrs
+	case t.transmitErrors:
+		return n.SentErrs
+	case t.receiveDrop:
+		return n.RecvDrop
+	}
+	return n.SentDrop
+}
+
+// snapshotSeries sends one family's series of one connector and skips any
+// it has sent already: a snapshot listing a mount point or device twice
+// must not make the scrape report duplicate series.
+type snapshotSeries struct {
+	out  sink
+	f    *family
 	ids  []string // account_id, connector_id
-	seen map[seriesKey]bool
+	seen map[string]bool
 }
 
-type seriesKey struct {
-	desc   *prometheus.Desc
-	labels string
-}
-
-func (e *emitter) send(desc *prometheus.Desc, vt prometheus.ValueType, v float64, labels ...string) {
-	key := seriesKey{desc, strings.Join(labels, "\xff")}
+func (e *snapshotSeries) send(v float64, labels ...string) {
+	key := strings.Join(labels, "\xff")
 	if e.seen[key] {
 		return
 	}
-	e.seen[key] = true
-	m, err := prometheus.NewConstMetric(desc, vt, v, append(slices.Clip(e.ids), labels...)...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(desc, err)
+	if e.seen == nil {
+		e.seen = map[string]bool{}
 	}
-	e.ch <- m
+	e.seen[key] = true
+	e.out.sample(e.f, v, append(slices.Clip(e.ids), labels...)...)
 }

@@ -120,9 +120,19 @@ type accountTelemetry struct {
 
 func (a accountTelemetry) Describe(ch chan<- *prometheus.Desc) { a.tel.Describe(ch) }
 func (a accountTelemetry) Collect(ch chan<- prometheus.Metric) {
-	if err := a.tel.collectAccount(a.account, ch); err != nil {
+	if err := collectTelemetry(a.tel, a.account, chanSink(ch)); err != nil {
 		ch <- prometheus.NewInvalidMetric(prometheus.NewDesc("telemetry_error", "", nil, nil), err)
 	}
+}
+
+// collectTelemetry emits every telemetry family of the account, as the
+// Exporter's telemetry scraper does, and returns its error.
+func collectTelemetry(tel *Telemetry, account string, s sink) error {
+	em, _, err := tel.scrape(context.Background(), account)
+	for _, f := range tel.families {
+		em.emit(f, s)
+	}
+	return err
 }
 
 // compareGoldenAll compares everything c emits with testdata/name, or
@@ -549,7 +559,7 @@ func TestTelemetryRunStopsWhileCallsHang(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 	// A call cut short by shutdown is no failure of the API.
-	if err := tel.collectAccount(apitest.AccountLabs, make(chan prometheus.Metric, 100)); err != nil {
+	if err := collectTelemetry(tel, apitest.AccountLabs, chanSink(make(chan prometheus.Metric, 100))); err != nil {
 		t.Errorf("collectAccount after shutdown: %v", err)
 	}
 	goleak.VerifyNone(t, leaks)
@@ -574,11 +584,14 @@ func TestNewTelemetryRejectsBadConfig(t *testing.T) {
 func TestTelemetryDuplicatesAreSkipped(t *testing.T) {
 	tel := newTestTelemetry(t, newFakeClient(), nil, nil)
 	ch := make(chan prometheus.Metric, 100)
-	tel.emit(ch, apitest.AccountLabs, connectorCambridge, &api.Snapshot{
+	snapshot := &api.Snapshot{
 		T:       1,
 		Mounts:  []api.SnapshotMount{{MountPoint: "/", TotalBytes: new(float64)}, {MountPoint: "/", TotalBytes: new(float64)}},
 		Netdevs: []api.SnapshotNetdev{{Name: "eth0"}, {Name: "eth0"}},
-	})
+	}
+	for _, f := range tel.families {
+		tel.emitSnapshot(f, chanSink(ch), apitest.AccountLabs, connectorCambridge, snapshot)
+	}
 	close(ch)
 	reg := prometheus.NewPedanticRegistry()
 	var metrics []prometheus.Metric

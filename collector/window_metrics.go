@@ -1,11 +1,12 @@
 package collector
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
@@ -51,22 +52,6 @@ func newConfigErrors() *configErrors {
 	return &configErrors{byConn: map[string]map[string]*configError{}}
 }
 
-// emitWindow exports the connector's upgrade window at now, or records its
-// configuration error.
-func (e *Exporter) emitWindow(ch chan<- prometheus.Metric, accountID string, c *api.Connector, now time.Time) {
-	w, err := newInterruptWindow(c, e.zones.load)
-	e.recordConfigError(accountID, c.ID, err)
-	if err != nil {
-		return
-	}
-	st := w.at(now)
-	send(ch, e.windowActive, boolToFloat(st.Active), accountID, c.ID)
-	send(ch, e.windowDuration, st.Duration.Seconds(), accountID, c.ID)
-	if !st.NextStart.IsZero() {
-		send(ch, e.windowNextStart, unixSeconds(st.NextStart), accountID, c.ID)
-	}
-}
-
 // recordConfigError counts and logs a connector's configuration error the
 // first time it is seen, and again only if it changes or comes back after
 // being corrected. err is nil for a valid configuration.
@@ -99,29 +84,34 @@ func (e *Exporter) recordConfigError(accountID, connectorID string, err error) {
 		"account_id", accountID, "connector_id", connectorID, "err", err)
 }
 
-// emitConfigErrors exports the account's configuration error counters and
+// configErrorCount is one connector's configuration error counter.
+type configErrorCount struct {
+	connectorID string
+	count       float64
+}
+
+// configErrorCounts returns the account's configuration error counters and
 // forgets connectors no longer listed. A connector whose configuration was
 // corrected keeps its counter.
-func (e *Exporter) emitConfigErrors(ch chan<- prometheus.Metric, accountID string, connectors []api.Connector) {
+func (e *Exporter) configErrorCounts(accountID string, connectors []api.Connector) []configErrorCount {
 	ce := e.configErrors
 	ce.mu.Lock()
 	defer ce.mu.Unlock()
 	if len(ce.byConn[accountID]) == 0 {
-		return
+		return nil
 	}
 	listed := make(map[string]bool, len(connectors))
 	for i := range connectors {
 		listed[connectors[i].ID] = true
 	}
+	var out []configErrorCount
 	for id, state := range ce.byConn[accountID] {
 		if !listed[id] {
 			delete(ce.byConn[accountID], id)
 			continue
 		}
-		m, err := prometheus.NewConstMetric(e.configErrorsTotal, prometheus.CounterValue, state.count, accountID, id)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(e.configErrorsTotal, err)
-		}
-		ch <- m
+		out = append(out, configErrorCount{id, state.count})
 	}
+	slices.SortFunc(out, func(a, b configErrorCount) int { return strings.Compare(a.connectorID, b.connectorID) })
+	return out
 }
