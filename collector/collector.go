@@ -70,13 +70,15 @@ type Config struct {
 type Exporter struct {
 	client   Client
 	accounts *Accounts
-	// accountSlots bounds the accounts scraped at once; nil for no bound.
-	accountSlots chan struct{}
-	probeOnly    bool
-	timeout      time.Duration
-	logger       log.Logger
-	now          func() time.Time
-	scrapers     []scraper
+	// accountConcurrency bounds the accounts one scrape calls at once; 0
+	// for no bound. Concurrent scrapes each have their own bound (they
+	// share the calls themselves through the fetchers).
+	accountConcurrency int
+	probeOnly          bool
+	timeout            time.Duration
+	logger             log.Logger
+	now                func() time.Time
+	scrapers           []scraper
 	// families are every family the exporter emits, in name order.
 	families []*family
 	// telemetry is nil when the telemetry collector is off.
@@ -172,9 +174,7 @@ func New(cfg Config) (*Exporter, error) {
 	if e.accounts == nil {
 		e.accounts = FixedAccounts()
 	}
-	if cfg.AccountConcurrency > 0 {
-		e.accountSlots = make(chan struct{}, cfg.AccountConcurrency)
-	}
+	e.accountConcurrency = max(cfg.AccountConcurrency, 0)
 
 	connector := []string{"account_id", "connector_id"}
 	e.connectorInfo = newFamily(namespace+"_connector_info",
@@ -308,7 +308,10 @@ func (e *Exporter) scrape(ctx context.Context, only *api.Account) *scrapeOutcome
 		discovery = e.accounts.Discovering()
 	}
 	outcomes := make([]accountOutcome, len(accounts))
-	slots := e.accountSlots
+	var slots chan struct{}
+	if e.accountConcurrency > 0 {
+		slots = make(chan struct{}, e.accountConcurrency)
+	}
 	var wg sync.WaitGroup
 	for i, account := range accounts {
 		wg.Go(func() {

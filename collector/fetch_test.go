@@ -61,7 +61,10 @@ func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *
 	exp, err := New(Config{
 		Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs),
 		MinInterval: minInterval, Now: clk.now, Timeout: 10 * time.Second,
-		Logger: log.NewLogfmtLogger(log.NewSyncWriter(logs)),
+		// As many accounts at once as there are, per scrape: concurrent
+		// scrapes must not wait on one another for these slots.
+		AccountConcurrency: 2,
+		Logger:             log.NewLogfmtLogger(log.NewSyncWriter(logs)),
 	})
 	if err != nil {
 		t.Fatal(err)
