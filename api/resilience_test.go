@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,24 +72,11 @@ func TestNoRetry(t *testing.T) {
 	}
 }
 
-// clock is a settable time shared by the simulated API and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestBackoffAfter429(t *testing.T) {
-	clk := &clock{t: testNow}
-	sim := apitest.NewServer(apitest.DemoFleet(testNow), apitest.WithClock(clk.now),
+	clk := apitest.NewClock(testNow)
+	sim := apitest.NewServer(apitest.DemoFleet(testNow), apitest.WithClock(clk.Now),
 		apitest.WithToken(apitest.DemoToken), apitest.WithRateLimit(3, 5*time.Minute))
-	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken)), Now: clk.now})
+	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken)), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +102,7 @@ func TestBackoffAfter429(t *testing.T) {
 	calls := len(sim.Requests())
 
 	// During the pause no request is made, for any endpoint or account.
-	clk.add(299 * time.Second)
+	clk.Add(299 * time.Second)
 	for _, call := range []func() error{
 		func() error { _, err := c.ListApps(ctx, apitest.AccountRetail); return err },
 		func() error { _, err := c.ListConnectors(ctx, apitest.AccountLabs); return err },
@@ -138,7 +124,7 @@ func TestBackoffAfter429(t *testing.T) {
 	}
 
 	// Once Retry-After has passed, calls resume.
-	clk.add(2 * time.Second)
+	clk.Add(2 * time.Second)
 	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
 		t.Errorf("after the backoff: %v", err)
 	}

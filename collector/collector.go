@@ -46,8 +46,8 @@ type Config struct {
 	// AccountConcurrency bounds how many accounts a scrape calls at once;
 	// zero calls them all at once.
 	AccountConcurrency int
-	// ProbeOnly leaves the accounts out of /metrics (WithContext, Collect):
-	// they are scraped one at a time through /probe (ForAccount).
+	// ProbeOnly leaves the accounts out of /metrics (and of Collect and
+	// WithContext): they are scraped one at a time through /probe.
 	ProbeOnly bool
 	// Timeout bounds each scrape's API calls. Zero means no bound beyond the
 	// context the scrape is given.
@@ -64,9 +64,9 @@ type Config struct {
 }
 
 // Exporter is a prometheus.Collector for the Magic WAN endpoints of a set of
-// accounts. Register it directly, or call WithContext (every account) or
-// ForAccount (one, for /probe) per scrape so that the scrape's deadline and
-// cancellation reach the API calls.
+// accounts: register it directly, or call WithContext per scrape so that the
+// scrape's deadline and cancellation reach the API calls. NewHandler and
+// NewProbeHandler serve the same series faster, straight in the text format.
 type Exporter struct {
 	client   Client
 	accounts *Accounts
@@ -268,12 +268,6 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 // API calls end when ctx does.
 func (e *Exporter) WithContext(ctx context.Context) prometheus.Collector {
 	return scrapeCollector{e: e, ctx: ctx}
-}
-
-// ForAccount returns a collector for one scrape of just the account, as
-// /probe serves, whose API calls end when ctx does.
-func (e *Exporter) ForAccount(ctx context.Context, accountID string) prometheus.Collector {
-	return scrapeCollector{e: e, ctx: ctx, only: &api.Account{ID: accountID, Name: e.accounts.Name(accountID)}}
 }
 
 type scrapeCollector struct {

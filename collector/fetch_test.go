@@ -20,20 +20,6 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
 )
 
-// simClock is a settable clock shared by the simulated API, the client and
-// the exporter.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *simClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // stack is the exporter wired as in main, against the simulated API over
 // real HTTP, behind its metrics handler.
 type stack struct {
@@ -42,17 +28,17 @@ type stack struct {
 	exp    *Exporter
 	page   *httptest.Server
 	logs   *bytes.Buffer
-	clock  *simClock
+	clock  *apitest.Clock
 }
 
 func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *stack {
 	t.Helper()
-	clk := &simClock{t: testNow}
-	opts = append([]apitest.Option{apitest.WithClock(clk.now), apitest.WithToken(apitest.DemoToken)}, opts...)
+	clk := apitest.NewClock(testNow)
+	opts = append([]apitest.Option{apitest.WithClock(clk.Now), apitest.WithToken(apitest.DemoToken)}, opts...)
 	sim := apitest.NewServer(apitest.DemoFleet(testNow), opts...)
-	metrics := NewAPIMetrics(clk.now)
+	metrics := NewAPIMetrics(clk.Now)
 	client, err := api.New(api.Config{
-		BaseURL: sim.Start(t), Auth: mustToken(t), Now: clk.now, Observe: metrics.Observe,
+		BaseURL: sim.Start(t), Auth: mustToken(t), Now: clk.Now, Observe: metrics.Observe,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +46,7 @@ func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *
 	logs := &bytes.Buffer{}
 	exp, err := New(Config{
 		Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs),
-		MinInterval: minInterval, Now: clk.now, Timeout: 10 * time.Second,
+		MinInterval: minInterval, Now: clk.Now, Timeout: 10 * time.Second,
 		// As many accounts at once as there are, per scrape: concurrent
 		// scrapes must not wait on one another for these slots.
 		AccountConcurrency: 2,
@@ -189,7 +175,7 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 	}
 
 	// 30 s later: no call, the same data, the heartbeat age grown.
-	s.clock.add(30 * time.Second)
+	s.clock.Add(30 * time.Second)
 	second := s.scrape(t, 0)
 	if n := s.sim.Calls(apitest.EndpointConnectors); n != 2 {
 		t.Errorf("connectors called %d times, want 2: the outcome is younger than the interval", n)
@@ -202,7 +188,7 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 	}
 
 	// Past the interval, a new call; when it fails, no stale series.
-	s.clock.add(31 * time.Second)
+	s.clock.Add(31 * time.Second)
 	s.sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}})
 	third := s.scrape(t, 0)
 	if n := s.sim.Calls(apitest.EndpointConnectors); n != 4 {
@@ -237,7 +223,7 @@ func TestRateLimitIsHonoured(t *testing.T) {
 	}
 
 	// The second scrape passes the budget: two calls answered, two 429s.
-	s.clock.add(10 * time.Second)
+	s.clock.Add(10 * time.Second)
 	page = s.scrape(t, 0)
 	if !strings.Contains(page, "cloudflare_magic_api_backoff_seconds 300") {
 		t.Errorf("no backoff after the 429:\n%s", grep(page, "backoff|up{"))
@@ -250,7 +236,7 @@ func TestRateLimitIsHonoured(t *testing.T) {
 
 	// During the pause: every endpoint up 0, no call, no more log lines.
 	for i := 0; i < 3; i++ {
-		s.clock.add(20 * time.Second)
+		s.clock.Add(20 * time.Second)
 		page = s.scrape(t, 0)
 		for _, a := range []string{apitest.AccountRetail, apitest.AccountLabs} {
 			for _, ep := range []string{"connectors", "apps"} {

@@ -34,7 +34,7 @@ func textPage(t *testing.T, e *Exporter, only *api.Account) []byte {
 func TestTextPathEqualsCollector(t *testing.T) {
 	withTelemetry := func() *Exporter {
 		client := newFakeClient()
-		clk := &clock{now: testNow}
+		clk := apitest.NewClock(testNow)
 		e, tel := newTelemetryExporter(t, client, clk, nil)
 		testutil.CollectAndCount(e) // tells telemetry the connectors
 		refreshDue(tel)

@@ -75,24 +75,6 @@ func (f *fakeClient) callCount(key string) int {
 	return f.calls[key]
 }
 
-// clock is a settable time for the refresh schedule.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func newTestTelemetry(t *testing.T, client TelemetryClient, now func() time.Time, logger log.Logger) *Telemetry {
 	t.Helper()
 	tel, err := NewTelemetry(TelemetryConfig{Client: client, Interval: time.Minute, Concurrency: 4, Now: now, Logger: logger})
@@ -217,7 +199,7 @@ func TestTelemetryLint(t *testing.T) {
 
 // newTelemetryExporter returns an Exporter of the demo fleet's labs account
 // with telemetry over client, on the settable clock.
-func newTelemetryExporter(t *testing.T, client *fakeClient, clk *clock, logger log.Logger) (*Exporter, *Telemetry) {
+func newTelemetryExporter(t *testing.T, client *fakeClient, clk *apitest.Clock, logger log.Logger) (*Exporter, *Telemetry) {
 	t.Helper()
 	tel := newTestTelemetry(t, client, clk.Now, logger)
 	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountLabs), Logger: logger, Now: clk.Now, Telemetry: tel})
@@ -243,7 +225,7 @@ cloudflare_magic_up{account_id="%[1]s",endpoint="telemetry"} %[2]d
 func TestTelemetryThroughTheExporter(t *testing.T) {
 	var logs bytes.Buffer
 	client := newFakeClient()
-	clk := &clock{now: testNow}
+	clk := apitest.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, log.NewLogfmtLogger(log.NewSyncWriter(&logs)))
 	series := func(metric, connector string) int {
 		t.Helper()
@@ -319,7 +301,7 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 
 func TestTelemetryFirstRefreshFails(t *testing.T) {
 	client := newFakeClient()
-	clk := &clock{now: testNow}
+	clk := apitest.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
 	client.setErr(apitest.AccountLabs+"/telemetry", errors.New("no response: connection refused"))
 	testutil.CollectAndCount(e) // lists the connectors
@@ -337,7 +319,7 @@ func TestTelemetryFirstRefreshFails(t *testing.T) {
 
 func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 	client := newFakeClient()
-	clk := &clock{now: testNow}
+	clk := apitest.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
 	testutil.CollectAndCount(e)
 	refreshDue(tel)
@@ -371,7 +353,7 @@ func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 // clock, whatever the number of scrapes.
 func TestTelemetryRefreshesAtMostEveryInterval(t *testing.T) {
 	client := newFakeClient()
-	clk := &clock{now: testNow}
+	clk := apitest.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
 	calls := func() int { return client.callCount(apitest.AccountLabs + "/telemetry/" + connectorCambridge) }
 	for _, step := range []struct {
