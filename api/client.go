@@ -165,17 +165,11 @@ func (c *Client) backOff(retryAfter string) time.Duration {
 // ListConnectors returns every Magic WAN Connector of the account
 // (GET /accounts/{account_id}/magic/connectors).
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
-	path := accountPath(accountID, "/magic/connectors")
-	wire, err := get[[]wireConnector](ctx, c, EndpointConnectors, path)
+	wire, err := get[[]wireConnector](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
 	if err != nil {
 		return nil, err
 	}
-	out, err := connectors(wire)
-	if err != nil {
-		return nil, &Error{Endpoint: EndpointConnectors, Op: "GET " + path, StatusCode: http.StatusOK,
-			Err: fmt.Errorf("response has an invalid value: %w", err), Attempts: 1}
-	}
-	return out, nil
+	return connectors(wire), nil
 }
 
 // ListApps returns every Magic WAN app of the account, custom and managed

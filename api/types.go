@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -40,6 +39,11 @@ type Connector struct {
 	Primary  bool   `json:"primary"`
 	SiteID   string `json:"site_id"`
 	Timezone string `json:"timezone"`
+
+	// InvalidFields names the fields whose value could not be read, such as
+	// a timestamp that is not one. They are treated as absent: one odd
+	// connector must not cost the whole fleet its metrics.
+	InvalidFields []string `json:"-"`
 }
 
 // Device describes the appliance a connector runs on.
@@ -78,7 +82,7 @@ func DecodeConnectors(data []byte) ([]Connector, error) {
 	if err := json.Unmarshal(data, &wire, decodeOptions); err != nil {
 		return nil, err
 	}
-	return connectors(wire)
+	return connectors(wire), nil
 }
 
 // DecodeApps decodes the result of the apps list endpoint (a JSON array of
@@ -91,15 +95,12 @@ func DecodeApps(data []byte) ([]App, error) {
 	return apps(wire), nil
 }
 
-func connectors(wire []wireConnector) ([]Connector, error) {
+func connectors(wire []wireConnector) []Connector {
 	out := make([]Connector, len(wire))
 	for i := range wire {
-		var err error
-		if out[i], err = wire[i].connector(); err != nil {
-			return nil, err
-		}
+		out[i] = wire[i].connector()
 	}
-	return out, nil
+	return out
 }
 
 func apps(wire []wireApp) []App {
@@ -110,16 +111,17 @@ func apps(wire []wireApp) []App {
 	return out
 }
 
-// connector converts the wire shape, treating an empty timestamp as absent
-// and an absent primary as true.
-func (w *wireConnector) connector() (Connector, error) {
+// connector converts the wire shape, treating an empty or unreadable
+// timestamp as absent and an absent primary as true.
+func (w *wireConnector) connector() Connector {
+	var invalid []string
 	heartbeat, err := parseTimestamp(w.LastHeartbeat)
 	if err != nil {
-		return Connector{}, fmt.Errorf("connector %q: last_heartbeat: %w", w.ID, err)
+		invalid = append(invalid, "last_heartbeat")
 	}
 	updated, err := parseTimestamp(w.LastUpdated)
 	if err != nil {
-		return Connector{}, fmt.Errorf("connector %q: last_updated: %w", w.ID, err)
+		invalid = append(invalid, "last_updated")
 	}
 	return Connector{
 		ID:                           w.ID,
@@ -136,7 +138,8 @@ func (w *wireConnector) connector() (Connector, error) {
 		Primary:                      w.Primary == nil || *w.Primary,
 		SiteID:                       w.SiteID,
 		Timezone:                     w.Timezone,
-	}, nil
+		InvalidFields:                invalid,
+	}
 }
 
 // parseTimestamp parses an RFC 3339 timestamp with or without fractional

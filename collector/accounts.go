@@ -111,10 +111,17 @@ func (a *Accounts) waitReady(ctx context.Context) {
 	}
 }
 
-// Allowed reports whether /probe may scrape the account: any account when
-// discovering, only the given ones otherwise.
+// Allowed reports whether the account is one the exporter scrapes, and so
+// one /probe may scrape: a given one, or when discovering, one of the latest
+// listing. Nothing else is called, so that no client of /probe can spend
+// the API budget on accounts of its choosing.
 func (a *Accounts) Allowed(id string) bool {
-	return a.Discovering() || slices.ContainsFunc(a.fixed, func(f api.Account) bool { return f.ID == id })
+	if !a.Discovering() {
+		return slices.ContainsFunc(a.fixed, func(f api.Account) bool { return f.ID == id })
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.ContainsFunc(a.listed, func(l api.Account) bool { return l.ID == id })
 }
 
 // Current returns the accounts to scrape, with their names where known.
@@ -197,7 +204,10 @@ func (a *Accounts) refresh(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
+	// Pages can shift while they are read (an account added meanwhile), and
+	// repeat an account.
 	slices.SortFunc(listed, func(x, y api.Account) int { return strings.Compare(x.ID, y.ID) })
+	listed = slices.CompactFunc(listed, func(x, y api.Account) bool { return x.ID == y.ID })
 	if a.Discovering() && !slices.Equal(listed, a.listed) {
 		level.Info(a.cfg.Logger).Log("msg", "accounts discovered", "accounts", len(listed))
 		if len(listed) == 0 {

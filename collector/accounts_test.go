@@ -201,6 +201,7 @@ func TestProbe(t *testing.T) {
 		{"upper-case ID", nil, true, "?account=" + strings.ToUpper(apitest.AccountLabs), 200, upLine(apitest.AccountLabs, "apps", 1)},
 		{"allow-listed", []string{apitest.AccountLabs}, false, "?account=" + apitest.AccountLabs, 200, upLine(apitest.AccountLabs, "connectors", 1)},
 		{"not allow-listed", []string{apitest.AccountLabs}, false, "?account=" + apitest.AccountRetail, 403, "not one of the exporter's --cloudflare.account-id"},
+		{"not among the listed accounts", nil, true, "?account=0123456789abcdef0123456789abcdef", 403, "not among the accounts the exporter's credential can list"},
 		{"missing", nil, true, "", 400, "missing parameter"},
 		{"too short", nil, true, "?account=4e5c2a1b", 400, "32 hex characters"},
 		{"not hex", nil, true, "?account=../../accounts/4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b", 400, "32 hex characters"},
@@ -278,5 +279,66 @@ func TestFixedAccountsGetNames(t *testing.T) {
 	}
 	if n := strings.Count(d.logs.String(), "looking up account names failed"); n != 1 {
 		t.Errorf("name lookup failure logged %d times, want once", n)
+	}
+}
+
+// TestForgottenAccountsAreForgotten: an account dropped from the listing
+// leaves nothing behind in the exporter's per-account state.
+func TestForgottenAccountsAreForgotten(t *testing.T) {
+	fleet := apitest.DemoFleet(testNow)
+	d := newDiscoveryStack(t, fleet, nil, false)
+	if err := d.accounts.refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d.get(t, "/metrics")
+	if d.exp.connectorsFetch.entries[apitest.AccountLabs] == nil {
+		t.Fatal("no fetch state for a scraped account")
+	}
+	d.sim.SetFault("", apitest.EndpointAccounts, apitest.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"` +
+		apitest.AccountRetail + `","name":"Acme Retail"}],"result_info":{"page":1,"per_page":50,"total_pages":1}}`})
+	if err := d.accounts.refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, page := d.get(t, "/metrics")
+	if strings.Contains(page, apitest.AccountLabs) {
+		t.Error("the dropped account is still scraped")
+	}
+	if d.exp.connectorsFetch.entries[apitest.AccountLabs] != nil || d.exp.appsFetch.entries[apitest.AccountLabs] != nil {
+		t.Error("the dropped account's fetch state is kept")
+	}
+	if code, _ := d.get(t, "/probe?account="+apitest.AccountLabs); code != http.StatusForbidden {
+		t.Errorf("probe of the dropped account answered %d, want 403", code)
+	}
+}
+
+// TestNoCallAfterTheDeadline: accounts whose turn comes after the scrape's
+// deadline are not called, and their failure says why.
+func TestNoCallAfterTheDeadline(t *testing.T) {
+	client := newFakeClient()
+	ids := []string{fmt.Sprintf("%032x", 1), fmt.Sprintf("%032x", 2), fmt.Sprintf("%032x", 3)}
+	for _, id := range ids {
+		client.accounts[id] = client.accounts[apitest.AccountLabs]
+	}
+	client.wait = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	var logs bytes.Buffer
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(ids...), AccountConcurrency: 1,
+		Logger: log.NewLogfmtLogger(log.NewSyncWriter(&logs))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if n := testutil.CollectAndCount(e.WithContext(ctx), "cloudflare_magic_up"); n != 6 {
+		t.Fatalf("%d up series, want 6", n)
+	}
+	calls := 0
+	for _, id := range ids {
+		calls += client.callCount(id+"/connectors") + client.callCount(id+"/apps")
+	}
+	if calls != 2 {
+		t.Errorf("%d calls, want 2: only the first account had its turn", calls)
+	}
+	if n := strings.Count(logs.String(), "scrape deadline reached before account"); n != 4 {
+		t.Errorf("%d log lines say the deadline came first, want 4:\n%s", n, logs.String())
 	}
 }

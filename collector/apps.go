@@ -40,6 +40,7 @@ type appCount struct {
 }
 
 func newAppsEmitter(e *Exporter, accountID string, apps []api.App) *appsEmitter {
+	apps = unique(apps, func(a *api.App) string { return string(a.Source) + "/" + a.ID })
 	type key struct {
 		source api.AppSource
 		typ    string

@@ -14,6 +14,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -226,7 +227,7 @@ func New(cfg Config) (*Exporter, error) {
 		"Length of the connector's upgrade windows, in seconds.",
 		prometheus.GaugeValue, connector...)
 	e.configErrorsTotal = newFamily(namespace+"_connector_config_errors_total",
-		"Times a connector's upgrade window configuration was found invalid (an unknown time zone, a bad day name or hour): its window metrics are not exported; the exporter's log says which field is wrong.",
+		"Times the connector's data was found invalid: an upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. Its other metrics are kept; the exporter's log says which field is wrong.",
 		prometheus.CounterValue, connector...)
 
 	e.connectorsFetch = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, e.now)
@@ -301,6 +302,7 @@ func (e *Exporter) scrape(ctx context.Context, only *api.Account) *scrapeOutcome
 		accounts = e.accounts.Current()
 		discovery = e.accounts.Discovering()
 	}
+	e.prune()
 	outcomes := make([]accountOutcome, len(accounts))
 	var slots chan struct{}
 	if e.accountConcurrency > 0 {
@@ -314,6 +316,10 @@ func (e *Exporter) scrape(ctx context.Context, only *api.Account) *scrapeOutcome
 				case slots <- struct{}{}:
 					defer func() { <-slots }()
 				case <-ctx.Done():
+					// The deadline passed before the account's turn: no
+					// call is made, and none is counted as a failed request.
+					outcomes[i] = e.abandoned(account, ctx.Err())
+					return
 				}
 			}
 			outcomes[i] = e.scrapeAccount(ctx, account)
@@ -338,6 +344,18 @@ func (o *scrapeOutcome) emit(s sink) {
 	}
 }
 
+// prune forgets what is kept per account for accounts the exporter no
+// longer scrapes (dropped from the listing, or never allowed).
+func (e *Exporter) prune() {
+	keep := e.accounts.Allowed
+	e.connectorsFetch.prune(keep)
+	e.appsFetch.prune(keep)
+	e.configErrors.prune(keep)
+	if e.telemetry != nil {
+		e.telemetry.retain(keep)
+	}
+}
+
 // scrapeAccount calls every endpoint of the account concurrently.
 func (e *Exporter) scrapeAccount(ctx context.Context, account api.Account) accountOutcome {
 	out := accountOutcome{account: account, endpoints: make([]endpointOutcome, len(e.scrapers))}
@@ -355,6 +373,17 @@ func (e *Exporter) scrapeAccount(ctx context.Context, account api.Account) accou
 		})
 	}
 	wg.Wait()
+	return out
+}
+
+// abandoned is the outcome of an account the scrape ran out of time for.
+func (e *Exporter) abandoned(account api.Account, err error) accountOutcome {
+	out := accountOutcome{account: account}
+	for _, sc := range e.scrapers {
+		err := fmt.Errorf("scrape deadline reached before account %s's turn: %w", account.ID, err)
+		e.logFailure(account.ID, sc.name, scrapeResult{}, err)
+		out.endpoints = append(out.endpoints, endpointOutcome{endpoint: sc.name, err: err})
+	}
 	return out
 }
 

@@ -207,16 +207,18 @@ func TestPartialFailure(t *testing.T) {
 	}
 }
 
+// TestNoSecretInMetrics scrapes the page as /metrics serves it, through
+// the client and real HTTP, from a simulated fleet whose connectors carry
+// license keys, and checks neither they nor the credential appear.
 func TestNoSecretInMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newTestExporter(t, newFakeClient(), nil))
-	out := formatAll(t, reg)
-	if !strings.Contains(out, "cloudflare_magic_connector_info") {
-		t.Fatalf("no connector metrics gathered:\n%s", out)
+	s := newStack(t, 0)
+	page := s.scrape(t, 0)
+	if !strings.Contains(page, "cloudflare_magic_connector_info") {
+		t.Fatalf("no connector metrics served:\n%s", page)
 	}
 	for _, secret := range []string{apitest.LicenseKeyPrefix, apitest.DemoToken, apitest.DemoKey} {
-		if strings.Contains(out, secret) {
-			t.Errorf("metrics contain %q", secret)
+		if strings.Contains(page, secret) || strings.Contains(s.logs.String(), secret) {
+			t.Errorf("page or log contains %q", secret)
 		}
 	}
 }
@@ -363,7 +365,7 @@ func TestWindowConfigErrors(t *testing.T) {
 
 	want := func(errorsTotal int) string {
 		return fmt.Sprintf(`
-# HELP cloudflare_magic_connector_config_errors_total Times a connector's upgrade window configuration was found invalid (an unknown time zone, a bad day name or hour): its window metrics are not exported; the exporter's log says which field is wrong.
+# HELP cloudflare_magic_connector_config_errors_total Times the connector's data was found invalid: an upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. Its other metrics are kept; the exporter's log says which field is wrong.
 # TYPE cloudflare_magic_connector_config_errors_total counter
 cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
 `, apitest.AccountLabs, bad, errorsTotal)
@@ -373,7 +375,7 @@ cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
 			t.Fatal(err)
 		}
 	}
-	if n := strings.Count(logs.String(), "invalid upgrade window configuration"); n != 1 {
+	if n := strings.Count(logs.String(), "connector data is invalid"); n != 1 {
 		t.Errorf("logged %d times over 3 scrapes, want once:\n%s", n, logs.String())
 	}
 	if !strings.Contains(logs.String(), `timezone \"Mars/Olympus_Mons\" is not an IANA time zone name`) {
@@ -404,9 +406,27 @@ cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
 	if err := testutil.CollectAndCompare(e, strings.NewReader(want(2)), "cloudflare_magic_connector_config_errors_total"); err != nil {
 		t.Error(err)
 	}
-	if n := strings.Count(logs.String(), "invalid upgrade window configuration"); n != 2 {
+	if n := strings.Count(logs.String(), "connector data is invalid"); n != 2 {
 		t.Errorf("logged %d times, want twice", n)
 	}
+	// A timestamp that cannot be read counts too, and costs only the
+	// metrics it feeds.
+	labs.Connectors[1].Timezone = "Europe/London"
+	labs.Connectors[1].HeartbeatEvery, labs.Connectors[1].LastHeartbeat = 0, "yesterday"
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want(3)), "cloudflare_magic_connector_config_errors_total"); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(logs.String(), "unreadable last_heartbeat, treated as absent") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	reg = prometheus.NewRegistry()
+	reg.MustRegister(e)
+	page = formatAll(t, reg)
+	if strings.Contains(page, `heartbeat_age_seconds{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) ||
+		!strings.Contains(page, `interrupt_window_active{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) {
+		t.Error("an unreadable heartbeat should cost the heartbeat metrics, not the window ones")
+	}
+
 	// A connector deleted upstream takes its counter with it.
 	labs.Connectors = labs.Connectors[:1]
 	client.accounts[apitest.AccountLabs] = labs

@@ -2,7 +2,10 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
@@ -41,17 +44,46 @@ type connectorWindow struct {
 }
 
 func (e *Exporter) newConnectorsEmitter(accountID string, connectors []api.Connector) *connectorsEmitter {
+	connectors = unique(connectors, func(c *api.Connector) string { return c.ID })
 	now := e.now()
 	c := &connectorsEmitter{e: e, account: accountID, connectors: connectors, now: now, windows: make([]connectorWindow, len(connectors))}
 	for i := range connectors {
-		w, err := newInterruptWindow(&connectors[i], e.zones.load)
-		e.recordConfigError(accountID, connectors[i].ID, err)
+		cn := &connectors[i]
+		w, err := newInterruptWindow(cn, e.zones.load)
 		if err == nil {
 			c.windows[i] = connectorWindow{ok: true, state: w.at(now)}
 		}
+		if len(cn.InvalidFields) > 0 {
+			err = errors.Join(err, fmt.Errorf("unreadable %s, treated as absent", strings.Join(cn.InvalidFields, " and ")))
+		}
+		e.recordConfigError(accountID, cn.ID, err)
 	}
 	c.configErrors = e.configErrorCounts(accountID, connectors)
 	return c
+}
+
+// unique returns items without the repeats of an ID already seen, keeping
+// the first: a listing that repeats an item must not make the page repeat
+// its series. It returns items itself, shared and unchanged, when nothing
+// repeats.
+func unique[T any](items []T, id func(*T) string) []T {
+	seen := make(map[string]bool, len(items))
+	for i := range items {
+		k := id(&items[i])
+		if !seen[k] {
+			seen[k] = true
+			continue
+		}
+		out := slices.Clone(items[:i])
+		for j := i + 1; j < len(items); j++ {
+			if k := id(&items[j]); !seen[k] {
+				seen[k] = true
+				out = append(out, items[j])
+			}
+		}
+		return out
+	}
+	return items
 }
 
 func (c *connectorsEmitter) emit(f *family, s sink) {

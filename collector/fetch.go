@@ -76,6 +76,12 @@ func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(contex
 	}
 	fl := e.flight
 	if fl == nil {
+		if err := ctx.Err(); err != nil {
+			// Too late to start a call nobody could wait for.
+			o := outcome[T]{err: err, lastSuccess: e.lastSuccess}
+			f.mu.Unlock()
+			return o
+		}
 		fl = f.start(ctx, e, call)
 	}
 	fl.waiters++
@@ -134,6 +140,18 @@ func (f *fetcher[T]) start(ctx context.Context, e *fetchEntry[T], call func(cont
 		f.mu.Unlock()
 	}()
 	return fl
+}
+
+// prune forgets the accounts keep rejects, except calls in flight: the
+// accounts no longer scraped must not hold memory forever.
+func (f *fetcher[T]) prune(keep func(string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for account, e := range f.entries {
+		if e.flight == nil && !keep(account) {
+			delete(f.entries, account)
+		}
+	}
 }
 
 // waiting reports how many scrapes wait on the account's call in flight.

@@ -297,8 +297,10 @@ func TestScrapeTimeout(t *testing.T) {
 		{"", 0, 0, time.Minute},
 		{"5", 10 * time.Second, 500 * time.Millisecond, 4500 * time.Millisecond},
 		{"30", 10 * time.Second, 500 * time.Millisecond, 10 * time.Second},
+		{"10.3", 10 * time.Second, 500 * time.Millisecond, 9800 * time.Millisecond},
 		{"0.3", 10 * time.Second, 500 * time.Millisecond, 300 * time.Millisecond},
 		{"NaN", 10 * time.Second, 0, 10 * time.Second},
+		{"+Inf", 10 * time.Second, 0, 10 * time.Second},
 		{"-1", 10 * time.Second, 0, 10 * time.Second},
 		{"soon", 10 * time.Second, 0, 10 * time.Second},
 	} {

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ type HandlerOpts struct {
 func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.Handler {
 	logger := orNop(opts.Logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !readOnly(w, r) {
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), ScrapeTimeout(r.Header, opts.Timeout, opts.TimeoutOffset))
 		defer cancel()
 		outcome := e.scrape(ctx, nil)
@@ -56,11 +60,14 @@ func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.
 // blackbox_exporter: just that account's metrics, so that Prometheus (or
 // several exporters behind one Service) can spread many accounts with
 // ordinary relabelling. An ID that is not 32 hex characters is answered 400
-// and never reaches the API; with accounts given by flag, any other account
-// is answered 403.
+// and never reaches the API; one that is not among the exporter's accounts
+// (those given by flag, or else those its credential can list) gets 403.
 func NewProbeHandler(e *Exporter, opts HandlerOpts) http.Handler {
 	logger := orNop(opts.Logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !readOnly(w, r) {
+			return
+		}
 		account := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("account")))
 		switch {
 		case account == "":
@@ -68,6 +75,9 @@ func NewProbeHandler(e *Exporter, opts HandlerOpts) http.Handler {
 			return
 		case !api.ValidAccountID(account):
 			http.Error(w, "account must be a Cloudflare account ID: 32 hex characters", http.StatusBadRequest)
+			return
+		case !e.accounts.Allowed(account) && e.accounts.Discovering():
+			http.Error(w, "account is not among the accounts the exporter's credential can list", http.StatusForbidden)
 			return
 		case !e.accounts.Allowed(account):
 			http.Error(w, "account is not one of the exporter's --cloudflare.account-id", http.StatusForbidden)
@@ -77,6 +87,21 @@ func NewProbeHandler(e *Exporter, opts HandlerOpts) http.Handler {
 		defer cancel()
 		serveText(w, r, e.scrape(ctx, &api.Account{ID: account, Name: e.accounts.Name(account)}), nil, logger)
 	})
+}
+
+// readOnly answers what is not a GET: a HEAD gets the headers without
+// costing API calls, other methods 405. It reports whether to go on.
+func readOnly(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet:
+		return true
+	case http.MethodHead:
+		w.Header().Set("Content-Type", textContentType)
+		return false
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }
 
 // textContentType is the text exposition format, version 0.0.4, which
@@ -89,10 +114,10 @@ var textContentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 // library's default level costs more CPU than the whole rest of the scrape.
 func serveText(w http.ResponseWriter, r *http.Request, outcome *scrapeOutcome, others []*dto.MetricFamily, logger log.Logger) {
 	w.Header().Set("Content-Type", textContentType)
+	w.Header().Add("Vary", "Accept-Encoding")
 	var body io.Writer = w
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Add("Vary", "Accept-Encoding")
 		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 		defer func() {
 			if err := gz.Close(); err != nil {
@@ -109,15 +134,12 @@ func serveText(w http.ResponseWriter, r *http.Request, outcome *scrapeOutcome, o
 	}
 }
 
-// acceptsGzip reads an Accept-Encoding header: gzip (or *) with a
-// non-zero quality.
+// acceptsGzip reads an Accept-Encoding header: gzip with a non-zero
+// quality, or, when gzip is not named, * with a non-zero quality.
 func acceptsGzip(header string) bool {
+	gzipQ, starQ := -1.0, -1.0
 	for _, part := range strings.Split(header, ",") {
 		coding, params, _ := strings.Cut(part, ";")
-		coding = strings.TrimSpace(coding)
-		if !strings.EqualFold(coding, "gzip") && coding != "*" {
-			continue
-		}
 		q := 1.0
 		for _, p := range strings.Split(params, ";") {
 			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
@@ -126,11 +148,17 @@ func acceptsGzip(header string) bool {
 				}
 			}
 		}
-		if q > 0 {
-			return true
+		switch coding = strings.TrimSpace(coding); {
+		case strings.EqualFold(coding, "gzip"):
+			gzipQ = q
+		case coding == "*":
+			starQ = q
 		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }
 
 // ScrapeTimeout is how long a scrape may take: the timeout Prometheus
@@ -141,19 +169,15 @@ func ScrapeTimeout(h http.Header, max, offset time.Duration) time.Duration {
 	if max <= 0 {
 		max = time.Minute
 	}
-	v := h.Get("X-Prometheus-Scrape-Timeout-Seconds")
-	if v == "" {
+	seconds, err := strconv.ParseFloat(h.Get("X-Prometheus-Scrape-Timeout-Seconds"), 64)
+	if err != nil || !(seconds > 0) || math.IsInf(seconds, 1) { // NaN too
 		return max
 	}
-	seconds, err := strconv.ParseFloat(v, 64)
-	if err != nil || !(seconds > 0) || seconds > max.Seconds() { // NaN too
-		return max
+	d := time.Duration(seconds * float64(time.Second))
+	if d > offset {
+		d -= offset
 	}
-	announced := time.Duration(seconds * float64(time.Second))
-	if announced-offset > 0 {
-		return announced - offset
-	}
-	return announced
+	return min(d, max)
 }
 
 func orNop(l log.Logger) log.Logger {

@@ -50,3 +50,28 @@ func TestHandlerServesEvenWhenEveryCallFails(t *testing.T) {
 		t.Error("connector series served although every call failed")
 	}
 }
+
+func TestHandlerMethods(t *testing.T) {
+	client := newFakeClient()
+	srv := httptest.NewServer(NewHandler(newTestExporter(t, client, nil), prometheus.NewRegistry(), HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Head(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") == "" {
+		t.Errorf("HEAD answered %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, err = http.Post(srv.URL, "text/plain", strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST answered %d", resp.StatusCode)
+	}
+	if n := client.callCount(apitest.AccountRetail + "/connectors"); n != 0 {
+		t.Errorf("HEAD or POST made %d API calls", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -163,8 +164,13 @@ func (t *textSink) escape(i int, s string) string {
 		return t.escaped[i].esc
 	}
 	esc := s
-	if strings.ContainsAny(s, "\\\"\n") {
-		esc = valueEscaper.Replace(s)
+	if !utf8.ValidString(esc) {
+		// The decoder already replaces invalid UTF-8; a label value that is
+		// not UTF-8 would make Prometheus reject the whole page.
+		esc = strings.ToValidUTF8(esc, "\uFFFD")
+	}
+	if strings.ContainsAny(esc, "\\\"\n") {
+		esc = valueEscaper.Replace(esc)
 	}
 	if i < maxCachedLabels {
 		t.escaped[i].raw, t.escaped[i].esc = s, esc

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -103,9 +104,25 @@ func TestAcceptsGzip(t *testing.T) {
 		"*":                       true,
 		"identity, *;q=0":         false,
 		"br;q=1.0, gzip;q=0.5, *": true,
+		"gzip;q=0, *":             false,
+		"*;q=0":                   false,
+		"br, *;q=0.1":             true,
 	} {
 		if got := acceptsGzip(header); got != want {
 			t.Errorf("acceptsGzip(%q) = %v", header, got)
 		}
+	}
+}
+
+func TestTextPathKeepsUTF8Valid(t *testing.T) {
+	e := newTestExporter(t, newFakeClient(), nil)
+	var b bytes.Buffer
+	out := newTextSink(&b, nil)
+	out.sample(e.appInfo, 1, apitest.AccountLabs, "id", "account", "bad \xff name", "")
+	if err := out.close(); err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(b.Bytes()) || !strings.Contains(b.String(), "name=\"bad \uFFFD name\"") {
+		t.Errorf("page:\n%q", b.String())
 	}
 }

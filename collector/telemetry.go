@@ -206,6 +206,27 @@ func (t *Telemetry) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// retain forgets the accounts keep rejects: they are no longer scraped,
+// and refreshing them would spend the API budget for nothing.
+func (t *Telemetry) retain(keep func(string) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for account, connectors := range t.accounts {
+		if keep(account) {
+			continue
+		}
+		for _, c := range connectors {
+			c.forgotten = true
+		}
+		delete(t.accounts, account)
+	}
+}
+
+// staleAfter is how long after its last successful refresh a snapshot is
+// still served: past it, the connector's telemetry series are dropped
+// rather than shown as current.
+func (t *Telemetry) staleAfter() time.Duration { return 3 * t.interval }
+
 // SetConnectors tells Telemetry the account's connectors, as just listed.
 // Only activated connectors are refreshed; connectors no longer listed or no
 // longer activated are forgotten, and their series disappear. (The Exporter
@@ -344,12 +365,13 @@ func (t *Telemetry) scrape(_ context.Context, accountID string) (emitter, scrape
 	var res scrapeResult
 	out := &telemetryEmitter{t: t, account: accountID}
 	var failed []connectorSnapshot
+	now := t.now()
 	t.mu.Lock()
 	for id, c := range t.accounts[accountID] {
 		if c.succeeded.After(res.lastSuccess) {
 			res.lastSuccess = c.succeeded
 		}
-		if c.snapshot != nil {
+		if c.snapshot != nil && now.Sub(c.succeeded) <= t.staleAfter() {
 			out.snapshots = append(out.snapshots, connectorSnapshot{id, c.snapshot, nil})
 		}
 		if c.err != nil {
@@ -397,7 +419,9 @@ func (t *Telemetry) emitSnapshot(f *family, out sink, accountID, connectorID str
 	}
 	switch f {
 	case t.snapshotTimestamp:
-		gauge(&s.T)
+		if s.T > 0 { // t is required; without it there is no time to tell
+			gauge(&s.T)
+		}
 	case t.tunnelHealth:
 		for _, tu := range s.Tunnels {
 			gauge(&tu.HealthValue, tu.TunnelID, tu.InterfaceName)

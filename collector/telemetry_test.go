@@ -600,3 +600,31 @@ func (c constCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- m
 	}
 }
+
+// TestTelemetryStaleSnapshotsAreDropped: a snapshot not refreshed for three
+// intervals is no longer served as current.
+func TestTelemetryStaleSnapshotsAreDropped(t *testing.T) {
+	client := newFakeClient()
+	clk := apitest.NewClock(testNow)
+	e, tel := newTelemetryExporter(t, client, clk, nil)
+	testutil.CollectAndCount(e)
+	refreshDue(tel)
+	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_snapshot_timestamp_seconds"); n != 2 {
+		t.Fatalf("%d snapshots, want 2", n)
+	}
+	client.mu.Lock()
+	client.errs[apitest.AccountLabs+"/telemetry"] = errors.New("boom")
+	client.mu.Unlock()
+	for range 3 {
+		clk.Add(time.Minute)
+		refreshDue(tel)
+	}
+	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_snapshot_timestamp_seconds"); n != 2 {
+		t.Errorf("%d snapshots after 3 failed intervals, want both still served", n)
+	}
+	clk.Add(time.Minute)
+	refreshDue(tel)
+	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_snapshot_timestamp_seconds"); n != 0 {
+		t.Errorf("%d snapshots served 4 intervals after the last success, want none", n)
+	}
+}

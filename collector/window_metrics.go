@@ -80,8 +80,19 @@ func (e *Exporter) recordConfigError(accountID, connectorID string, err error) {
 	}
 	state.msg = err.Error()
 	state.count++
-	level.Warn(e.logger).Log("msg", "connector has an invalid upgrade window configuration; its window metrics are not exported",
+	level.Warn(e.logger).Log("msg", "connector data is invalid; the metrics it affects are not exported",
 		"account_id", accountID, "connector_id", connectorID, "err", err)
+}
+
+// prune forgets the accounts keep rejects.
+func (ce *configErrors) prune(keep func(string) bool) {
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	for account := range ce.byConn {
+		if !keep(account) {
+			delete(ce.byConn, account)
+		}
+	}
 }
 
 // configErrorCount is one connector's configuration error counter.

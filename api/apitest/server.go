@@ -245,7 +245,12 @@ func (s *Server) Calls(endpoint string) int {
 	return s.calls[endpoint]
 }
 
-// Requests returns a copy of every request received so far, bodies aside.
+// maxRequests bounds the requests kept for Requests, so that a long-running
+// --demo does not grow forever.
+const maxRequests = 1000
+
+// Requests returns a copy of the requests received so far, bodies aside:
+// the latest maxRequests of them.
 func (s *Server) Requests() []*http.Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,6 +288,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	s.mu.Lock()
 	s.calls[endpoint]++
 	s.requests = append(s.requests, r.Clone(r.Context()))
+	if len(s.requests) > maxRequests {
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRequests)
+	}
 	fault := s.takeFault(accountID, endpoint)
 	authErr := s.authenticate(r)
 	account, known := s.accounts[accountID]
