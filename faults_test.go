@@ -56,8 +56,8 @@ func TestFaultInjection(t *testing.T) {
 		{"HTTP 502 with an HTML body", apitest.Fault{Status: 502, ContentType: "text/html", Body: "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>"}, 0, `HTTP 502 Bad Gateway: response body is not JSON (Content-Type \"text/html\", HTML title \"502 Bad Gateway\")`},
 		// A 429 is delayed so the other endpoint's call is made before
 		// the backoff begins.
-		{"429 with Retry-After", apitest.Fault{Delay: 300 * time.Millisecond, Status: 429, Header: http.Header{"Retry-After": {"120"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 2m0s"},
-		{"429 without Retry-After", apitest.Fault{Delay: 300 * time.Millisecond, Status: 429, Errors: []apitest.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 5m0s"},
+		{"429 with Retry-After", apitest.Fault{Delay: time.Second, Status: 429, Header: http.Header{"Retry-After": {"120"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 2m0s"},
+		{"429 without Retry-After", apitest.Fault{Delay: time.Second, Status: 429, Errors: []apitest.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 5m0s"},
 		{"success false under HTTP 200", apitest.Fault{Errors: []apitest.Message{{Code: 7003, Message: "Could not route"}}}, 0, "HTTP 200 OK: API answered success false: 7003: Could not route"},
 		{"truncated JSON", apitest.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"x","activ`}, 0, "response body is truncated JSON"},
 		{"malformed JSON", apitest.Fault{Body: `{"success":true,"result":[{"id":"x"}}`}, 0, "response body is malformed JSON"},
@@ -78,9 +78,10 @@ func TestFaultInjection(t *testing.T) {
 				p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL,
 					fmt.Sprintf("--cloudflare.max-response-bytes=%d", maxBytes))
 
-				// Prometheus's scrape timeout of 1.5 s, less the 0.5 s
-				// offset: the hang is cut after 1 s.
-				code, page := p.scrapeWithTimeout(t, 1.5)
+				// Prometheus's scrape timeout of 3 s, less the 0.5 s
+				// offset: the hang is cut after 2.5 s, and the slow
+				// answer (0.6 s) has room to spare on a busy machine.
+				code, page := p.scrapeWithTimeout(t, 3)
 				if code != http.StatusOK {
 					t.Fatalf("/metrics answered %d", code)
 				}
