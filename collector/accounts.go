@@ -56,6 +56,7 @@ type Accounts struct {
 
 	mu          sync.Mutex
 	listed      []api.Account
+	listedIDs   map[string]bool // the IDs of listed, for Allowed
 	lastErr     error
 	lastSuccess time.Time
 	attempted   bool
@@ -121,7 +122,7 @@ func (a *Accounts) Allowed(id string) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return slices.ContainsFunc(a.listed, func(l api.Account) bool { return l.ID == id })
+	return a.listedIDs[id]
 }
 
 // Current returns the accounts to scrape, with their names where known.
@@ -215,5 +216,9 @@ func (a *Accounts) refresh(ctx context.Context) error {
 		}
 	}
 	a.listed, a.lastSuccess = listed, a.cfg.Now()
+	a.listedIDs = make(map[string]bool, len(listed))
+	for _, l := range listed {
+		a.listedIDs[l.ID] = true
+	}
 	return nil
 }
