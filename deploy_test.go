@@ -46,11 +46,6 @@ const (
 	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/README.md#"
 )
 
-// pendingMetrics are metrics that rules and dashboards use and that other
-// changes add to the exporter; until they land, expressions on them find
-// nothing, and their unless clauses are no-ops.
-var pendingMetrics = map[string]string{}
-
 // requireTool returns the path of a tool a test needs. CI installs it
 // (.ci/run), so there its absence fails the test; elsewhere the test is
 // skipped.
@@ -681,25 +676,16 @@ func deployExprs(t *testing.T) map[string]string {
 var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
 
 // TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
-// every cloudflare_magic_* name they use is served by the exporter, or is
-// one of the pendingMetrics.
+// every cloudflare_magic_* name they use is served by the exporter.
 func TestDeployMetricNames(t *testing.T) {
 	p := startExporter(t, nil, "--demo")
 	_, page := p.get(t, "/metrics")
-	served := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `).FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
+	served := servedFamilies(page)
 	for where, expr := range deployExprs(t) {
 		for _, name := range metricNameRE.FindAllString(expr, -1) {
-			if !served[name] && pendingMetrics[name] == "" {
+			if !served[name] {
 				t.Errorf("%s uses %s, which the exporter does not serve", where, name)
 			}
-		}
-	}
-	for name := range pendingMetrics {
-		if served[name] {
-			t.Logf("%s is served now: drop it from pendingMetrics", name)
 		}
 	}
 }

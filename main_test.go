@@ -467,6 +467,17 @@ func TestJSONLogs(t *testing.T) {
 	}
 }
 
+// servedFamilies returns the cloudflare_magic_* families a page declares.
+func servedFamilies(page string) map[string]bool {
+	served := map[string]bool{}
+	for _, m := range typeLineRE.FindAllStringSubmatch(page, -1) {
+		served[m[1]] = true
+	}
+	return served
+}
+
+var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
+
 // readmeTable returns the first cell of every row of the README table whose
 // header row starts with header.
 func readmeTable(t *testing.T, header string) []string {
@@ -527,10 +538,7 @@ func TestReadmeFlagsTable(t *testing.T) {
 func TestReadmeMetricsTable(t *testing.T) {
 	p := startExporter(t, nil, "--demo")
 	_, page := p.get(t, "/metrics")
-	served := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `).FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
+	served := servedFamilies(page)
 	// Metrics the demo fleet has no occasion for; their tests are elsewhere.
 	conditional := map[string]string{
 		"cloudflare_magic_connector_config_errors_total": "no demo connector has an invalid window (collector.TestWindowConfigErrors)",
@@ -637,10 +645,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 func TestReadmeTelemetryMetricsTable(t *testing.T) {
 	p := startExporter(t, nil, "--demo", "--collector.telemetry")
 	page := scrapeDemoTelemetry(t, p)
-	served := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `).FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
+	served := servedFamilies(page)
 	base := map[string]bool{}
 	for _, name := range readmeTable(t, "Metric") {
 		base[name] = true
