@@ -27,7 +27,7 @@ import (
 
 	"go.yaml.in/yaml/v2"
 
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
@@ -701,15 +701,15 @@ const e2eConnectorNeverConnected = "c0ffee000000000000000000000015b0"
 // means the expression must find nothing; the comment says why.
 var e2eRuleFindings = map[string][]string{
 	// Berlin, two hours without a heartbeat.
-	"MagicWANConnectorHeartbeatStale": {"connector_id=" + apitest.ConnectorStale},
+	"MagicWANConnectorHeartbeatStale": {"connector_id=" + simulator.ConnectorStale},
 	// The connector the test adds to the labs account. (Paris, which never
 	// connected either, is not activated.)
 	"MagicWANConnectorNeverHeartbeated": {"connector_id=" + e2eConnectorNeverConnected},
 	// Retail mostly runs 2026.10.2; Austin runs 2026.8.0 and Singapore
 	// 2026.9.1. The labs account's two versions are tied: no drift there.
-	"MagicWANConnectorVersionDrift": {"connector_id=" + apitest.ConnectorOldVersion, "connector_id=" + apitest.ConnectorNoDevice},
+	"MagicWANConnectorVersionDrift": {"connector_id=" + simulator.ConnectorOldVersion, "connector_id=" + simulator.ConnectorNoDevice},
 	// The test makes the labs account's apps endpoint answer 502.
-	"MagicWANExporterAPIDown": {"account_id=" + apitest.AccountLabs + ",endpoint=apps"},
+	"MagicWANExporterAPIDown": {"account_id=" + simulator.AccountLabs + ",endpoint=apps"},
 	// No 429 here: a 429 pauses all the exporter's calls (the rate limit is
 	// per user), which would blank the fleet every other expression needs.
 	// alerts_test.yml covers this rule.
@@ -731,8 +731,8 @@ var e2eDashboardMayBeEmpty = map[string]string{
 // the test fleet: the account and job variables set to All, the interval
 // variables to durations that fit a few seconds of 1-second scrapes.
 var e2eDashboardVariables = strings.NewReplacer(
-	"${account}", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
-	"$account", "("+apitest.AccountRetail+"|"+apitest.AccountLabs+")",
+	"${account}", "("+simulator.AccountRetail+"|"+simulator.AccountLabs+")",
+	"$account", "("+simulator.AccountRetail+"|"+simulator.AccountLabs+")",
 	"${job}", "("+jobName+")",
 	"$job", "("+jobName+")",
 	"$__rate_interval", "30s",
@@ -755,16 +755,16 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// that never connected, and a failing apps endpoint.
 	sim, apiURL := startSimulatedAPI(t)
 	now := time.Now()
-	for _, a := range apitest.DemoFleet(now) {
+	for _, a := range simulator.DemoFleet(now) {
 		for i := range a.Connectors {
-			if a.Connectors[i].ID == apitest.ConnectorStale {
+			if a.Connectors[i].ID == simulator.ConnectorStale {
 				a.Connectors[i].InterruptWindowDaysOfWeek = []string{now.UTC().AddDate(0, 0, 3).Weekday().String()}
 			}
 		}
-		if a.ID == apitest.AccountLabs {
-			a.Connectors = append(a.Connectors, apitest.Connector{
+		if a.ID == simulator.AccountLabs {
+			a.Connectors = append(a.Connectors, simulator.Connector{
 				ID: e2eConnectorNeverConnected, Activated: true,
-				Device:                    &apitest.Device{ID: "dev-lis-1", SerialNumber: "MC1000-LIS-0001", Type: "MANAGED"},
+				Device:                    &simulator.Device{ID: "dev-lis-1", SerialNumber: "MC1000-LIS-0001", Type: "MANAGED"},
 				InterruptWindowDaysOfWeek: []string{}, InterruptWindowHourOfDay: 2, InterruptWindowDurationHours: 4,
 				InterruptWindowEmbargoDates: []string{},
 				LastUpdated:                 now.Add(-3 * time.Hour).UTC().Format(time.RFC3339),
@@ -774,7 +774,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 		}
 		sim.SetConnectors(a.ID, a.Connectors)
 	}
-	sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, apitest.Fault{
+	sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{
 		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
 	})
 	exporter := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
@@ -786,7 +786,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// The rules were loaded through the shipped rule_files and evaluated on
 	// the scraped data.
 	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
-		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+apitest.ConnectorStale+`"}`)
+		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+simulator.ConnectorStale+`"}`)
 	prom.checkRulesHealthy(t, loadAlertRules(t))
 
 	t.Run("rules", func(t *testing.T) {

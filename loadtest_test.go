@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // The load test is a script, not part of the test suite: it runs only with
@@ -39,8 +39,8 @@ var upZero = regexp.MustCompile(`(?m)^cloudflare_magic_up\{[^}]*\} 0$`)
 // errors and the exporter's memory and CPU.
 func TestLoad(t *testing.T) {
 	sim, apiURL := startSimulatedAPI(t)
-	for _, ep := range []string{apitest.EndpointConnectors, apitest.EndpointApps} {
-		sim.SetFault("", ep, apitest.Fault{Delay: *loadAPILatency})
+	for _, ep := range []string{simulator.EndpointConnectors, simulator.EndpointApps} {
+		sim.SetFault("", ep, simulator.Fault{Delay: *loadAPILatency})
 	}
 	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL,
 		"--cloudflare.min-interval="+loadMinInt.String())
@@ -49,7 +49,7 @@ func TestLoad(t *testing.T) {
 	p.get(t, "/metrics")
 	rssBefore, _ := procStatus(pid, "VmRSS")
 	cpuBefore := cpuSeconds(pid)
-	callsBefore := sim.Calls(apitest.EndpointConnectors) + sim.Calls(apitest.EndpointApps)
+	callsBefore := sim.Calls(simulator.EndpointConnectors) + sim.Calls(simulator.EndpointApps)
 
 	var (
 		mu        sync.Mutex
@@ -91,7 +91,7 @@ func TestLoad(t *testing.T) {
 	rssAfter, _ := procStatus(pid, "VmRSS")
 	hwm, _ := procStatus(pid, "VmHWM")
 	cpu := cpuSeconds(pid) - cpuBefore
-	calls := sim.Calls(apitest.EndpointConnectors) + sim.Calls(apitest.EndpointApps) - callsBefore
+	calls := sim.Calls(simulator.EndpointConnectors) + sim.Calls(simulator.EndpointApps) - callsBefore
 	slices.Sort(latencies)
 	pct := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
 	nerr := 0

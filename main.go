@@ -33,7 +33,7 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector"
 )
 
@@ -390,13 +390,13 @@ func startDemo(f *flags, logger log.Logger) error {
 	if err != nil {
 		return err
 	}
-	sim := apitest.NewServer(apitest.DemoFleet(time.Now()), apitest.WithToken(apitest.DemoToken))
+	sim := simulator.NewServer(simulator.DemoFleet(time.Now()), simulator.WithToken(simulator.DemoToken))
 	go func() {
 		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 		_ = srv.Serve(l)
 	}()
-	f.apiURL = apitest.BaseURL(l.Addr().String())
-	f.apiToken, f.apiTokenFile, f.apiEmail, f.apiKey, f.apiKeyFile = apitest.DemoToken, "", "", "", ""
+	f.apiURL = simulator.BaseURL(l.Addr().String())
+	f.apiToken, f.apiTokenFile, f.apiEmail, f.apiKey, f.apiKeyFile = simulator.DemoToken, "", "", "", ""
 	level.Warn(logger).Log("msg", "demo mode: the metrics describe a simulated fleet, not your Cloudflare account", "api_url", f.apiURL)
 	return nil
 }

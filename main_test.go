@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // binary is the exporter built once for every test here, version-stamped
@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 // secrets are the strings no output of the exporter may contain.
-var secrets = []string{apitest.DemoToken, apitest.DemoKey, apitest.LicenseKeyPrefix}
+var secrets = []string{simulator.DemoToken, simulator.DemoKey, simulator.LicenseKeyPrefix}
 
 func assertNoSecret(t *testing.T, what, s string) {
 	t.Helper()
@@ -168,17 +168,17 @@ func (p *exporterProcess) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func startSimulatedAPI(t *testing.T) (*apitest.Server, string) {
+func startSimulatedAPI(t *testing.T) (*simulator.Server, string) {
 	t.Helper()
-	sim := apitest.NewServer(apitest.DemoFleet(time.Now()),
-		apitest.WithToken(apitest.DemoToken), apitest.WithKey(apitest.DemoEmail, apitest.DemoKey))
+	sim := simulator.NewServer(simulator.DemoFleet(time.Now()),
+		simulator.WithToken(simulator.DemoToken), simulator.WithKey(simulator.DemoEmail, simulator.DemoKey))
 	return sim, sim.Start(t)
 }
 
 func tokenEnv(apiURL string) []string {
 	return []string{
-		"CLOUDFLARE_API_TOKEN=" + apitest.DemoToken,
-		"CLOUDFLARE_ACCOUNT_ID=" + apitest.AccountRetail + "," + apitest.AccountLabs,
+		"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken,
+		"CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountRetail + "," + simulator.AccountLabs,
 	}
 }
 
@@ -191,13 +191,13 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("/metrics answered %d", code)
 	}
 	for _, want := range []string{
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="connectors"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="apps"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="connectors"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="apps"} 1`,
-		`cloudflare_magic_connector_activated{account_id="` + apitest.AccountRetail + `",connector_id="` + apitest.ConnectorNeverSeen + `"} 0`,
-		`cloudflare_magic_connector_primary{account_id="` + apitest.AccountRetail + `",connector_id="` + apitest.ConnectorSecondary + `"} 0`,
-		`cloudflare_magic_apps{account_id="` + apitest.AccountRetail + `",source="account",type="unknown"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="apps"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="connectors"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="apps"} 1`,
+		`cloudflare_magic_connector_activated{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorNeverSeen + `"} 0`,
+		`cloudflare_magic_connector_primary{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorSecondary + `"} 0`,
+		`cloudflare_magic_apps{account_id="` + simulator.AccountRetail + `",source="account",type="unknown"} 1`,
 		`cloudflare_magic_api_requests_total{code="200",endpoint="connectors"} 2`,
 		`cloudflare_magic_exporter_build_info{`,
 		`version="` + testVersion + `"`,
@@ -208,11 +208,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if strings.Contains(page, `cloudflare_magic_connector_heartbeat_age_seconds{account_id="`+apitest.AccountRetail+`",connector_id="`+apitest.ConnectorNeverSeen+`"}`) {
+	if strings.Contains(page, `cloudflare_magic_connector_heartbeat_age_seconds{account_id="`+simulator.AccountRetail+`",connector_id="`+simulator.ConnectorNeverSeen+`"}`) {
 		t.Error("a never-heartbeated connector has a heartbeat age")
 	}
 	// Each scrape calls each endpoint once per account.
-	if got := sim.Calls(apitest.EndpointConnectors); got != 2 {
+	if got := sim.Calls(simulator.EndpointConnectors); got != 2 {
 		t.Errorf("connectors called %d times for one scrape of 2 accounts", got)
 	}
 	ua := sim.Requests()[0].Header.Get("User-Agent")
@@ -259,11 +259,11 @@ func checkMetricsWithPromtool(t *testing.T, page string) {
 
 func TestFailingEndpointKeepsThePage(t *testing.T) {
 	sim, apiURL := startSimulatedAPI(t)
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointApps, apitest.Fault{
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointApps, simulator.Fault{
 		Status: 502, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
 	})
-	sim.SetFault(apitest.AccountLabs, apitest.EndpointConnectors, apitest.Fault{
-		Status: 400, Errors: []apitest.Message{{Code: 6003, Message: "Invalid request headers: " + apitest.DemoToken}},
+	sim.SetFault(simulator.AccountLabs, simulator.EndpointConnectors, simulator.Fault{
+		Status: 400, Errors: []simulator.Message{{Code: 6003, Message: "Invalid request headers: " + simulator.DemoToken}},
 	})
 	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
 
@@ -272,11 +272,11 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 		t.Fatalf("/metrics answered %d", code)
 	}
 	for _, want := range []string{
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="apps"} 0`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="connectors"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="connectors"} 0`,
-		`cloudflare_magic_connector_info{account_id="` + apitest.AccountRetail + `"`,
-		`cloudflare_magic_app_info{account_id="` + apitest.AccountLabs + `"`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="apps"} 0`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="connectors"} 0`,
+		`cloudflare_magic_connector_info{account_id="` + simulator.AccountRetail + `"`,
+		`cloudflare_magic_app_info{account_id="` + simulator.AccountLabs + `"`,
 		`cloudflare_magic_api_requests_total{code="502",endpoint="apps"} 2`, // a 5xx is retried once
 	} {
 		if !strings.Contains(page, want) {
@@ -284,8 +284,8 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 		}
 	}
 	for _, unwanted := range []string{
-		`cloudflare_magic_app_info{account_id="` + apitest.AccountRetail + `"`,
-		`cloudflare_magic_connector_info{account_id="` + apitest.AccountLabs + `"`,
+		`cloudflare_magic_app_info{account_id="` + simulator.AccountRetail + `"`,
+		`cloudflare_magic_connector_info{account_id="` + simulator.AccountLabs + `"`,
 	} {
 		if strings.Contains(page, unwanted) {
 			t.Errorf("/metrics has series of a failed call: %q", unwanted)
@@ -294,8 +294,8 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 	waitForLog(t, p, `endpoint=apps`)
 	logs := p.logs.String()
 	for _, want := range []string{
-		`level=error`, `msg="scrape failed" account_id=` + apitest.AccountRetail + ` endpoint=apps`, `HTTP 502 Bad Gateway`,
-		`msg="scrape failed" account_id=` + apitest.AccountLabs + ` endpoint=connectors`, `6003: Invalid request headers: [REDACTED]`,
+		`level=error`, `msg="scrape failed" account_id=` + simulator.AccountRetail + ` endpoint=apps`, `HTTP 502 Bad Gateway`,
+		`msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=connectors`, `6003: Invalid request headers: [REDACTED]`,
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q", want)
@@ -320,10 +320,10 @@ func TestCredentialsFromFilesAndFlags(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	keyFile := filepath.Join(dir, "key")
-	if err := os.WriteFile(tokenFile, []byte(apitest.DemoToken+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte(simulator.DemoToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, []byte(apitest.DemoKey+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, []byte(simulator.DemoKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -332,20 +332,20 @@ func TestCredentialsFromFilesAndFlags(t *testing.T) {
 		args []string
 	}{
 		{"token file", nil, []string{"--cloudflare.api-token-file=" + tokenFile}},
-		{"token flag", nil, []string{"--cloudflare.api-token=" + apitest.DemoToken}},
-		{"email and key from the environment", []string{"CLOUDFLARE_API_EMAIL=" + apitest.DemoEmail, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil},
-		{"email flag and key file", nil, []string{"--cloudflare.api-email=" + apitest.DemoEmail, "--cloudflare.api-key-file=" + keyFile}},
+		{"token flag", nil, []string{"--cloudflare.api-token=" + simulator.DemoToken}},
+		{"email and key from the environment", []string{"CLOUDFLARE_API_EMAIL=" + simulator.DemoEmail, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil},
+		{"email flag and key file", nil, []string{"--cloudflare.api-email=" + simulator.DemoEmail, "--cloudflare.api-key-file=" + keyFile}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, apiURL := startSimulatedAPI(t)
 			args := append([]string{
 				"--cloudflare.api-url=" + apiURL,
-				"--cloudflare.account-id=" + apitest.AccountLabs,
-				"--cloudflare.account-id=" + strings.ToUpper(apitest.AccountRetail),
+				"--cloudflare.account-id=" + simulator.AccountLabs,
+				"--cloudflare.account-id=" + strings.ToUpper(simulator.AccountRetail),
 			}, tc.args...)
 			p := startExporter(t, tc.env, args...)
 			_, page := p.get(t, "/metrics")
-			for _, a := range []string{apitest.AccountLabs, apitest.AccountRetail} {
+			for _, a := range []string{simulator.AccountLabs, simulator.AccountRetail} {
 				want := `cloudflare_magic_up{account_id="` + a + `",endpoint="connectors"} 1`
 				if !strings.Contains(page, want) {
 					t.Errorf("/metrics lacks %q", want)
@@ -357,8 +357,8 @@ func TestCredentialsFromFilesAndFlags(t *testing.T) {
 }
 
 func TestStartupErrors(t *testing.T) {
-	tokenEnv := "CLOUDFLARE_API_TOKEN=" + apitest.DemoToken
-	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + apitest.AccountLabs
+	tokenEnv := "CLOUDFLARE_API_TOKEN=" + simulator.DemoToken
+	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs
 	for _, tc := range []struct {
 		name string
 		env  []string
@@ -367,8 +367,8 @@ func TestStartupErrors(t *testing.T) {
 	}{
 		{"no credential", []string{accountEnv}, nil, "no Cloudflare credential: set --cloudflare.api-token-file"},
 		{"bad account", []string{tokenEnv, "CLOUDFLARE_ACCOUNT_ID=acme"}, nil, `account ID \"acme\" is not 32 hex characters`},
-		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil, "both an API token and an email/API key are set"},
-		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
+		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "both an API token and an email/API key are set"},
+		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
 		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
 		{"bad API URL", []string{tokenEnv, accountEnv}, []string{"--cloudflare.api-url=api.cloudflare.com"}, "is not an absolute http(s) URL"},
 		{"bad telemetry concurrency", []string{tokenEnv, accountEnv}, []string{"--collector.telemetry", "--collector.telemetry.concurrency=0"}, "telemetry concurrency must be positive"},
@@ -407,7 +407,7 @@ func TestStartupErrors(t *testing.T) {
 
 func TestHelpDoesNotShowSecrets(t *testing.T) {
 	cmd := exec.Command(binary, "--help")
-	cmd.Env = []string{"CLOUDFLARE_API_TOKEN=" + apitest.DemoToken, "CLOUDFLARE_API_KEY=" + apitest.DemoKey}
+	cmd.Env = []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("--help: %v\n%s", err, out)
@@ -427,9 +427,9 @@ func TestDemo(t *testing.T) {
 	p := startExporter(t, nil, "--demo")
 	_, page := p.get(t, "/metrics")
 	for _, want := range []string{
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="connectors"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="apps"} 1`,
-		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + apitest.AccountRetail + `",connector_id="` + apitest.ConnectorStale + `"} 720`, // stale for 2 hours: 7200 s and counting
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="apps"} 1`,
+		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorStale + `"} 720`, // stale for 2 hours: 7200 s and counting
 		`version="2026.8.0"`,
 	} {
 		if !strings.Contains(page, want) {
@@ -442,7 +442,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestJSONLogs(t *testing.T) {
-	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=x", "CLOUDFLARE_ACCOUNT_ID=" + apitest.AccountLabs},
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=x", "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
 		"--log.format=json", "--cloudflare.api-url=http://127.0.0.1:1/client/v4")
 	p.get(t, "/metrics") // fails to reach the API: one more log line
 	waitForLog(t, p, "scrape failed")
@@ -594,14 +594,14 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		return metric + `{account_id="` + account + `",connector_id="` + connector + `"` + extra + `}`
 	}
 	for _, want := range []string{
-		`cloudflare_magic_up{account_id="` + apitest.AccountRetail + `",endpoint="telemetry"} 1`,
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="telemetry"} 1`,
-		series("cloudflare_magic_connector_ha_state", apitest.AccountRetail, "c0ffee0000000000000000000000e701", "") + " 1",
-		series("cloudflare_magic_connector_ha_state", apitest.AccountRetail, apitest.ConnectorSecondary, "") + " 2",
-		series("cloudflare_magic_connector_tunnel_health", apitest.AccountRetail, "c0ffee00000000000000000000001161", `,interface_name="xfrm2",tunnel_id="02000000000000000000000000000002"`) + " 2",
-		series("cloudflare_magic_connector_filesystem_avail_bytes", apitest.AccountRetail, "c0ffee00000000000000000000001161", `,mountpoint="/data"`),
-		series("cloudflare_magic_connector_network_receive_bytes_total", apitest.AccountLabs, "c0ffee0000000000000000000000cab1", `,device="wan0"`),
-		series("cloudflare_magic_connector_temperature_critical_celsius", apitest.AccountLabs, "c0ffee0000000000000000000000cab1", `,sensor="cpu_thermal"`) + " 105",
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="telemetry"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="telemetry"} 1`,
+		series("cloudflare_magic_connector_ha_state", simulator.AccountRetail, "c0ffee0000000000000000000000e701", "") + " 1",
+		series("cloudflare_magic_connector_ha_state", simulator.AccountRetail, simulator.ConnectorSecondary, "") + " 2",
+		series("cloudflare_magic_connector_tunnel_health", simulator.AccountRetail, "c0ffee00000000000000000000001161", `,interface_name="xfrm2",tunnel_id="02000000000000000000000000000002"`) + " 2",
+		series("cloudflare_magic_connector_filesystem_avail_bytes", simulator.AccountRetail, "c0ffee00000000000000000000001161", `,mountpoint="/data"`),
+		series("cloudflare_magic_connector_network_receive_bytes_total", simulator.AccountLabs, "c0ffee0000000000000000000000cab1", `,device="wan0"`),
+		series("cloudflare_magic_connector_temperature_critical_celsius", simulator.AccountLabs, "c0ffee0000000000000000000000cab1", `,sensor="cpu_thermal"`) + " 105",
 		"# TYPE cloudflare_magic_connector_network_receive_bytes_total counter",
 	} {
 		if !strings.Contains(page, want) {
@@ -610,9 +610,9 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	}
 	for _, unwanted := range []string{
 		// never activated: never fetched
-		series("cloudflare_magic_connector_snapshot_timestamp_seconds", apitest.AccountRetail, apitest.ConnectorNeverSeen, ""),
+		series("cloudflare_magic_connector_snapshot_timestamp_seconds", simulator.AccountRetail, simulator.ConnectorNeverSeen, ""),
 		// virtual: no sensors
-		series("cloudflare_magic_connector_temperature_celsius", apitest.AccountRetail, apitest.ConnectorOldVersion, `,sensor="cpu_thermal"`),
+		series("cloudflare_magic_connector_temperature_celsius", simulator.AccountRetail, simulator.ConnectorOldVersion, `,sensor="cpu_thermal"`),
 	} {
 		if strings.Contains(page, unwanted) {
 			t.Errorf("/metrics has %q", unwanted)
@@ -631,7 +631,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	}
 
 	logs := p.logs.String()
-	for _, value := range apitest.PersonalData(apitest.DemoFleet(time.Now())) {
+	for _, value := range simulator.PersonalData(simulator.DemoFleet(time.Now())) {
 		if strings.Contains(page, value) || strings.Contains(logs, value) {
 			t.Errorf("the DHCP lease value %q leaked into /metrics or the log", value)
 		}

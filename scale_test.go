@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // The whole-process benchmark is a script, not part of the test suite: it
@@ -42,16 +42,16 @@ func TestScale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sim := apitest.NewServer([]apitest.Account{apitest.LargeFleet(time.Now(), n, n)}, apitest.WithToken(apitest.DemoToken),
-			apitest.WithRateLimit(1<<30, 5*time.Minute), apitest.WithNetwork(*scaleLatency, *scaleRate))
+		sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(time.Now(), n, n)}, simulator.WithToken(simulator.DemoToken),
+			simulator.WithRateLimit(1<<30, 5*time.Minute), simulator.WithNetwork(*scaleLatency, *scaleRate))
 		apiURL := sim.Start(t)
-		p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + apitest.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + apitest.AccountLarge},
+		p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
 			"--cloudflare.api-url="+apiURL, "--cloudflare.timeout=60s")
 		pid := p.cmd.Process.Pid
 		hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: !*scaleGzip}}
 
 		page := scrapeOnce(t, hc, p.url) // warm-up
-		if !strings.Contains(page, `cloudflare_magic_up{account_id="`+apitest.AccountLarge+`",endpoint="connectors"} 1`) {
+		if !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountLarge+`",endpoint="connectors"} 1`) {
 			t.Fatalf("n=%d: the warm-up scrape failed", n)
 		}
 		cpuBefore := cpuSeconds(pid)
@@ -99,8 +99,8 @@ func scrapeOnce(t *testing.T, hc *http.Client, url string) string {
 // timeCall times one GET of an endpoint of the simulated API, body read.
 func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Duration {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, apiURL+"/accounts/"+apitest.AccountLarge+"/magic/"+endpoint, nil)
-	req.Header.Set("Authorization", "Bearer "+apitest.DemoToken)
+	req, _ := http.NewRequest(http.MethodGet, apiURL+"/accounts/"+simulator.AccountLarge+"/magic/"+endpoint, nil)
+	req.Header.Set("Authorization", "Bearer "+simulator.DemoToken)
 	start := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {

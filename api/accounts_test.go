@@ -7,18 +7,18 @@ import (
 	"testing"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 func TestListAccountsPages(t *testing.T) {
 	for _, n := range []int{0, 1, 50, 51, 123} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			accounts := make([]apitest.Account, n)
+			accounts := make([]simulator.Account, n)
 			for i := range accounts {
-				accounts[i] = apitest.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Account %d", i+1)}
+				accounts[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Account %d", i+1)}
 			}
-			sim := apitest.NewServer(accounts, apitest.WithToken(apitest.DemoToken))
-			c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken))})
+			sim := simulator.NewServer(accounts, simulator.WithToken(simulator.DemoToken))
+			c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(simulator.DemoToken))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +35,7 @@ func TestListAccountsPages(t *testing.T) {
 				}
 			}
 			pages := max(1, (n+api.AccountsPerPage-1)/api.AccountsPerPage)
-			if calls := sim.Calls(apitest.EndpointAccounts); calls != pages {
+			if calls := sim.Calls(simulator.EndpointAccounts); calls != pages {
 				t.Errorf("%d requests for %d accounts, want %d pages", calls, n, pages)
 			}
 			for _, r := range sim.Requests() {
@@ -49,7 +49,7 @@ func TestListAccountsPages(t *testing.T) {
 
 func TestListAccountsFailure(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault("", apitest.EndpointAccounts, apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
+	sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
 	_, err := c.ListAccounts(context.Background())
 	if err == nil || !strings.HasPrefix(err.Error(), "GET /accounts?page=1&per_page=50: HTTP 403 Forbidden: 9109") {
 		t.Errorf("err = %v", err)
@@ -58,7 +58,7 @@ func TestListAccountsFailure(t *testing.T) {
 
 func TestValidAccountID(t *testing.T) {
 	for id, want := range map[string]bool{
-		apitest.AccountRetail:                 true,
+		simulator.AccountRetail:                 true,
 		"4E5C2A1B9D8F7E6A5B4C3D2E1F0A9B8C":    false, // callers lower-case first
 		"4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8":     false,
 		"4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8c0":   false,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // fleetSizes are the fleet sizes the benchmarks run at.
@@ -20,10 +20,10 @@ var fleetSizes = []int{1_000, 10_000, 50_000}
 // n apps from the simulated API, over HTTP, once.
 func payload(b *testing.B, n int, endpoint string) []byte {
 	b.Helper()
-	sim := apitest.NewServer([]apitest.Account{apitest.LargeFleet(testNow, n, n)},
-		apitest.WithClock(func() time.Time { return testNow }), apitest.WithToken(apitest.DemoToken))
-	req, _ := http.NewRequest(http.MethodGet, sim.Start(b)+"/accounts/"+apitest.AccountLarge+"/magic/"+endpoint, nil)
-	req.Header.Set("Authorization", "Bearer "+apitest.DemoToken)
+	sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(testNow, n, n)},
+		simulator.WithClock(func() time.Time { return testNow }), simulator.WithToken(simulator.DemoToken))
+	req, _ := http.NewRequest(http.MethodGet, sim.Start(b)+"/accounts/"+simulator.AccountLarge+"/magic/"+endpoint, nil)
+	req.Header.Set("Authorization", "Bearer "+simulator.DemoToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -52,7 +52,7 @@ func benchmarkList(b *testing.B, endpoint string, list func(*api.Client) (int, e
 	for _, n := range fleetSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			body := payload(b, n, endpoint)
-			c, err := api.New(api.Config{BaseURL: "http://replay.invalid/client/v4", Auth: mustAuth(api.TokenAuth(apitest.DemoToken)),
+			c, err := api.New(api.Config{BaseURL: "http://replay.invalid/client/v4", Auth: mustAuth(api.TokenAuth(simulator.DemoToken)),
 				HTTPClient: &http.Client{Transport: replay(body)}})
 			if err != nil {
 				b.Fatal(err)
@@ -72,8 +72,8 @@ func benchmarkList(b *testing.B, endpoint string, list func(*api.Client) (int, e
 // BenchmarkDecodeConnectors measures ListConnectors on a LargeFleet
 // answer, network aside.
 func BenchmarkDecodeConnectors(b *testing.B) {
-	benchmarkList(b, apitest.EndpointConnectors, func(c *api.Client) (int, error) {
-		cs, err := c.ListConnectors(context.Background(), apitest.AccountLarge)
+	benchmarkList(b, simulator.EndpointConnectors, func(c *api.Client) (int, error) {
+		cs, err := c.ListConnectors(context.Background(), simulator.AccountLarge)
 		return len(cs), err
 	})
 }
@@ -81,8 +81,8 @@ func BenchmarkDecodeConnectors(b *testing.B) {
 // BenchmarkDecodeApps measures ListApps on a LargeFleet answer, network
 // aside.
 func BenchmarkDecodeApps(b *testing.B) {
-	benchmarkList(b, apitest.EndpointApps, func(c *api.Client) (int, error) {
-		as, err := c.ListApps(context.Background(), apitest.AccountLarge)
+	benchmarkList(b, simulator.EndpointApps, func(c *api.Client) (int, error) {
+		as, err := c.ListApps(context.Background(), simulator.AccountLarge)
 		return len(as), err
 	})
 }

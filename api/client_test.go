@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 // secrets are the strings no error may ever contain.
-var secrets = []string{apitest.DemoToken, apitest.DemoKey, apitest.LicenseKeyPrefix, "LK-SECRET"}
+var secrets = []string{simulator.DemoToken, simulator.DemoKey, simulator.LicenseKeyPrefix, "LK-SECRET"}
 
 func assertNoSecret(t *testing.T, what, s string) {
 	t.Helper()
@@ -33,15 +33,15 @@ func assertNoSecret(t *testing.T, what, s string) {
 
 // newClient starts the simulated API with the demo fleet and returns it with
 // a client authenticated by the demo token.
-func newClient(t *testing.T, cfg api.Config) (*apitest.Server, *api.Client) {
+func newClient(t *testing.T, cfg api.Config) (*simulator.Server, *api.Client) {
 	t.Helper()
-	sim := apitest.NewServer(apitest.DemoFleet(testNow),
-		apitest.WithClock(func() time.Time { return testNow }),
-		apitest.WithToken(apitest.DemoToken),
-		apitest.WithKey(apitest.DemoEmail, apitest.DemoKey))
+	sim := simulator.NewServer(simulator.DemoFleet(testNow),
+		simulator.WithClock(func() time.Time { return testNow }),
+		simulator.WithToken(simulator.DemoToken),
+		simulator.WithKey(simulator.DemoEmail, simulator.DemoKey))
 	cfg.BaseURL = sim.Start(t)
 	if cfg.Auth == nil {
-		cfg.Auth = mustAuth(api.TokenAuth(apitest.DemoToken))
+		cfg.Auth = mustAuth(api.TokenAuth(simulator.DemoToken))
 	}
 	c, err := api.New(cfg)
 	if err != nil {
@@ -68,9 +68,9 @@ func readFile(t *testing.T, name string) string {
 
 func TestListConnectorsDecodesEveryField(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, apitest.Fault{Body: readFile(t, "connectors.json")})
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, simulator.Fault{Body: readFile(t, "connectors.json")})
 
-	got, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+	got, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,10 +140,10 @@ func TestListConnectorsDecodesEveryField(t *testing.T) {
 // one is treated as absent and named, and the other connectors decode.
 func TestUnreadableTimestampIsOneConnectorsProblem(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, apitest.Fault{Body: `{"success":true,"result":[
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, simulator.Fault{Body: `{"success":true,"result":[
 		{"id":"abc","activated":true,"last_heartbeat":"yesterday","last_updated":"2026-11-01T10:00:00Z","timezone":"UTC"},
 		{"id":"def","activated":true,"last_heartbeat":"2026-11-20T08:15:02Z","last_updated":"","timezone":"UTC"}]}`})
-	got, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+	got, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,9 +158,9 @@ func TestUnreadableTimestampIsOneConnectorsProblem(t *testing.T) {
 
 func TestListAppsDecodesBothShapes(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointApps, apitest.Fault{Body: readFile(t, "apps.json")})
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointApps, simulator.Fault{Body: readFile(t, "apps.json")})
 
-	got, err := c.ListApps(context.Background(), apitest.AccountRetail)
+	got, err := c.ListApps(context.Background(), simulator.AccountRetail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestListAppsDecodesBothShapes(t *testing.T) {
 
 func TestListFromSimulatedFleet(t *testing.T) {
 	_, c := newClient(t, api.Config{})
-	connectors, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+	connectors, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,16 +190,16 @@ func TestListFromSimulatedFleet(t *testing.T) {
 	if len(byID) != 8 {
 		t.Fatalf("got %d connectors, want 8", len(byID))
 	}
-	if !byID[apitest.ConnectorNeverSeen].LastHeartbeat.IsZero() || byID[apitest.ConnectorNeverSeen].Activated {
-		t.Errorf("never-seen connector: %+v", byID[apitest.ConnectorNeverSeen])
+	if !byID[simulator.ConnectorNeverSeen].LastHeartbeat.IsZero() || byID[simulator.ConnectorNeverSeen].Activated {
+		t.Errorf("never-seen connector: %+v", byID[simulator.ConnectorNeverSeen])
 	}
-	if byID[apitest.ConnectorSecondary].Primary {
+	if byID[simulator.ConnectorSecondary].Primary {
 		t.Errorf("secondary connector decoded as primary")
 	}
-	if got := testNow.Sub(byID[apitest.ConnectorStale].LastHeartbeat); got != apitest.StaleHeartbeatAgo {
-		t.Errorf("stale connector heartbeat age %v, want %v", got, apitest.StaleHeartbeatAgo)
+	if got := testNow.Sub(byID[simulator.ConnectorStale].LastHeartbeat); got != simulator.StaleHeartbeatAgo {
+		t.Errorf("stale connector heartbeat age %v, want %v", got, simulator.StaleHeartbeatAgo)
 	}
-	apps, err := c.ListApps(context.Background(), apitest.AccountLabs)
+	apps, err := c.ListApps(context.Background(), simulator.AccountLabs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,16 +214,16 @@ func TestAuthHeaders(t *testing.T) {
 		auth api.Auth
 		want map[string]string
 	}{
-		{"token", mustAuth(api.TokenAuth(" " + apitest.DemoToken + "\n")), map[string]string{
-			"Authorization": "Bearer " + apitest.DemoToken, "X-Auth-Key": "", "X-Auth-Email": "",
+		{"token", mustAuth(api.TokenAuth(" " + simulator.DemoToken + "\n")), map[string]string{
+			"Authorization": "Bearer " + simulator.DemoToken, "X-Auth-Key": "", "X-Auth-Email": "",
 		}},
-		{"email and key", mustAuth(api.KeyAuth(apitest.DemoEmail, apitest.DemoKey)), map[string]string{
-			"Authorization": "", "X-Auth-Email": apitest.DemoEmail, "X-Auth-Key": apitest.DemoKey,
+		{"email and key", mustAuth(api.KeyAuth(simulator.DemoEmail, simulator.DemoKey)), map[string]string{
+			"Authorization": "", "X-Auth-Email": simulator.DemoEmail, "X-Auth-Key": simulator.DemoKey,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim, c := newClient(t, api.Config{Auth: tc.auth, UserAgent: "cloudflare_magic_exporter/1.2.3"})
-			if _, err := c.ListApps(context.Background(), apitest.AccountRetail); err != nil {
+			if _, err := c.ListApps(context.Background(), simulator.AccountRetail); err != nil {
 				t.Fatal(err)
 			}
 			reqs := sim.Requests()
@@ -239,7 +239,7 @@ func TestAuthHeaders(t *testing.T) {
 			if h.Get("User-Agent") != "cloudflare_magic_exporter/1.2.3" {
 				t.Errorf("User-Agent = %q", h.Get("User-Agent"))
 			}
-			if reqs[0].URL.Path != "/client/v4/accounts/"+apitest.AccountRetail+"/magic/apps" {
+			if reqs[0].URL.Path != "/client/v4/accounts/"+simulator.AccountRetail+"/magic/apps" {
 				t.Errorf("path = %q", reqs[0].URL.Path)
 			}
 		})
@@ -247,7 +247,7 @@ func TestAuthHeaders(t *testing.T) {
 }
 
 func TestAuthConstructorsRejectBadCredentials(t *testing.T) {
-	secret := "tok\nen-" + apitest.DemoToken
+	secret := "tok\nen-" + simulator.DemoToken
 	if _, err := api.TokenAuth(secret); err == nil {
 		t.Error("token with a newline accepted")
 	} else {
@@ -256,7 +256,7 @@ func TestAuthConstructorsRejectBadCredentials(t *testing.T) {
 	if _, err := api.TokenAuth("  \n"); err == nil {
 		t.Error("blank token accepted")
 	}
-	if _, err := api.KeyAuth("", apitest.DemoKey); err == nil {
+	if _, err := api.KeyAuth("", simulator.DemoKey); err == nil {
 		t.Error("key without email accepted")
 	}
 	dir := t.TempDir()
@@ -264,14 +264,14 @@ func TestAuthConstructorsRejectBadCredentials(t *testing.T) {
 		t.Errorf("missing token file: err = %v", err)
 	}
 	path := filepath.Join(dir, "token")
-	if err := os.WriteFile(path, []byte(apitest.DemoToken+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(simulator.DemoToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sim, c := newClient(t, api.Config{Auth: mustAuth(api.TokenFileAuth(path))})
-	if _, err := c.ListApps(context.Background(), apitest.AccountRetail); err != nil {
+	if _, err := c.ListApps(context.Background(), simulator.AccountRetail); err != nil {
 		t.Fatalf("token from file refused: %v", err)
 	}
-	if got := sim.Requests()[0].Header.Get("Authorization"); got != "Bearer "+apitest.DemoToken {
+	if got := sim.Requests()[0].Header.Get("Authorization"); got != "Bearer "+simulator.DemoToken {
 		t.Errorf("Authorization = %q", got)
 	}
 }
@@ -283,7 +283,7 @@ func TestFailures(t *testing.T) {
 	okBody := readFile(t, "connectors.json")
 	for _, tc := range []struct {
 		name       string
-		fault      apitest.Fault
+		fault      simulator.Fault
 		auth       api.Auth
 		maxBytes   int64
 		wantStatus int
@@ -294,14 +294,14 @@ func TestFailures(t *testing.T) {
 	}{
 		{
 			name:       "500 with Cloudflare errors",
-			fault:      apitest.Fault{Status: 500, Errors: []apitest.Message{{Code: 1000, Message: "Internal error"}, {Code: 1001, Message: "Try again"}}},
+			fault:      simulator.Fault{Status: 500, Errors: []simulator.Message{{Code: 1000, Message: "Internal error"}, {Code: 1001, Message: "Try again"}}},
 			wantStatus: 500,
 			transient:  true,
 			want:       []string{"HTTP 500 Internal Server Error", "1000: Internal error; 1001: Try again"},
 		},
 		{
 			name:       "502 with an HTML page",
-			fault:      apitest.Fault{Status: 502, Body: html, ContentType: "text/html"},
+			fault:      simulator.Fault{Status: 502, Body: html, ContentType: "text/html"},
 			wantStatus: 502,
 			transient:  true,
 			want:       []string{"HTTP 502 Bad Gateway", "not JSON", `"text/html"`, `HTML title "502 Bad Gateway"`},
@@ -315,56 +315,56 @@ func TestFailures(t *testing.T) {
 		},
 		{
 			name:       "401",
-			fault:      apitest.Fault{Status: 401, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}},
+			fault:      simulator.Fault{Status: 401, Errors: []simulator.Message{{Code: 10000, Message: "Authentication error"}}},
 			wantStatus: 401,
 			wantAuth:   true,
 			want:       []string{"HTTP 401 Unauthorized", "10000: Authentication error"},
 		},
 		{
 			name:       "success false under HTTP 200",
-			fault:      apitest.Fault{Errors: []apitest.Message{{Code: 7003, Message: "Could not route to /accounts"}}},
+			fault:      simulator.Fault{Errors: []simulator.Message{{Code: 7003, Message: "Could not route to /accounts"}}},
 			wantStatus: 200,
 			want:       []string{"HTTP 200 OK", "success false", "7003: Could not route to /accounts"},
 		},
 		{
 			name:       "success false without errors",
-			fault:      apitest.Fault{Body: `{"success":false,"errors":[],"messages":[],"result":null}`},
+			fault:      simulator.Fault{Body: `{"success":false,"errors":[],"messages":[],"result":null}`},
 			wantStatus: 200,
 			want:       []string{"success false"},
 		},
 		{
 			name:       "no success field",
-			fault:      apitest.Fault{Body: `{"result":[]}`},
+			fault:      simulator.Fault{Body: `{"result":[]}`},
 			wantStatus: 200,
 			want:       []string{`no "success" field`},
 		},
 		{
 			name:       "truncated JSON",
-			fault:      apitest.Fault{Body: okBody[:len(okBody)/2]},
+			fault:      simulator.Fault{Body: okBody[:len(okBody)/2]},
 			wantStatus: 200,
 			want:       []string{"truncated JSON"},
 		},
 		{
 			name:       "malformed JSON",
-			fault:      apitest.Fault{Body: `{"success":true,"result":[{"id": "x",}]}`},
+			fault:      simulator.Fault{Body: `{"success":true,"result":[{"id": "x",}]}`},
 			wantStatus: 200,
 			want:       []string{"malformed JSON", "invalid character"},
 		},
 		{
 			name:       "wrong JSON type",
-			fault:      apitest.Fault{Body: `{"success":true,"result":{"id":"x"}}`},
+			fault:      simulator.Fault{Body: `{"success":true,"result":{"id":"x"}}`},
 			wantStatus: 200,
 			want:       []string{"malformed JSON", `unmarshal JSON object into Go`, `within "/result"`},
 		},
 		{
 			name:       "empty body",
-			fault:      apitest.Fault{Status: 200, Body: ""},
+			fault:      simulator.Fault{Status: 200, Body: ""},
 			wantStatus: 200,
 			want:       []string{"response body is empty"},
 		},
 		{
 			name:       "empty body on 503",
-			fault:      apitest.Fault{Status: 503},
+			fault:      simulator.Fault{Status: 503},
 			wantStatus: 503,
 			transient:  true,
 			want:       []string{"HTTP 503 Service Unavailable", "response body is empty"},
@@ -372,38 +372,38 @@ func TestFailures(t *testing.T) {
 		{
 			name:       "oversized body",
 			maxBytes:   1024,
-			fault:      apitest.Fault{Body: `{"success":true,"result":[` + strings.Repeat(`{"id":"x"},`, 500) + `{"id":"y"}]}`},
+			fault:      simulator.Fault{Body: `{"success":true,"result":[` + strings.Repeat(`{"id":"x"},`, 500) + `{"id":"y"}]}`},
 			wantStatus: 200,
 			want:       []string{"response body larger than 1024 bytes"},
 		},
 		{
 			name:      "connection closed before answering",
-			fault:     apitest.Fault{CloseConnection: true},
+			fault:     simulator.Fault{CloseConnection: true},
 			transient: true,
 			want:      []string{"no response", "EOF"},
 		},
 		{
 			name:       "connection closed mid-body",
-			fault:      apitest.Fault{Body: okBody, CutAfter: 100},
+			fault:      simulator.Fault{Body: okBody, CutAfter: 100},
 			wantStatus: 200,
 			transient:  true,
 			want:       []string{"read response body", "unexpected EOF"},
 		},
 		{
 			name:       "429",
-			fault:      apitest.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}},
+			fault:      simulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []simulator.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}},
 			wantStatus: 429,
 			want:       []string{"HTTP 429 Too Many Requests", "rate limited by the Cloudflare API: no call for 30s", "971: Please wait"},
 		},
 		{
 			name:       "redirect is not followed",
-			fault:      apitest.Fault{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Body: `{"success":true,"result":[]}`},
+			fault:      simulator.Fault{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Body: `{"success":true,"result":[]}`},
 			wantStatus: 302,
 			want:       []string{"HTTP 302 Found"},
 		},
 		{
 			name:       "server echoes the credential",
-			fault:      apitest.Fault{Status: 400, Errors: []apitest.Message{{Code: 6003, Message: "Invalid request headers: Bearer " + apitest.DemoToken}}},
+			fault:      simulator.Fault{Status: 400, Errors: []simulator.Message{{Code: 6003, Message: "Invalid request headers: Bearer " + simulator.DemoToken}}},
 			wantStatus: 400,
 			want:       []string{"6003: Invalid request headers: Bearer [REDACTED]"},
 		},
@@ -415,14 +415,14 @@ func TestFailures(t *testing.T) {
 				MaxResponseBytes: tc.maxBytes,
 				Observe:          func(ri api.RequestInfo) { observed = append(observed, ri) },
 			})
-			sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, tc.fault)
+			sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, tc.fault)
 
-			got, err := c.ListConnectors(context.Background(), apitest.AccountRetail)
+			got, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
 			if err == nil {
 				t.Fatalf("no error; result %+v", got)
 			}
 			msg := err.Error()
-			if !strings.HasPrefix(msg, "GET /accounts/"+apitest.AccountRetail+"/magic/connectors") {
+			if !strings.HasPrefix(msg, "GET /accounts/"+simulator.AccountRetail+"/magic/connectors") {
 				t.Errorf("error does not say what was called: %s", msg)
 			}
 			for _, w := range tc.want {
@@ -465,11 +465,11 @@ func TestFailures(t *testing.T) {
 
 func TestContextEndsAHangingCall(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Hang: true})
+	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Hang: true})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.ListApps(ctx, apitest.AccountRetail)
+	_, err := c.ListApps(ctx, simulator.AccountRetail)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want a deadline error", err)
 	}
@@ -486,16 +486,16 @@ func TestTransportErrorNamesTheCall(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 
-	c, err := api.New(api.Config{BaseURL: apitest.BaseURL(addr), Auth: mustAuth(api.TokenAuth(apitest.DemoToken))})
+	c, err := api.New(api.Config{BaseURL: simulator.BaseURL(addr), Auth: mustAuth(api.TokenAuth(simulator.DemoToken))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.ListConnectors(context.Background(), apitest.AccountRetail)
+	_, err = c.ListConnectors(context.Background(), simulator.AccountRetail)
 	if err == nil {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	want := "GET /accounts/" + apitest.AccountRetail + "/magic/connectors: no response: dial tcp " + addr
+	want := "GET /accounts/" + simulator.AccountRetail + "/magic/connectors: no response: dial tcp " + addr
 	if !strings.HasPrefix(msg, want) {
 		t.Errorf("error %q, want prefix %q", msg, want)
 	}
@@ -505,12 +505,12 @@ func TestTransportErrorNamesTheCall(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	auth := mustAuth(api.TokenAuth(apitest.DemoToken))
+	auth := mustAuth(api.TokenAuth(simulator.DemoToken))
 	for _, tc := range []api.Config{
 		{BaseURL: "https://api.example.com"},
 		{BaseURL: "ftp://api.example.com", Auth: auth},
 		{BaseURL: "api.example.com/client/v4", Auth: auth},
-		{BaseURL: "https://user:" + apitest.DemoToken + "@api.example.com/", Auth: auth},
+		{BaseURL: "https://user:" + simulator.DemoToken + "@api.example.com/", Auth: auth},
 	} {
 		_, err := api.New(tc)
 		if err == nil {

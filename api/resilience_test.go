@@ -10,24 +10,24 @@ import (
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 func TestRetryRecoversFromOneTransientFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault apitest.Fault
+		fault simulator.Fault
 		first int
 	}{
-		{"502", apitest.Fault{Status: 502, Body: "<html><title>502</title></html>", ContentType: "text/html", Times: 1}, 502},
-		{"closed connection", apitest.Fault{CloseConnection: true, Times: 1}, 0},
-		{"body cut short", apitest.Fault{Body: `{"success":true,"result":[{"id":"a"},{"id":"b"}]}`, CutAfter: 20, Times: 1}, 200},
+		{"502", simulator.Fault{Status: 502, Body: "<html><title>502</title></html>", ContentType: "text/html", Times: 1}, 502},
+		{"closed connection", simulator.Fault{CloseConnection: true, Times: 1}, 0},
+		{"body cut short", simulator.Fault{Body: `{"success":true,"result":[{"id":"a"},{"id":"b"}]}`, CutAfter: 20, Times: 1}, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var observed []int
 			sim, c := newClient(t, api.Config{Observe: func(ri api.RequestInfo) { observed = append(observed, ri.StatusCode) }})
-			sim.SetFault(apitest.AccountLabs, apitest.EndpointConnectors, tc.fault)
-			got, err := c.ListConnectors(context.Background(), apitest.AccountLabs)
+			sim.SetFault(simulator.AccountLabs, simulator.EndpointConnectors, tc.fault)
+			got, err := c.ListConnectors(context.Background(), simulator.AccountLabs)
 			if err != nil {
 				t.Fatalf("retry did not recover: %v", err)
 			}
@@ -44,28 +44,28 @@ func TestRetryRecoversFromOneTransientFailure(t *testing.T) {
 func TestNoRetry(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		fault   apitest.Fault
+		fault   simulator.Fault
 		timeout time.Duration
 	}{
-		{"4xx", apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}}, 0},
-		{"success false", apitest.Fault{Errors: []apitest.Message{{Code: 1000, Message: "x"}}}, 0},
-		{"malformed JSON", apitest.Fault{Body: `{"success":true,"result":[}`}, 0},
-		{"5xx without room before the deadline", apitest.Fault{Status: 500, Body: `{}`}, 800 * time.Millisecond},
+		{"4xx", simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 10000, Message: "Authentication error"}}}, 0},
+		{"success false", simulator.Fault{Errors: []simulator.Message{{Code: 1000, Message: "x"}}}, 0},
+		{"malformed JSON", simulator.Fault{Body: `{"success":true,"result":[}`}, 0},
+		{"5xx without room before the deadline", simulator.Fault{Status: 500, Body: `{}`}, 800 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim, c := newClient(t, api.Config{})
-			sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, tc.fault)
+			sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, tc.fault)
 			ctx := context.Background()
 			if tc.timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			_, err := c.ListApps(ctx, apitest.AccountLabs)
+			_, err := c.ListApps(ctx, simulator.AccountLabs)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if n := sim.Calls(apitest.EndpointApps); n != 1 {
+			if n := sim.Calls(simulator.EndpointApps); n != 1 {
 				t.Errorf("%d requests, want 1", n)
 			}
 		})
@@ -73,16 +73,16 @@ func TestNoRetry(t *testing.T) {
 }
 
 func TestBackoffAfter429(t *testing.T) {
-	clk := apitest.NewClock(testNow)
-	sim := apitest.NewServer(apitest.DemoFleet(testNow), apitest.WithClock(clk.Now),
-		apitest.WithToken(apitest.DemoToken), apitest.WithRateLimit(3, 5*time.Minute))
-	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken)), Now: clk.Now})
+	clk := simulator.NewClock(testNow)
+	sim := simulator.NewServer(simulator.DemoFleet(testNow), simulator.WithClock(clk.Now),
+		simulator.WithToken(simulator.DemoToken), simulator.WithRateLimit(3, 5*time.Minute))
+	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(simulator.DemoToken)), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+		if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 			t.Fatalf("call %d within the budget: %v", i+1, err)
 		}
 	}
@@ -91,7 +91,7 @@ func TestBackoffAfter429(t *testing.T) {
 	}
 
 	// The fourth call passes the budget: 429 with Retry-After 300.
-	_, err = c.ListConnectors(ctx, apitest.AccountLabs)
+	_, err = c.ListConnectors(ctx, simulator.AccountLabs)
 	var backoff *api.BackoffError
 	if !errors.Is(err, api.ErrBackoff) || !errors.As(err, &backoff) || !backoff.Started || api.StatusCode(err) != 429 {
 		t.Fatalf("err = %v, want a 429 that starts a backoff", err)
@@ -104,8 +104,8 @@ func TestBackoffAfter429(t *testing.T) {
 	// During the pause no request is made, for any endpoint or account.
 	clk.Add(299 * time.Second)
 	for _, call := range []func() error{
-		func() error { _, err := c.ListApps(ctx, apitest.AccountRetail); return err },
-		func() error { _, err := c.ListConnectors(ctx, apitest.AccountLabs); return err },
+		func() error { _, err := c.ListApps(ctx, simulator.AccountRetail); return err },
+		func() error { _, err := c.ListConnectors(ctx, simulator.AccountLabs); return err },
 	} {
 		err := call()
 		if !errors.As(err, &backoff) || backoff.Started || backoff.Remaining != time.Second {
@@ -125,15 +125,15 @@ func TestBackoffAfter429(t *testing.T) {
 
 	// Once Retry-After has passed, calls resume.
 	clk.Add(2 * time.Second)
-	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+	if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 		t.Errorf("after the backoff: %v", err)
 	}
 }
 
 func TestBackoffWithoutRetryAfterLastsFiveMinutes(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Status: 429, Body: "Too many requests", ContentType: "text/plain"})
-	_, err := c.ListApps(context.Background(), apitest.AccountLabs)
+	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Status: 429, Body: "Too many requests", ContentType: "text/plain"})
+	_, err := c.ListApps(context.Background(), simulator.AccountLabs)
 	if !errors.Is(err, api.ErrBackoff) || !strings.Contains(err.Error(), "HTTP 429 Too Many Requests: rate limited by the Cloudflare API: no call for 5m0s") {
 		t.Fatalf("err = %v", err)
 	}
@@ -146,7 +146,7 @@ func TestRateLimitHeadersObserved(t *testing.T) {
 	var got []api.RateLimit
 	_, c := newClient(t, api.Config{Observe: func(ri api.RequestInfo) { got = append(got, ri.RateLimit) }})
 	for i := 0; i < 2; i++ {
-		if _, err := c.ListApps(context.Background(), apitest.AccountLabs); err != nil {
+		if _, err := c.ListApps(context.Background(), simulator.AccountLabs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,17 +169,17 @@ func TestTokenFileRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(apitest.DemoToken + "\n")
+	write(simulator.DemoToken + "\n")
 	sim, c := newClient(t, api.Config{Auth: mustAuth(api.TokenFileAuth(path))})
 	ctx := context.Background()
-	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+	if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 		t.Fatal(err)
 	}
 
 	rotated := "rotated-token-0f1e2d3c4b5a"
 	sim.SetToken(rotated)
 	write(rotated + "\n")
-	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+	if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
 	if got := sim.Requests()[1].Header.Get("Authorization"); got != "Bearer "+rotated {
@@ -188,23 +188,23 @@ func TestTokenFileRotation(t *testing.T) {
 
 	// A file caught empty mid-rotation does not lose the token in use.
 	write("")
-	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+	if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 		t.Errorf("with an empty token file: %v", err)
 	}
 	// Nor does a missing file.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListApps(ctx, apitest.AccountLabs); err != nil {
+	if _, err := c.ListApps(ctx, simulator.AccountLabs); err != nil {
 		t.Errorf("with the token file gone: %v", err)
 	}
 
 	// An old token echoed by the server is still redacted.
-	sim.SetFault("", apitest.EndpointApps, apitest.Fault{Status: 400, Errors: []apitest.Message{
-		{Code: 6003, Message: "bad headers: " + apitest.DemoToken + " / " + rotated},
+	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Status: 400, Errors: []simulator.Message{
+		{Code: 6003, Message: "bad headers: " + simulator.DemoToken + " / " + rotated},
 	}})
-	_, err := c.ListApps(ctx, apitest.AccountLabs)
-	if err == nil || strings.Contains(err.Error(), rotated) || strings.Contains(err.Error(), apitest.DemoToken) {
+	_, err := c.ListApps(ctx, simulator.AccountLabs)
+	if err == nil || strings.Contains(err.Error(), rotated) || strings.Contains(err.Error(), simulator.DemoToken) {
 		t.Errorf("error leaks a token: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 const fixtureConnector = "8e6a2c1f0b9d4e7fa3c5b1d2e4f60718"
@@ -27,9 +27,9 @@ func num(v float64) *float64 { return &v }
 
 func TestLatestSnapshotDecodesEveryField(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointTelemetry, apitest.Fault{Body: readFile(t, "snapshot_full.json")})
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointTelemetry, simulator.Fault{Body: readFile(t, "snapshot_full.json")})
 
-	got, err := c.LatestSnapshot(context.Background(), apitest.AccountRetail, fixtureConnector)
+	got, err := c.LatestSnapshot(context.Background(), simulator.AccountRetail, fixtureConnector)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestLatestSnapshotDecodesEveryField(t *testing.T) {
 		t.Errorf("snapshot:\n got %s\nwant %s", gotJSON, wantJSON)
 	}
 	reqs := sim.Requests()
-	if path := reqs[len(reqs)-1].URL.Path; path != "/client/v4/accounts/"+apitest.AccountRetail+"/magic/connectors/"+fixtureConnector+"/telemetry/snapshots/latest" {
+	if path := reqs[len(reqs)-1].URL.Path; path != "/client/v4/accounts/"+simulator.AccountRetail+"/magic/connectors/"+fixtureConnector+"/telemetry/snapshots/latest" {
 		t.Errorf("path = %q", path)
 	}
 	assertNoPersonalData(t, got, fixturePersonalData)
@@ -94,9 +94,9 @@ func assertNoPersonalData(t *testing.T, s *api.Snapshot, personal []string) {
 
 func TestLatestSnapshotWithMostFieldsAbsent(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointTelemetry, apitest.Fault{Body: readFile(t, "snapshot_minimal.json")})
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointTelemetry, simulator.Fault{Body: readFile(t, "snapshot_minimal.json")})
 
-	got, err := c.LatestSnapshot(context.Background(), apitest.AccountRetail, fixtureConnector)
+	got, err := c.LatestSnapshot(context.Background(), simulator.AccountRetail, fixtureConnector)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,25 +117,25 @@ func TestLatestSnapshotWithMostFieldsAbsent(t *testing.T) {
 func TestLatestSnapshotNone(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(*apitest.Server)
+		setup func(*simulator.Server)
 	}{
-		{"simulated connector without a snapshot", func(s *apitest.Server) {
-			s.SetSnapshot(apitest.AccountRetail, fixtureConnector, nil)
+		{"simulated connector without a snapshot", func(s *simulator.Server) {
+			s.SetSnapshot(simulator.AccountRetail, fixtureConnector, nil)
 		}},
-		{"count 0", func(s *apitest.Server) {
-			s.SetFault("", apitest.EndpointTelemetry, apitest.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":{"count":0,"items":[]}}`})
+		{"count 0", func(s *simulator.Server) {
+			s.SetFault("", simulator.EndpointTelemetry, simulator.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":{"count":0,"items":[]}}`})
 		}},
-		{"items absent", func(s *apitest.Server) {
-			s.SetFault("", apitest.EndpointTelemetry, apitest.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":{"count":0}}`})
+		{"items absent", func(s *simulator.Server) {
+			s.SetFault("", simulator.EndpointTelemetry, simulator.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":{"count":0}}`})
 		}},
-		{"result null", func(s *apitest.Server) {
-			s.SetFault("", apitest.EndpointTelemetry, apitest.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":null}`})
+		{"result null", func(s *simulator.Server) {
+			s.SetFault("", simulator.EndpointTelemetry, simulator.Fault{Body: `{"success":true,"errors":[],"messages":[],"result":null}`})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim, c := newClient(t, api.Config{})
 			tc.setup(sim)
-			got, err := c.LatestSnapshot(context.Background(), apitest.AccountRetail, fixtureConnector)
+			got, err := c.LatestSnapshot(context.Background(), simulator.AccountRetail, fixtureConnector)
 			if err != nil || got != nil {
 				t.Errorf("got %+v, %v; want nil, nil", got, err)
 			}
@@ -145,10 +145,10 @@ func TestLatestSnapshotNone(t *testing.T) {
 
 func TestLatestSnapshotPicksTheMostRecentItem(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	sim.SetFault("", apitest.EndpointTelemetry, apitest.Fault{
+	sim.SetFault("", simulator.EndpointTelemetry, simulator.Fault{
 		Body: `{"success":true,"errors":[],"messages":[],"result":{"count":3,"items":[{"t":100},{"t":300,"cpu_count":2},{"t":200}]}}`,
 	})
-	got, err := c.LatestSnapshot(context.Background(), apitest.AccountRetail, fixtureConnector)
+	got, err := c.LatestSnapshot(context.Background(), simulator.AccountRetail, fixtureConnector)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,17 +163,17 @@ func TestLatestSnapshotPicksTheMostRecentItem(t *testing.T) {
 func TestLatestSnapshotFromSimulatedFleet(t *testing.T) {
 	var mu sync.Mutex
 	now := testNow
-	fleet := apitest.DemoFleet(testNow)
-	sim := apitest.NewServer(fleet, apitest.WithToken(apitest.DemoToken),
-		apitest.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
-	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(apitest.DemoToken))})
+	fleet := simulator.DemoFleet(testNow)
+	sim := simulator.NewServer(fleet, simulator.WithToken(simulator.DemoToken),
+		simulator.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(simulator.DemoToken))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	const london = "c0ffee00000000000000000000001042"
 
-	first, err := c.LatestSnapshot(ctx, apitest.AccountRetail, london)
+	first, err := c.LatestSnapshot(ctx, simulator.AccountRetail, london)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestLatestSnapshotFromSimulatedFleet(t *testing.T) {
 	mu.Lock()
 	now = now.Add(5 * time.Minute)
 	mu.Unlock()
-	later, err := c.LatestSnapshot(ctx, apitest.AccountRetail, london)
+	later, err := c.LatestSnapshot(ctx, simulator.AccountRetail, london)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,29 +194,29 @@ func TestLatestSnapshotFromSimulatedFleet(t *testing.T) {
 		t.Errorf("counters did not grow: %+v then %+v", first.Netdevs[0], later.Netdevs[0])
 	}
 
-	stale, err := c.LatestSnapshot(ctx, apitest.AccountRetail, apitest.ConnectorStale)
+	stale, err := c.LatestSnapshot(ctx, simulator.AccountRetail, simulator.ConnectorStale)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := float64(testNow.Add(-apitest.StaleHeartbeatAgo).Unix()); stale.T != want {
+	if want := float64(testNow.Add(-simulator.StaleHeartbeatAgo).Unix()); stale.T != want {
 		t.Errorf("stale connector's snapshot t = %v, want %v", stale.T, want)
 	}
-	none, err := c.LatestSnapshot(ctx, apitest.AccountRetail, apitest.ConnectorNeverSeen)
+	none, err := c.LatestSnapshot(ctx, simulator.AccountRetail, simulator.ConnectorNeverSeen)
 	if err != nil || none != nil {
 		t.Errorf("never activated connector: %+v, %v; want no snapshot", none, err)
 	}
-	for _, id := range []string{london, apitest.ConnectorStale, apitest.ConnectorNeverSeen} {
+	for _, id := range []string{london, simulator.ConnectorStale, simulator.ConnectorNeverSeen} {
 		if n := sim.SnapshotCalls(id); n < 1 {
 			t.Errorf("SnapshotCalls(%s) = %d", id, n)
 		}
 	}
-	if got := sim.Calls(apitest.EndpointTelemetry); got != 4 {
+	if got := sim.Calls(simulator.EndpointTelemetry); got != 4 {
 		t.Errorf("Calls(telemetry) = %d, want 4", got)
 	}
 
 	// The fleet's DHCP leases are there, for tests to look for, but the
 	// client decodes none of them.
-	personal := apitest.PersonalData(fleet)
+	personal := simulator.PersonalData(fleet)
 	if len(personal) == 0 {
 		t.Fatal("the demo fleet has no DHCP leases")
 	}
@@ -227,23 +227,23 @@ func TestLatestSnapshotFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		connector  string
-		fault      *apitest.Fault
+		fault      *simulator.Fault
 		wantStatus int
 		want       string
 	}{
-		{"502 HTML", fixtureConnector, &apitest.Fault{Status: 502, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>"}, 502, `HTML title "502 Bad Gateway"`},
-		{"success false", fixtureConnector, &apitest.Fault{Errors: []apitest.Message{{Code: 1000, Message: "Internal error"}}}, 200, "1000: Internal error"},
-		{"429", fixtureConnector, &apitest.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []apitest.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}}, 429, "HTTP 429 Too Many Requests"},
-		{"truncated", fixtureConnector, &apitest.Fault{Body: `{"success":true,"result":{"count":1,"items":[{"t":1`}, 200, "truncated JSON"},
-		{"wrong type", fixtureConnector, &apitest.Fault{Body: `{"success":true,"result":{"count":1,"items":[{"t":"yesterday"}]}}`}, 200, "malformed JSON"},
+		{"502 HTML", fixtureConnector, &simulator.Fault{Status: 502, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>"}, 502, `HTML title "502 Bad Gateway"`},
+		{"success false", fixtureConnector, &simulator.Fault{Errors: []simulator.Message{{Code: 1000, Message: "Internal error"}}}, 200, "1000: Internal error"},
+		{"429", fixtureConnector, &simulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []simulator.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}}, 429, "HTTP 429 Too Many Requests"},
+		{"truncated", fixtureConnector, &simulator.Fault{Body: `{"success":true,"result":{"count":1,"items":[{"t":1`}, 200, "truncated JSON"},
+		{"wrong type", fixtureConnector, &simulator.Fault{Body: `{"success":true,"result":{"count":1,"items":[{"t":"yesterday"}]}}`}, 200, "malformed JSON"},
 		{"unknown connector", "0000000000000000000000000000dead", nil, 404, "connector not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim, c := newClient(t, api.Config{})
 			if tc.fault != nil {
-				sim.SetFault(apitest.AccountRetail, apitest.EndpointTelemetry, *tc.fault)
+				sim.SetFault(simulator.AccountRetail, simulator.EndpointTelemetry, *tc.fault)
 			}
-			got, err := c.LatestSnapshot(context.Background(), apitest.AccountRetail, tc.connector)
+			got, err := c.LatestSnapshot(context.Background(), simulator.AccountRetail, tc.connector)
 			if err == nil {
 				t.Fatalf("no error; result %+v", got)
 			}
@@ -255,7 +255,7 @@ func TestLatestSnapshotFailures(t *testing.T) {
 				t.Errorf("Endpoint %q, StatusCode %d; want telemetry, %d", apiErr.Endpoint, apiErr.StatusCode, tc.wantStatus)
 			}
 			msg := err.Error()
-			op := "GET /accounts/" + apitest.AccountRetail + "/magic/connectors/" + tc.connector + "/telemetry/snapshots/latest"
+			op := "GET /accounts/" + simulator.AccountRetail + "/magic/connectors/" + tc.connector + "/telemetry/snapshots/latest"
 			if !strings.HasPrefix(msg, op) || !strings.Contains(msg, tc.want) {
 				t.Errorf("error %q, want prefix %q and %q", msg, op, tc.want)
 			}

@@ -17,22 +17,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // discoveryStack is the exporter discovering accounts from the simulated
 // API over HTTP, served on /metrics and /probe.
 type discoveryStack struct {
-	sim      *apitest.Server
+	sim      *simulator.Server
 	accounts *Accounts
 	exp      *Exporter
 	srv      *httptest.Server
 	logs     *bytes.Buffer
 }
 
-func newDiscoveryStack(t *testing.T, fleet []apitest.Account, fixed []string, probeOnly bool) *discoveryStack {
+func newDiscoveryStack(t *testing.T, fleet []simulator.Account, fixed []string, probeOnly bool) *discoveryStack {
 	t.Helper()
-	sim := apitest.NewServer(fleet, apitest.WithToken(apitest.DemoToken))
+	sim := simulator.NewServer(fleet, simulator.WithToken(simulator.DemoToken))
 	client, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustToken(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +67,11 @@ func (d *discoveryStack) get(t *testing.T, path string) (int, string) {
 }
 
 // manyAccounts is a fleet of n accounts of one connector each.
-func manyAccounts(n int) []apitest.Account {
-	demo := apitest.DemoFleet(testNow)[1]
-	out := make([]apitest.Account, n)
+func manyAccounts(n int) []simulator.Account {
+	demo := simulator.DemoFleet(testNow)[1]
+	out := make([]simulator.Account, n)
 	for i := range out {
-		out[i] = apitest.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
+		out[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
 			Connectors: demo.Connectors[:1], Apps: demo.Apps}
 	}
 	return out
@@ -106,12 +106,12 @@ func TestDiscoveryScrapesEveryAccount(t *testing.T) {
 	if n := strings.Count(page, `cloudflare_magic_up{`); n != 57*2+1 {
 		t.Errorf("%d up series, want 2 per account and 1 for the listing", n)
 	}
-	if calls := d.sim.Calls(apitest.EndpointAccounts); calls != 2 {
+	if calls := d.sim.Calls(simulator.EndpointAccounts); calls != 2 {
 		t.Errorf("%d listing calls, want 2 pages", calls)
 	}
 
 	// A failed listing keeps the accounts of the last good one.
-	d.sim.SetFault("", apitest.EndpointAccounts, apitest.Fault{Status: 500, Body: "oops", ContentType: "text/plain"})
+	d.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Status: 500, Body: "oops", ContentType: "text/plain"})
 	if err := d.accounts.refresh(context.Background()); err == nil {
 		t.Fatal("refresh did not fail")
 	}
@@ -143,7 +143,7 @@ func TestAccountConcurrencyIsBounded(t *testing.T) {
 	ids := make([]string, 9)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%032x", i+1)
-		client.accounts[ids[i]] = client.accounts[apitest.AccountLabs]
+		client.accounts[ids[i]] = client.accounts[simulator.AccountLabs]
 	}
 	client.wait = func(ctx context.Context) error { return nil }
 	wrapped := &trackingClient{fakeClient: client, enter: func(account string) {
@@ -188,7 +188,7 @@ func (c *trackingClient) ListApps(ctx context.Context, account string) ([]api.Ap
 }
 
 func TestProbe(t *testing.T) {
-	fleet := apitest.DemoFleet(testNow)
+	fleet := simulator.DemoFleet(testNow)
 	for _, tc := range []struct {
 		name      string
 		fixed     []string
@@ -197,10 +197,10 @@ func TestProbe(t *testing.T) {
 		code      int
 		want      string
 	}{
-		{"one account", nil, true, "?account=" + apitest.AccountLabs, 200, `cloudflare_magic_account_info{account_id="` + apitest.AccountLabs + `",account_name="Acme Labs"} 1`},
-		{"upper-case ID", nil, true, "?account=" + strings.ToUpper(apitest.AccountLabs), 200, upLine(apitest.AccountLabs, "apps", 1)},
-		{"allow-listed", []string{apitest.AccountLabs}, false, "?account=" + apitest.AccountLabs, 200, upLine(apitest.AccountLabs, "connectors", 1)},
-		{"not allow-listed", []string{apitest.AccountLabs}, false, "?account=" + apitest.AccountRetail, 403, "not one of the exporter's --cloudflare.account-id"},
+		{"one account", nil, true, "?account=" + simulator.AccountLabs, 200, `cloudflare_magic_account_info{account_id="` + simulator.AccountLabs + `",account_name="Acme Labs"} 1`},
+		{"upper-case ID", nil, true, "?account=" + strings.ToUpper(simulator.AccountLabs), 200, upLine(simulator.AccountLabs, "apps", 1)},
+		{"allow-listed", []string{simulator.AccountLabs}, false, "?account=" + simulator.AccountLabs, 200, upLine(simulator.AccountLabs, "connectors", 1)},
+		{"not allow-listed", []string{simulator.AccountLabs}, false, "?account=" + simulator.AccountRetail, 403, "not one of the exporter's --cloudflare.account-id"},
 		{"not among the listed accounts", nil, true, "?account=0123456789abcdef0123456789abcdef", 403, "not among the accounts the exporter's credential can list"},
 		{"missing", nil, true, "", 400, "missing parameter"},
 		{"too short", nil, true, "?account=4e5c2a1b", 400, "32 hex characters"},
@@ -214,18 +214,18 @@ func TestProbe(t *testing.T) {
 			for !d.accounts.Ready() {
 				time.Sleep(5 * time.Millisecond)
 			}
-			callsBefore := d.sim.Calls(apitest.EndpointConnectors)
+			callsBefore := d.sim.Calls(simulator.EndpointConnectors)
 			code, page := d.get(t, "/probe"+tc.query)
 			if code != tc.code || !strings.Contains(page, tc.want) {
 				t.Errorf("answered %d %q, want %d with %q", code, page, tc.code, tc.want)
 			}
 			if tc.code != 200 {
-				if n := d.sim.Calls(apitest.EndpointConnectors); n != callsBefore {
+				if n := d.sim.Calls(simulator.EndpointConnectors); n != callsBefore {
 					t.Error("a refused probe reached the API")
 				}
 				return
 			}
-			if strings.Contains(page, apitest.AccountRetail) || strings.Contains(page, "go_goroutines") {
+			if strings.Contains(page, simulator.AccountRetail) || strings.Contains(page, "go_goroutines") {
 				t.Error("the probe carries more than its account")
 			}
 		})
@@ -233,7 +233,7 @@ func TestProbe(t *testing.T) {
 }
 
 func TestProbeOnlyMetricsPage(t *testing.T) {
-	d := newDiscoveryStack(t, apitest.DemoFleet(testNow), nil, true)
+	d := newDiscoveryStack(t, simulator.DemoFleet(testNow), nil, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go d.accounts.Run(ctx)
@@ -241,20 +241,20 @@ func TestProbeOnlyMetricsPage(t *testing.T) {
 	if strings.Contains(page, "cloudflare_magic_up{") || strings.Contains(page, "account_info") {
 		t.Errorf("/metrics scrapes accounts in probe-only mode:\n%s", page)
 	}
-	if n := d.sim.Calls(apitest.EndpointConnectors); n != 0 {
+	if n := d.sim.Calls(simulator.EndpointConnectors); n != 0 {
 		t.Errorf("%d connectors calls from /metrics", n)
 	}
 }
 
 func TestFixedAccountsGetNames(t *testing.T) {
-	fleet := apitest.DemoFleet(testNow)
-	d := newDiscoveryStack(t, fleet, []string{apitest.AccountRetail}, false)
+	fleet := simulator.DemoFleet(testNow)
+	d := newDiscoveryStack(t, fleet, []string{simulator.AccountRetail}, false)
 	if err := d.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, page := d.get(t, "/metrics")
-	want := `cloudflare_magic_account_info{account_id="` + apitest.AccountRetail + `",account_name="Acme Retail"} 1`
-	if !strings.Contains(page, want) || strings.Contains(page, apitest.AccountLabs) {
+	want := `cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name="Acme Retail"} 1`
+	if !strings.Contains(page, want) || strings.Contains(page, simulator.AccountLabs) {
 		t.Errorf("/metrics lacks %q or has the other account", want)
 	}
 	if strings.Contains(page, `endpoint="accounts"`) {
@@ -263,15 +263,15 @@ func TestFixedAccountsGetNames(t *testing.T) {
 
 	// Without permission to list accounts, names are empty and nothing
 	// else changes; the log says so once.
-	d = newDiscoveryStack(t, fleet, []string{apitest.AccountRetail}, false)
-	d.sim.SetFault("", apitest.EndpointAccounts, apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
+	d = newDiscoveryStack(t, fleet, []string{simulator.AccountRetail}, false)
+	d.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
 	for range 2 {
 		_ = d.accounts.refresh(context.Background())
 	}
 	_, page = d.get(t, "/metrics")
 	for _, want := range []string{
-		`cloudflare_magic_account_info{account_id="` + apitest.AccountRetail + `",account_name=""} 1`,
-		upLine(apitest.AccountRetail, "connectors", 1),
+		`cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name=""} 1`,
+		upLine(simulator.AccountRetail, "connectors", 1),
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -285,28 +285,28 @@ func TestFixedAccountsGetNames(t *testing.T) {
 // TestForgottenAccountsAreForgotten: an account dropped from the listing
 // leaves nothing behind in the exporter's per-account state.
 func TestForgottenAccountsAreForgotten(t *testing.T) {
-	fleet := apitest.DemoFleet(testNow)
+	fleet := simulator.DemoFleet(testNow)
 	d := newDiscoveryStack(t, fleet, nil, false)
 	if err := d.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	d.get(t, "/metrics")
-	if d.exp.connectorsFetch.entries[apitest.AccountLabs] == nil {
+	if d.exp.connectorsFetch.entries[simulator.AccountLabs] == nil {
 		t.Fatal("no fetch state for a scraped account")
 	}
-	d.sim.SetFault("", apitest.EndpointAccounts, apitest.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"` +
-		apitest.AccountRetail + `","name":"Acme Retail"}],"result_info":{"page":1,"per_page":50,"total_pages":1}}`})
+	d.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"` +
+		simulator.AccountRetail + `","name":"Acme Retail"}],"result_info":{"page":1,"per_page":50,"total_pages":1}}`})
 	if err := d.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, page := d.get(t, "/metrics")
-	if strings.Contains(page, apitest.AccountLabs) {
+	if strings.Contains(page, simulator.AccountLabs) {
 		t.Error("the dropped account is still scraped")
 	}
-	if d.exp.connectorsFetch.entries[apitest.AccountLabs] != nil || d.exp.appsFetch.entries[apitest.AccountLabs] != nil {
+	if d.exp.connectorsFetch.entries[simulator.AccountLabs] != nil || d.exp.appsFetch.entries[simulator.AccountLabs] != nil {
 		t.Error("the dropped account's fetch state is kept")
 	}
-	if code, _ := d.get(t, "/probe?account="+apitest.AccountLabs); code != http.StatusForbidden {
+	if code, _ := d.get(t, "/probe?account="+simulator.AccountLabs); code != http.StatusForbidden {
 		t.Errorf("probe of the dropped account answered %d, want 403", code)
 	}
 }
@@ -317,7 +317,7 @@ func TestNoCallAfterTheDeadline(t *testing.T) {
 	client := newFakeClient()
 	ids := []string{fmt.Sprintf("%032x", 1), fmt.Sprintf("%032x", 2), fmt.Sprintf("%032x", 3)}
 	for _, id := range ids {
-		client.accounts[id] = client.accounts[apitest.AccountLabs]
+		client.accounts[id] = client.accounts[simulator.AccountLabs]
 	}
 	client.wait = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 	var logs bytes.Buffer

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // fixedClient answers from decoded slices, so a benchmark measures the
@@ -30,8 +30,8 @@ func (f *fixedClient) BackoffRemaining() time.Duration                     { ret
 
 func largeClient(tb testing.TB, n int) *fixedClient {
 	tb.Helper()
-	a := apitest.LargeFleet(testNow, n, n)
-	wire := make([]apitest.Connector, len(a.Connectors))
+	a := simulator.LargeFleet(testNow, n, n)
+	wire := make([]simulator.Connector, len(a.Connectors))
 	for i, c := range a.Connectors {
 		wire[i] = c.At(testNow)
 	}
@@ -53,7 +53,7 @@ func largeClient(tb testing.TB, n int) *fixedClient {
 }
 
 func benchmarkExporter(b *testing.B, n int) *Exporter {
-	e, err := New(Config{Client: largeClient(b, n), Accounts: FixedAccounts(apitest.AccountLarge), Now: func() time.Time { return testNow }})
+	e, err := New(Config{Client: largeClient(b, n), Accounts: FixedAccounts(simulator.AccountLarge), Now: func() time.Time { return testNow }})
 	if err != nil {
 		b.Fatal(err)
 	}

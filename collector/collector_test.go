@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -32,7 +32,7 @@ var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 // API's wire shapes into api types through the api package's own decoding.
 type fakeClient struct {
 	mu       sync.Mutex
-	accounts map[string]apitest.Account
+	accounts map[string]simulator.Account
 	now      time.Time
 	errs     map[string]error // by "account/endpoint"
 	calls    map[string]int
@@ -48,14 +48,14 @@ func (f *fakeClient) BackoffRemaining() time.Duration {
 }
 
 func newFakeClient() *fakeClient {
-	f := &fakeClient{accounts: map[string]apitest.Account{}, now: testNow, errs: map[string]error{}, calls: map[string]int{}}
-	for _, a := range apitest.DemoFleet(testNow) {
+	f := &fakeClient{accounts: map[string]simulator.Account{}, now: testNow, errs: map[string]error{}, calls: map[string]int{}}
+	for _, a := range simulator.DemoFleet(testNow) {
 		f.accounts[a.ID] = a
 	}
 	return f
 }
 
-func (f *fakeClient) call(ctx context.Context, account, endpoint string) (apitest.Account, error) {
+func (f *fakeClient) call(ctx context.Context, account, endpoint string) (simulator.Account, error) {
 	f.mu.Lock()
 	f.calls[account+"/"+endpoint]++
 	err := f.errs[account+"/"+endpoint]
@@ -82,7 +82,7 @@ func (f *fakeClient) ListConnectors(ctx context.Context, account string) ([]api.
 	if err != nil {
 		return nil, err
 	}
-	wire := make([]apitest.Connector, len(a.Connectors))
+	wire := make([]simulator.Connector, len(a.Connectors))
 	for i, c := range a.Connectors {
 		wire[i] = c.At(f.now)
 	}
@@ -116,7 +116,7 @@ func roundTrip(in, out any) error {
 func newTestExporter(t *testing.T, client Client, logger log.Logger, accounts ...string) *Exporter {
 	t.Helper()
 	if len(accounts) == 0 {
-		accounts = []string{apitest.AccountRetail, apitest.AccountLabs}
+		accounts = []string{simulator.AccountRetail, simulator.AccountLabs}
 	}
 	e, err := New(Config{Client: client, Accounts: FixedAccounts(accounts...), Logger: logger, Now: func() time.Time { return testNow }})
 	if err != nil {
@@ -179,12 +179,12 @@ func TestFleetMetrics(t *testing.T) {
 func TestPartialFailure(t *testing.T) {
 	var logs bytes.Buffer
 	client := newFakeClient()
-	client.errs[apitest.AccountRetail+"/connectors"] = &api.Error{
-		Endpoint: api.EndpointConnectors, Op: "GET /accounts/" + apitest.AccountRetail + "/magic/connectors",
+	client.errs[simulator.AccountRetail+"/connectors"] = &api.Error{
+		Endpoint: api.EndpointConnectors, Op: "GET /accounts/" + simulator.AccountRetail + "/magic/connectors",
 		StatusCode: 502, Err: errors.New(`response body is not JSON (Content-Type "text/html")`),
 	}
-	client.errs[apitest.AccountLabs+"/apps"] = &api.Error{
-		Endpoint: api.EndpointApps, Op: "GET /accounts/" + apitest.AccountLabs + "/magic/apps",
+	client.errs[simulator.AccountLabs+"/apps"] = &api.Error{
+		Endpoint: api.EndpointApps, Op: "GET /accounts/" + simulator.AccountLabs + "/magic/apps",
 		StatusCode: 403, Errors: []api.Message{{Code: 10000, Message: "Authentication error"}},
 	}
 	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)))
@@ -198,8 +198,8 @@ func TestPartialFailure(t *testing.T) {
 		t.Fatalf("want 2 log lines for 2 failures, got %d:\n%s", len(lines), logs.String())
 	}
 	for _, want := range []string{
-		`level=error msg="scrape failed" account_id=` + apitest.AccountRetail + ` endpoint=connectors err="list connectors for account ` + apitest.AccountRetail + `: GET /accounts/` + apitest.AccountRetail + `/magic/connectors: HTTP 502 Bad Gateway`,
-		`level=error msg="scrape failed" account_id=` + apitest.AccountLabs + ` endpoint=apps err="list apps for account ` + apitest.AccountLabs + `: GET /accounts/` + apitest.AccountLabs + `/magic/apps: HTTP 403 Forbidden: 10000: Authentication error"`,
+		`level=error msg="scrape failed" account_id=` + simulator.AccountRetail + ` endpoint=connectors err="list connectors for account ` + simulator.AccountRetail + `: GET /accounts/` + simulator.AccountRetail + `/magic/connectors: HTTP 502 Bad Gateway`,
+		`level=error msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=apps err="list apps for account ` + simulator.AccountLabs + `: GET /accounts/` + simulator.AccountLabs + `/magic/apps: HTTP 403 Forbidden: 10000: Authentication error"`,
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
@@ -216,7 +216,7 @@ func TestNoSecretInMetrics(t *testing.T) {
 	if !strings.Contains(page, "cloudflare_magic_connector_info") {
 		t.Fatalf("no connector metrics served:\n%s", page)
 	}
-	for _, secret := range []string{apitest.LicenseKeyPrefix, apitest.DemoToken, apitest.DemoKey} {
+	for _, secret := range []string{simulator.LicenseKeyPrefix, simulator.DemoToken, simulator.DemoKey} {
 		if strings.Contains(page, secret) || strings.Contains(s.logs.String(), secret) {
 			t.Errorf("page or log contains %q", secret)
 		}
@@ -306,8 +306,8 @@ func TestCancelledScrapeCancelsCalls(t *testing.T) {
 # TYPE cloudflare_magic_up gauge
 cloudflare_magic_up{account_id=%[1]q,endpoint="apps"} 0
 cloudflare_magic_up{account_id=%[1]q,endpoint="connectors"} 0
-`, apitest.AccountRetail)
-	e = newTestExporter(t, client, nil, apitest.AccountRetail)
+`, simulator.AccountRetail)
+	e = newTestExporter(t, client, nil, simulator.AccountRetail)
 	if err := testutil.CollectAndCompare(e.WithContext(ctx), strings.NewReader(want), "cloudflare_magic_up"); err != nil {
 		t.Error(err)
 	}
@@ -319,7 +319,7 @@ func TestTimeoutBoundsCalls(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountLabs), Timeout: 50 * time.Millisecond})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(simulator.AccountLabs), Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,13 +331,13 @@ func TestTimeoutBoundsCalls(t *testing.T) {
 
 func TestDeletedConnectorDisappears(t *testing.T) {
 	client := newFakeClient()
-	e := newTestExporter(t, client, nil, apitest.AccountLabs)
+	e := newTestExporter(t, client, nil, simulator.AccountLabs)
 	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_activated"); n != 2 {
 		t.Fatalf("%d connectors, want 2", n)
 	}
-	labs := client.accounts[apitest.AccountLabs]
+	labs := client.accounts[simulator.AccountLabs]
 	labs.Connectors = labs.Connectors[:1]
-	client.accounts[apitest.AccountLabs] = labs
+	client.accounts[simulator.AccountLabs] = labs
 	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_activated"); n != 1 {
 		t.Errorf("%d connectors after one was deleted, want 1", n)
 	}
@@ -346,7 +346,7 @@ func TestDeletedConnectorDisappears(t *testing.T) {
 func TestInvalidLabelValueDoesNotPanic(t *testing.T) {
 	e := newTestExporter(t, newFakeClient(), nil)
 	ch := make(chan prometheus.Metric, 1)
-	chanSink(ch).sample(e.appInfo, 1, apitest.AccountLabs, "id", "account", "bad \xff name", "")
+	chanSink(ch).sample(e.appInfo, 1, simulator.AccountLabs, "id", "account", "bad \xff name", "")
 	m := <-ch
 	if err := m.Write(nil); err == nil {
 		t.Error("invalid UTF-8 label value produced a valid metric")
@@ -356,19 +356,19 @@ func TestInvalidLabelValueDoesNotPanic(t *testing.T) {
 func TestWindowConfigErrors(t *testing.T) {
 	var logs bytes.Buffer
 	client := newFakeClient()
-	labs := client.accounts[apitest.AccountLabs]
+	labs := client.accounts[simulator.AccountLabs]
 	labs.Connectors = slices.Clone(labs.Connectors)
 	labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
-	client.accounts[apitest.AccountLabs] = labs
+	client.accounts[simulator.AccountLabs] = labs
 	bad := labs.Connectors[1].ID
-	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)), apitest.AccountLabs)
+	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)), simulator.AccountLabs)
 
 	want := func(errorsTotal int) string {
 		return fmt.Sprintf(`
 # HELP cloudflare_magic_connector_config_errors_total Times the connector's data was found invalid: an upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. Its other metrics are kept; the exporter's log says which field is wrong.
 # TYPE cloudflare_magic_connector_config_errors_total counter
 cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
-`, apitest.AccountLabs, bad, errorsTotal)
+`, simulator.AccountLabs, bad, errorsTotal)
 	}
 	for range 3 {
 		if err := testutil.CollectAndCompare(e, strings.NewReader(want(1)), "cloudflare_magic_connector_config_errors_total"); err != nil {
@@ -387,15 +387,15 @@ cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
 	reg.MustRegister(e)
 	page := formatAll(t, reg)
 	for _, want := range []string{
-		`cloudflare_magic_connector_info{account_id="` + apitest.AccountLabs + `",connector_id="` + bad + `"`,
-		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + apitest.AccountLabs + `",connector_id="` + bad + `"}`,
-		`cloudflare_magic_connector_interrupt_window_active{account_id="` + apitest.AccountLabs + `",connector_id="` + labs.Connectors[0].ID + `"}`,
+		`cloudflare_magic_connector_info{account_id="` + simulator.AccountLabs + `",connector_id="` + bad + `"`,
+		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + simulator.AccountLabs + `",connector_id="` + bad + `"}`,
+		`cloudflare_magic_connector_interrupt_window_active{account_id="` + simulator.AccountLabs + `",connector_id="` + labs.Connectors[0].ID + `"}`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, `interrupt_window_active{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) {
+	if strings.Contains(page, `interrupt_window_active{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) {
 		t.Error("window metrics exported for a connector with an unknown time zone")
 	}
 
@@ -422,14 +422,14 @@ cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
 	reg = prometheus.NewRegistry()
 	reg.MustRegister(e)
 	page = formatAll(t, reg)
-	if strings.Contains(page, `heartbeat_age_seconds{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) ||
-		!strings.Contains(page, `interrupt_window_active{account_id="`+apitest.AccountLabs+`",connector_id="`+bad+`"}`) {
+	if strings.Contains(page, `heartbeat_age_seconds{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) ||
+		!strings.Contains(page, `interrupt_window_active{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) {
 		t.Error("an unreadable heartbeat should cost the heartbeat metrics, not the window ones")
 	}
 
 	// A connector deleted upstream takes its counter with it.
 	labs.Connectors = labs.Connectors[:1]
-	client.accounts[apitest.AccountLabs] = labs
+	client.accounts[simulator.AccountLabs] = labs
 	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_config_errors_total"); n != 0 {
 		t.Errorf("%d counters after the connector was deleted", n)
 	}

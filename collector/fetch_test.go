@@ -17,25 +17,25 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // stack is the exporter wired as in main, against the simulated API over
 // real HTTP, behind its metrics handler.
 type stack struct {
-	sim    *apitest.Server
+	sim    *simulator.Server
 	client *api.Client
 	exp    *Exporter
 	page   *httptest.Server
 	logs   *bytes.Buffer
-	clock  *apitest.Clock
+	clock  *simulator.Clock
 }
 
-func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *stack {
+func newStack(t *testing.T, minInterval time.Duration, opts ...simulator.Option) *stack {
 	t.Helper()
-	clk := apitest.NewClock(testNow)
-	opts = append([]apitest.Option{apitest.WithClock(clk.Now), apitest.WithToken(apitest.DemoToken)}, opts...)
-	sim := apitest.NewServer(apitest.DemoFleet(testNow), opts...)
+	clk := simulator.NewClock(testNow)
+	opts = append([]simulator.Option{simulator.WithClock(clk.Now), simulator.WithToken(simulator.DemoToken)}, opts...)
+	sim := simulator.NewServer(simulator.DemoFleet(testNow), opts...)
 	metrics := NewAPIMetrics(clk.Now)
 	client, err := api.New(api.Config{
 		BaseURL: sim.Start(t), Auth: mustToken(t), Now: clk.Now, Observe: metrics.Observe,
@@ -45,7 +45,7 @@ func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *
 	}
 	logs := &bytes.Buffer{}
 	exp, err := New(Config{
-		Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs),
+		Client: client, Accounts: FixedAccounts(simulator.AccountRetail, simulator.AccountLabs),
 		MinInterval: minInterval, Now: clk.Now, Timeout: 10 * time.Second,
 		// As many accounts at once as there are, per scrape: concurrent
 		// scrapes must not wait on one another for these slots.
@@ -64,7 +64,7 @@ func newStack(t *testing.T, minInterval time.Duration, opts ...apitest.Option) *
 }
 
 func mustToken(t *testing.T) api.Auth {
-	a, err := api.TokenAuth(apitest.DemoToken)
+	a, err := api.TokenAuth(simulator.DemoToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	const scrapes = 20
 	s := newStack(t, 0)
 	gate := make(chan struct{})
-	s.sim.SetFault("", apitest.EndpointConnectors, apitest.Fault{Gate: gate})
-	s.sim.SetFault("", apitest.EndpointApps, apitest.Fault{Gate: gate})
+	s.sim.SetFault("", simulator.EndpointConnectors, simulator.Fault{Gate: gate})
+	s.sim.SetFault("", simulator.EndpointApps, simulator.Fault{Gate: gate})
 
 	pages := make([]string, scrapes)
 	var wg sync.WaitGroup
@@ -115,7 +115,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 		wg.Go(func() { pages[i] = s.scrape(t, 0) })
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for s.exp.connectorsFetch.waiting(apitest.AccountRetail) < scrapes || s.exp.appsFetch.waiting(apitest.AccountLabs) < scrapes {
+	for s.exp.connectorsFetch.waiting(simulator.AccountRetail) < scrapes || s.exp.appsFetch.waiting(simulator.AccountLabs) < scrapes {
 		if time.Now().After(deadline) {
 			t.Fatal("scrapes never all waited on the calls in flight")
 		}
@@ -124,14 +124,14 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	close(gate)
 	wg.Wait()
 
-	for _, endpoint := range []string{apitest.EndpointConnectors, apitest.EndpointApps} {
+	for _, endpoint := range []string{simulator.EndpointConnectors, simulator.EndpointApps} {
 		if n := s.sim.Calls(endpoint); n != 2 {
 			t.Errorf("%s called %d times for %d scrapes of 2 accounts, want 2", endpoint, n, scrapes)
 		}
 	}
 	for i, page := range pages {
-		if !strings.Contains(page, upLine(apitest.AccountRetail, "connectors", 1)) ||
-			!strings.Contains(page, `connector_id="`+apitest.ConnectorStale+`"`) {
+		if !strings.Contains(page, upLine(simulator.AccountRetail, "connectors", 1)) ||
+			!strings.Contains(page, `connector_id="`+simulator.ConnectorStale+`"`) {
 			t.Errorf("scrape %d did not get the shared result", i)
 		}
 	}
@@ -140,20 +140,20 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 func TestAbandonedScrapeDoesNotFailOthers(t *testing.T) {
 	s := newStack(t, 0)
 	gate := make(chan struct{})
-	s.sim.SetFault("", apitest.EndpointConnectors, apitest.Fault{Gate: gate})
+	s.sim.SetFault("", simulator.EndpointConnectors, simulator.Fault{Gate: gate})
 
 	// A scrape with a short deadline gives up while a patient one waits.
 	patient := make(chan string)
 	go func() { patient <- s.scrape(t, 0) }()
 	impatient := s.scrape(t, 1)
-	if !strings.Contains(impatient, upLine(apitest.AccountLabs, "connectors", 0)) {
+	if !strings.Contains(impatient, upLine(simulator.AccountLabs, "connectors", 0)) {
 		t.Error("the impatient scrape did not time out")
 	}
 	close(gate)
-	if page := <-patient; !strings.Contains(page, upLine(apitest.AccountLabs, "connectors", 1)) {
+	if page := <-patient; !strings.Contains(page, upLine(simulator.AccountLabs, "connectors", 1)) {
 		t.Error("the patient scrape lost the call the impatient one gave up on")
 	}
-	if n := s.sim.Calls(apitest.EndpointConnectors); n != 2 {
+	if n := s.sim.Calls(simulator.EndpointConnectors); n != 2 {
 		t.Errorf("connectors called %d times, want 2 (one per account)", n)
 	}
 }
@@ -163,13 +163,13 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 	first := s.scrape(t, 0)
 	ageLine := func(page string) string {
 		for _, l := range strings.Split(page, "\n") {
-			if strings.HasPrefix(l, `cloudflare_magic_connector_heartbeat_age_seconds{account_id="`+apitest.AccountRetail+`",connector_id="`+apitest.ConnectorStale+`"}`) {
+			if strings.HasPrefix(l, `cloudflare_magic_connector_heartbeat_age_seconds{account_id="`+simulator.AccountRetail+`",connector_id="`+simulator.ConnectorStale+`"}`) {
 				return l[strings.LastIndex(l, " ")+1:]
 			}
 		}
 		return ""
 	}
-	lastSuccess := `cloudflare_magic_last_success_timestamp_seconds{account_id="` + apitest.AccountRetail + `",endpoint="connectors"} 1.7955216e+09`
+	lastSuccess := `cloudflare_magic_last_success_timestamp_seconds{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1.7955216e+09`
 	if ageLine(first) != "7200" || !strings.Contains(first, lastSuccess) {
 		t.Fatalf("first scrape: age %q, or no last success line", ageLine(first))
 	}
@@ -177,7 +177,7 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 	// 30 s later: no call, the same data, the heartbeat age grown.
 	s.clock.Add(30 * time.Second)
 	second := s.scrape(t, 0)
-	if n := s.sim.Calls(apitest.EndpointConnectors); n != 2 {
+	if n := s.sim.Calls(simulator.EndpointConnectors); n != 2 {
 		t.Errorf("connectors called %d times, want 2: the outcome is younger than the interval", n)
 	}
 	if ageLine(second) != "7230" {
@@ -189,18 +189,18 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 
 	// Past the interval, a new call; when it fails, no stale series.
 	s.clock.Add(31 * time.Second)
-	s.sim.SetFault(apitest.AccountRetail, apitest.EndpointConnectors, apitest.Fault{Status: 403, Errors: []apitest.Message{{Code: 10000, Message: "Authentication error"}}})
+	s.sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 10000, Message: "Authentication error"}}})
 	third := s.scrape(t, 0)
-	if n := s.sim.Calls(apitest.EndpointConnectors); n != 4 {
+	if n := s.sim.Calls(simulator.EndpointConnectors); n != 4 {
 		t.Errorf("connectors called %d times, want 4", n)
 	}
-	if !strings.Contains(third, upLine(apitest.AccountRetail, "connectors", 0)) || !strings.Contains(third, lastSuccess) {
+	if !strings.Contains(third, upLine(simulator.AccountRetail, "connectors", 0)) || !strings.Contains(third, lastSuccess) {
 		t.Error("failed call: want up 0 and the old last success")
 	}
-	if strings.Contains(third, `connector_info{account_id="`+apitest.AccountRetail+`"`) {
+	if strings.Contains(third, `connector_info{account_id="`+simulator.AccountRetail+`"`) {
 		t.Error("stale connector series served after a failed call")
 	}
-	if !strings.Contains(third, `connector_info{account_id="`+apitest.AccountLabs+`"`) {
+	if !strings.Contains(third, `connector_info{account_id="`+simulator.AccountLabs+`"`) {
 		t.Error("the other account's series are gone")
 	}
 	if !strings.Contains(s.logs.String(), `hint="the credential needs the Magic WAN Read permission`) {
@@ -209,7 +209,7 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 }
 
 func TestRateLimitIsHonoured(t *testing.T) {
-	s := newStack(t, 0, apitest.WithRateLimit(6, 5*time.Minute))
+	s := newStack(t, 0, simulator.WithRateLimit(6, 5*time.Minute))
 	page := s.scrape(t, 0) // 4 calls: 2 left
 	for _, want := range []string{
 		"cloudflare_magic_api_ratelimit_remaining 2",
@@ -238,7 +238,7 @@ func TestRateLimitIsHonoured(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		s.clock.Add(20 * time.Second)
 		page = s.scrape(t, 0)
-		for _, a := range []string{apitest.AccountRetail, apitest.AccountLabs} {
+		for _, a := range []string{simulator.AccountRetail, simulator.AccountLabs} {
 			for _, ep := range []string{"connectors", "apps"} {
 				if !strings.Contains(page, upLine(a, ep, 0)) {
 					t.Errorf("scrape %d: %s/%s not 0 during the backoff", i, a, ep)
@@ -275,11 +275,11 @@ func grep(page, pattern string) string {
 
 func TestScrapeDeadline(t *testing.T) {
 	s := newStack(t, 0)
-	s.sim.SetFault(apitest.AccountLabs, apitest.EndpointApps, apitest.Fault{Hang: true})
+	s.sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{Hang: true})
 	// A scrape timeout of 1.5 s less the 0.5 s offset: the hanging call
 	// is abandoned after 1 s and the page still answers, in time.
 	page := s.scrape(t, 1.5)
-	if !strings.Contains(page, upLine(apitest.AccountLabs, "apps", 0)) || !strings.Contains(page, upLine(apitest.AccountLabs, "connectors", 1)) {
+	if !strings.Contains(page, upLine(simulator.AccountLabs, "apps", 0)) || !strings.Contains(page, upLine(simulator.AccountLabs, "connectors", 1)) {
 		t.Errorf("hanging endpoint: want its up 0 and the other's 1:\n%s", grep(page, "up{"))
 	}
 	if !strings.Contains(s.logs.String(), "context deadline exceeded") {

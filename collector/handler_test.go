@@ -11,12 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 func TestHandlerServesEvenWhenEveryCallFails(t *testing.T) {
 	client := newFakeClient()
-	for _, a := range []string{apitest.AccountRetail, apitest.AccountLabs} {
+	for _, a := range []string{simulator.AccountRetail, simulator.AccountLabs} {
 		client.errs[a+"/connectors"] = errors.New("boom")
 		client.errs[a+"/apps"] = errors.New("boom")
 	}
@@ -38,7 +38,7 @@ func TestHandlerServesEvenWhenEveryCallFails(t *testing.T) {
 		t.Fatalf("status %d:\n%s", resp.StatusCode, body)
 	}
 	for _, want := range []string{
-		`cloudflare_magic_up{account_id="` + apitest.AccountLabs + `",endpoint="apps"} 0`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="apps"} 0`,
 		`cloudflare_magic_api_requests_total{code="error",endpoint="apps"} 1`,
 		`cloudflare_magic_api_requests_total{code="429",endpoint="apps"} 1`,
 	} {
@@ -71,7 +71,7 @@ func TestHandlerMethods(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST answered %d", resp.StatusCode)
 	}
-	if n := client.callCount(apitest.AccountRetail + "/connectors"); n != 0 {
+	if n := client.callCount(simulator.AccountRetail + "/connectors"); n != 0 {
 		t.Errorf("HEAD or POST made %d API calls", n)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // textPage is what /metrics writes for the exporter's own families.
@@ -35,7 +35,7 @@ func textPage(t *testing.T, e *Exporter, only *api.Account) []byte {
 func TestTextPathEqualsCollector(t *testing.T) {
 	withTelemetry := func() *Exporter {
 		client := newFakeClient()
-		clk := apitest.NewClock(testNow)
+		clk := simulator.NewClock(testNow)
 		e, tel := newTelemetryExporter(t, client, clk, nil)
 		testutil.CollectAndCount(e) // tells telemetry the connectors
 		refreshDue(tel)
@@ -43,12 +43,12 @@ func TestTextPathEqualsCollector(t *testing.T) {
 	}
 	partial := func() *Exporter {
 		client := newFakeClient()
-		client.errs[apitest.AccountRetail+"/connectors"] = errors.New("boom")
-		labs := client.accounts[apitest.AccountLabs]
+		client.errs[simulator.AccountRetail+"/connectors"] = errors.New("boom")
+		labs := client.accounts[simulator.AccountLabs]
 		labs.Connectors = slices.Clone(labs.Connectors)
 		labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
 		labs.Connectors[0].Notes = "a \"quoted\", back\\slashed\nmulti-line note: é"
-		client.accounts[apitest.AccountLabs] = labs
+		client.accounts[simulator.AccountLabs] = labs
 		return newTestExporter(t, client, nil)
 	}
 	for name, build := range map[string]func() *Exporter{
@@ -87,8 +87,8 @@ func TestTextPathEqualsCollector(t *testing.T) {
 
 func TestTextPathProbe(t *testing.T) {
 	e := newTestExporter(t, newFakeClient(), nil)
-	page := string(textPage(t, e, &api.Account{ID: apitest.AccountLabs, Name: "Acme Labs"}))
-	if strings.Contains(page, apitest.AccountRetail) || !strings.Contains(page, `account_name="Acme Labs"`) {
+	page := string(textPage(t, e, &api.Account{ID: simulator.AccountLabs, Name: "Acme Labs"}))
+	if strings.Contains(page, simulator.AccountRetail) || !strings.Contains(page, `account_name="Acme Labs"`) {
 		t.Errorf("probe page:\n%s", page)
 	}
 }
@@ -118,7 +118,7 @@ func TestTextPathKeepsUTF8Valid(t *testing.T) {
 	e := newTestExporter(t, newFakeClient(), nil)
 	var b bytes.Buffer
 	out := newTextSink(&b, nil)
-	out.sample(e.appInfo, 1, apitest.AccountLabs, "id", "account", "bad \xff name", "")
+	out.sample(e.appInfo, 1, simulator.AccountLabs, "id", "account", "bad \xff name", "")
 	if err := out.close(); err != nil {
 		t.Fatal(err)
 	}

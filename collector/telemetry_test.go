@@ -21,7 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/apitest"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
 // Demo connectors the telemetry tests single out.
@@ -146,10 +146,10 @@ func simulatedSnapshot(t *testing.T, fixture string) *api.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := apitest.NewServer(apitest.DemoFleet(testNow), apitest.WithToken(apitest.DemoToken),
-		apitest.WithClock(func() time.Time { return testNow }))
-	sim.SetFault(apitest.AccountRetail, apitest.EndpointTelemetry, apitest.Fault{Body: string(body)})
-	auth, err := api.TokenAuth(apitest.DemoToken)
+	sim := simulator.NewServer(simulator.DemoFleet(testNow), simulator.WithToken(simulator.DemoToken),
+		simulator.WithClock(func() time.Time { return testNow }))
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointTelemetry, simulator.Fault{Body: string(body)})
+	auth, err := api.TokenAuth(simulator.DemoToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,18 +173,18 @@ func TestTelemetryMetrics(t *testing.T) {
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			tel := newTestTelemetry(t, simulatedSnapshot(t, tc.fixture), nil, nil)
-			tel.SetConnectors(apitest.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
+			tel.SetConnectors(simulator.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
 			refreshDue(tel)
-			compareGoldenAll(t, accountTelemetry{tel, apitest.AccountRetail}, tc.golden)
+			compareGoldenAll(t, accountTelemetry{tel, simulator.AccountRetail}, tc.golden)
 		})
 	}
 }
 
 func TestTelemetryLint(t *testing.T) {
 	tel := newTestTelemetry(t, simulatedSnapshot(t, "snapshot_full.json"), nil, nil)
-	tel.SetConnectors(apitest.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
+	tel.SetConnectors(simulator.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
 	refreshDue(tel)
-	c := accountTelemetry{tel, apitest.AccountRetail}
+	c := accountTelemetry{tel, simulator.AccountRetail}
 	if n := testutil.CollectAndCount(c); n < 30 {
 		t.Fatalf("only %d series to lint", n)
 	}
@@ -199,10 +199,10 @@ func TestTelemetryLint(t *testing.T) {
 
 // newTelemetryExporter returns an Exporter of the demo fleet's labs account
 // with telemetry over client, on the settable clock.
-func newTelemetryExporter(t *testing.T, client *fakeClient, clk *apitest.Clock, logger log.Logger) (*Exporter, *Telemetry) {
+func newTelemetryExporter(t *testing.T, client *fakeClient, clk *simulator.Clock, logger log.Logger) (*Exporter, *Telemetry) {
 	t.Helper()
 	tel := newTestTelemetry(t, client, clk.Now, logger)
-	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountLabs), Logger: logger, Now: clk.Now, Telemetry: tel})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(simulator.AccountLabs), Logger: logger, Now: clk.Now, Telemetry: tel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func telemetryUp(value int) string {
 cloudflare_magic_up{account_id="%[1]s",endpoint="apps"} 1
 cloudflare_magic_up{account_id="%[1]s",endpoint="connectors"} 1
 cloudflare_magic_up{account_id="%[1]s",endpoint="telemetry"} %[2]d
-`, apitest.AccountLabs, value)
+`, simulator.AccountLabs, value)
 }
 
 // TestTelemetryThroughTheExporter follows one connector through a scrape
@@ -225,14 +225,14 @@ cloudflare_magic_up{account_id="%[1]s",endpoint="telemetry"} %[2]d
 func TestTelemetryThroughTheExporter(t *testing.T) {
 	var logs bytes.Buffer
 	client := newFakeClient()
-	clk := apitest.NewClock(testNow)
+	clk := simulator.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, log.NewLogfmtLogger(log.NewSyncWriter(&logs)))
 	series := func(metric, connector string) int {
 		t.Helper()
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(e)
 		out := formatAll(t, reg)
-		return strings.Count(out, metric+`{account_id="`+apitest.AccountLabs+`",connector_id="`+connector+`"`)
+		return strings.Count(out, metric+`{account_id="`+simulator.AccountLabs+`",connector_id="`+connector+`"`)
 	}
 	checkUp := func(want int) {
 		t.Helper()
@@ -246,7 +246,7 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 	if n := series("cloudflare_magic_connector_snapshot_timestamp_seconds", connectorCambridge); n != 0 {
 		t.Errorf("%d snapshot series before any refresh", n)
 	}
-	if n := client.callCount(apitest.AccountLabs + "/telemetry"); n != 0 {
+	if n := client.callCount(simulator.AccountLabs + "/telemetry"); n != 0 {
 		t.Errorf("a scrape called the snapshot endpoint %d times; only Run may", n)
 	}
 
@@ -258,9 +258,9 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 
 	// A failed refresh keeps the last snapshot and the list metrics, and
 	// says so through up and the log.
-	client.setErr(apitest.AccountLabs+"/telemetry/"+connectorCambridge, &api.Error{
+	client.setErr(simulator.AccountLabs+"/telemetry/"+connectorCambridge, &api.Error{
 		Endpoint: api.EndpointTelemetry, StatusCode: 502,
-		Op: "GET /accounts/" + apitest.AccountLabs + "/magic/connectors/" + connectorCambridge + "/telemetry/snapshots/latest",
+		Op: "GET /accounts/" + simulator.AccountLabs + "/magic/connectors/" + connectorCambridge + "/telemetry/snapshots/latest",
 	})
 	clk.Add(time.Minute)
 	refreshDue(tel)
@@ -271,23 +271,23 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 			t.Errorf("%s of the connector whose snapshot call failed is gone", metric)
 		}
 	}
-	want := `level=error msg="scrape failed" account_id=` + apitest.AccountLabs + ` endpoint=telemetry err="latest snapshot of 1 of 2 connectors failed, connector ` + connectorCambridge + `: GET /accounts/` + apitest.AccountLabs + `/magic/connectors/` + connectorCambridge + `/telemetry/snapshots/latest: HTTP 502 Bad Gateway"`
+	want := `level=error msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=telemetry err="latest snapshot of 1 of 2 connectors failed, connector ` + connectorCambridge + `: GET /accounts/` + simulator.AccountLabs + `/magic/connectors/` + connectorCambridge + `/telemetry/snapshots/latest: HTTP 502 Bad Gateway"`
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("log lacks\n%s\n got:\n%s", want, logs.String())
 	}
 
 	// The next good refresh clears it.
-	client.setErr(apitest.AccountLabs+"/telemetry/"+connectorCambridge, nil)
+	client.setErr(simulator.AccountLabs+"/telemetry/"+connectorCambridge, nil)
 	clk.Add(time.Minute)
 	refreshDue(tel)
 	checkUp(1)
 
 	// A connector whose snapshot is gone (count 0) has no telemetry series,
 	// and that is no failure.
-	labs := client.accounts[apitest.AccountLabs]
-	labs.Connectors = append([]apitest.Connector(nil), labs.Connectors...)
+	labs := client.accounts[simulator.AccountLabs]
+	labs.Connectors = append([]simulator.Connector(nil), labs.Connectors...)
 	labs.Connectors[1].Snapshot = nil
-	client.accounts[apitest.AccountLabs] = labs
+	client.accounts[simulator.AccountLabs] = labs
 	clk.Add(time.Minute)
 	refreshDue(tel)
 	checkUp(1)
@@ -301,9 +301,9 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 
 func TestTelemetryFirstRefreshFails(t *testing.T) {
 	client := newFakeClient()
-	clk := apitest.NewClock(testNow)
+	clk := simulator.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
-	client.setErr(apitest.AccountLabs+"/telemetry", errors.New("no response: connection refused"))
+	client.setErr(simulator.AccountLabs+"/telemetry", errors.New("no response: connection refused"))
 	testutil.CollectAndCount(e) // lists the connectors
 	refreshDue(tel)
 	if err := testutil.CollectAndCompare(e, strings.NewReader(telemetryUp(0)), "cloudflare_magic_up"); err != nil {
@@ -319,7 +319,7 @@ func TestTelemetryFirstRefreshFails(t *testing.T) {
 
 func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 	client := newFakeClient()
-	clk := apitest.NewClock(testNow)
+	clk := simulator.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
 	testutil.CollectAndCount(e)
 	refreshDue(tel)
@@ -329,9 +329,9 @@ func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 
 	// The scrape that lists the connectors emits telemetry concurrently:
 	// the series go at the scrape after the one that finds them gone.
-	labs := client.accounts[apitest.AccountLabs]
-	labs.Connectors = append([]apitest.Connector(nil), labs.Connectors[:1]...)
-	client.accounts[apitest.AccountLabs] = labs
+	labs := client.accounts[simulator.AccountLabs]
+	labs.Connectors = append([]simulator.Connector(nil), labs.Connectors[:1]...)
+	client.accounts[simulator.AccountLabs] = labs
 	testutil.CollectAndCount(e)
 	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_snapshot_timestamp_seconds"); n != 1 {
 		t.Errorf("%d snapshot series after a connector was deleted, want 1", n)
@@ -342,9 +342,9 @@ func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 		t.Errorf("%d snapshot series after the last connector was deactivated, want 0", n)
 	}
 	clk.Add(time.Hour)
-	before := client.callCount(apitest.AccountLabs + "/telemetry")
+	before := client.callCount(simulator.AccountLabs + "/telemetry")
 	refreshDue(tel)
-	if n := client.callCount(apitest.AccountLabs + "/telemetry"); n != before {
+	if n := client.callCount(simulator.AccountLabs + "/telemetry"); n != before {
 		t.Errorf("%d snapshot calls for forgotten connectors", n-before)
 	}
 }
@@ -353,9 +353,9 @@ func TestTelemetryForgetsDeletedAndDeactivatedConnectors(t *testing.T) {
 // clock, whatever the number of scrapes.
 func TestTelemetryRefreshesAtMostEveryInterval(t *testing.T) {
 	client := newFakeClient()
-	clk := apitest.NewClock(testNow)
+	clk := simulator.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
-	calls := func() int { return client.callCount(apitest.AccountLabs + "/telemetry/" + connectorCambridge) }
+	calls := func() int { return client.callCount(simulator.AccountLabs + "/telemetry/" + connectorCambridge) }
 	for _, step := range []struct {
 		advance time.Duration
 		want    int
@@ -386,7 +386,7 @@ func TestTelemetryNoPersonalData(t *testing.T) {
 	logger := log.NewLogfmtLogger(log.NewSyncWriter(&logs))
 	client := newFakeClient()
 	tel := newTestTelemetry(t, client, nil, logger)
-	e, err := New(Config{Client: client, Accounts: FixedAccounts(apitest.AccountRetail, apitest.AccountLabs), Logger: logger, Telemetry: tel})
+	e, err := New(Config{Client: client, Accounts: FixedAccounts(simulator.AccountRetail, simulator.AccountLabs), Logger: logger, Telemetry: tel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,16 +397,16 @@ func TestTelemetryNoPersonalData(t *testing.T) {
 	out := formatAll(t, reg)
 
 	fixture := newTestTelemetry(t, simulatedSnapshot(t, "snapshot_full.json"), nil, logger)
-	fixture.SetConnectors(apitest.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
+	fixture.SetConnectors(simulator.AccountRetail, []api.Connector{{ID: connectorLondon, Activated: true}})
 	refreshDue(fixture)
 	reg = prometheus.NewPedanticRegistry()
-	reg.MustRegister(accountTelemetry{fixture, apitest.AccountRetail})
+	reg.MustRegister(accountTelemetry{fixture, simulator.AccountRetail})
 	out += formatAll(t, reg)
 
 	if n := strings.Count(out, "cloudflare_magic_connector_tunnel_health{"); n < 10 {
 		t.Fatalf("only %d tunnel series: the test would prove nothing\n%s", n, out)
 	}
-	personal := append(apitest.PersonalData(apitest.DemoFleet(testNow)), fixturePersonalData...)
+	personal := append(simulator.PersonalData(simulator.DemoFleet(testNow)), fixturePersonalData...)
 	if len(personal) < 16 {
 		t.Fatalf("only %d personal values to look for", len(personal))
 	}
@@ -430,26 +430,26 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 		concurrency = 8
 		interval    = 200 * time.Millisecond
 	)
-	connectors := make([]apitest.Connector, n)
+	connectors := make([]simulator.Connector, n)
 	listed := make([]api.Connector, n)
 	for i := range connectors {
 		id := fmt.Sprintf("c0ffee%026x", i)
-		connectors[i] = apitest.Connector{ID: id, Activated: true, Snapshot: &apitest.Snapshot{
+		connectors[i] = simulator.Connector{ID: id, Activated: true, Snapshot: &simulator.Snapshot{
 			T: float64(testNow.Unix()), V: "2026.10.2",
-			Tunnels: []apitest.SnapshotTunnel{{TunnelID: id, InterfaceName: "xfrm1", HealthState: "healthy", HealthValue: 1}},
+			Tunnels: []simulator.SnapshotTunnel{{TunnelID: id, InterfaceName: "xfrm1", HealthState: "healthy", HealthValue: 1}},
 		}}
 		listed[i] = api.Connector{ID: id, Activated: true}
 	}
-	sim := apitest.NewServer([]apitest.Account{{ID: apitest.AccountLabs, Connectors: connectors}}, apitest.WithToken(apitest.DemoToken))
+	sim := simulator.NewServer([]simulator.Account{{ID: simulator.AccountLabs, Connectors: connectors}}, simulator.WithToken(simulator.DemoToken))
 	// Each answer takes a moment, as the real API's do, so calls overlap.
-	sim.SetFault("", apitest.EndpointTelemetry, apitest.Fault{Delay: 2 * time.Millisecond})
+	sim.SetFault("", simulator.EndpointTelemetry, simulator.Fault{Delay: 2 * time.Millisecond})
 	srv := httptest.NewServer(sim)
 	transport := &http.Transport{}
-	auth, err := api.TokenAuth(apitest.DemoToken)
+	auth, err := api.TokenAuth(simulator.DemoToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := api.New(api.Config{BaseURL: srv.URL + apitest.PathPrefix, Auth: auth, HTTPClient: &http.Client{Transport: transport}})
+	client, err := api.New(api.Config{BaseURL: srv.URL + simulator.PathPrefix, Auth: auth, HTTPClient: &http.Client{Transport: transport}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tel.SetConnectors(apitest.AccountLabs, listed)
+	tel.SetConnectors(simulator.AccountLabs, listed)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
@@ -489,7 +489,7 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 	transport.CloseIdleConnections()
 	srv.Close()
 
-	maxInFlight := sim.MaxInFlight(apitest.EndpointTelemetry)
+	maxInFlight := sim.MaxInFlight(simulator.EndpointTelemetry)
 	if maxInFlight > concurrency {
 		t.Errorf("%d snapshot calls in flight at once, want at most %d", maxInFlight, concurrency)
 	}
@@ -509,7 +509,7 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 	}
 	t.Logf("%d connectors, concurrency %d, interval %v: first round %v; in %v, %d calls, %d to %d per connector (limit %d), at most %d in flight",
 		n, concurrency, interval, firstRound.Round(time.Millisecond), elapsed.Round(time.Millisecond),
-		sim.Calls(apitest.EndpointTelemetry), fewest, most, limit, maxInFlight)
+		sim.Calls(simulator.EndpointTelemetry), fewest, most, limit, maxInFlight)
 	goleak.VerifyNone(t, leaks)
 }
 
@@ -526,7 +526,7 @@ func TestTelemetryRunStopsWhileCallsHang(t *testing.T) {
 		return ctx.Err()
 	}
 	tel := newTestTelemetry(t, client, nil, nil)
-	tel.SetConnectors(apitest.AccountLabs, []api.Connector{{ID: connectorCambridge, Activated: true}, {ID: connectorSFO, Activated: true}})
+	tel.SetConnectors(simulator.AccountLabs, []api.Connector{{ID: connectorCambridge, Activated: true}, {ID: connectorSFO, Activated: true}})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
@@ -541,7 +541,7 @@ func TestTelemetryRunStopsWhileCallsHang(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 	// A call cut short by shutdown is no failure of the API.
-	if err := collectTelemetry(tel, apitest.AccountLabs, chanSink(make(chan prometheus.Metric, 100))); err != nil {
+	if err := collectTelemetry(tel, simulator.AccountLabs, chanSink(make(chan prometheus.Metric, 100))); err != nil {
 		t.Errorf("collectAccount after shutdown: %v", err)
 	}
 	goleak.VerifyNone(t, leaks)
@@ -572,7 +572,7 @@ func TestTelemetryDuplicatesAreSkipped(t *testing.T) {
 		Netdevs: []api.SnapshotNetdev{{Name: "eth0"}, {Name: "eth0"}},
 	}
 	for _, f := range tel.families {
-		tel.emitSnapshot(f, chanSink(ch), apitest.AccountLabs, connectorCambridge, snapshot)
+		tel.emitSnapshot(f, chanSink(ch), simulator.AccountLabs, connectorCambridge, snapshot)
 	}
 	close(ch)
 	reg := prometheus.NewPedanticRegistry()
@@ -605,7 +605,7 @@ func (c constCollector) Collect(ch chan<- prometheus.Metric) {
 // intervals is no longer served as current.
 func TestTelemetryStaleSnapshotsAreDropped(t *testing.T) {
 	client := newFakeClient()
-	clk := apitest.NewClock(testNow)
+	clk := simulator.NewClock(testNow)
 	e, tel := newTelemetryExporter(t, client, clk, nil)
 	testutil.CollectAndCount(e)
 	refreshDue(tel)
@@ -613,7 +613,7 @@ func TestTelemetryStaleSnapshotsAreDropped(t *testing.T) {
 		t.Fatalf("%d snapshots, want 2", n)
 	}
 	client.mu.Lock()
-	client.errs[apitest.AccountLabs+"/telemetry"] = errors.New("boom")
+	client.errs[simulator.AccountLabs+"/telemetry"] = errors.New("boom")
 	client.mu.Unlock()
 	for range 3 {
 		clk.Add(time.Minute)

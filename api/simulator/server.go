@@ -1,12 +1,14 @@
-// Package apitest simulates the Cloudflare API v4 endpoints the exporter
-// calls, over real HTTP, following the shapes documented in
-// shared/cloudflare/API.md.
+// Package simulator is a simulated Cloudflare API v4: the Magic WAN
+// endpoints the exporter calls, served over real HTTP with the shapes
+// documented in shared/cloudflare/API.md, a demo fleet, large fleets and
+// fault injection.
 //
-// It is the one simulated API of the project: the api and collector tests,
-// the end-to-end tests and the exporter's --demo mode all use it. A Server is
-// an http.Handler; tests wrap it in an httptest.Server, the demo serves it on
-// a loopback listener.
-package apitest
+// It is the engine of the exporter's --demo mode, which is why it is part of
+// the release binary, and the one simulated API of the project's tests: the
+// api and collector tests and the end-to-end test all use it. A Server is an
+// http.Handler; tests wrap it in an httptest.Server, the demo serves it on a
+// loopback listener.
+package simulator
 
 import (
 	"encoding/json"
