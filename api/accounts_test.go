@@ -58,7 +58,7 @@ func TestListAccountsFailure(t *testing.T) {
 
 func TestValidAccountID(t *testing.T) {
 	for id, want := range map[string]bool{
-		simulator.AccountRetail:                 true,
+		simulator.AccountRetail:               true,
 		"4E5C2A1B9D8F7E6A5B4C3D2E1F0A9B8C":    false, // callers lower-case first
 		"4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8":     false,
 		"4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8c0":   false,
