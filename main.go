@@ -35,6 +35,7 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
 const (
@@ -95,7 +96,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("cloudflare.account-id", "Cloudflare account ID (32 hex characters) to export; repeat the flag or give a comma-separated list. Without it, every account the credential can see is discovered. It is also the allow-list of /probe.").
 		Envar("CLOUDFLARE_ACCOUNT_ID").PlaceHolder("ID").StringsVar(&f.accounts)
 	app.Flag("cloudflare.accounts-refresh", "How often the accounts are listed again (to discover them, or to look up their names).").
-		Default(collector.DefaultAccountsRefresh.String()).DurationVar(&f.accountsRefresh)
+		Default(poll.DefaultAccountsRefresh.String()).DurationVar(&f.accountsRefresh)
 	app.Flag("cloudflare.account-concurrency", "Most accounts a scrape calls at once.").
 		Default("10").IntVar(&f.accountConcurrency)
 	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
@@ -187,13 +188,13 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	accounts := collector.NewAccounts(collector.AccountsConfig{
+	accounts := poll.NewAccounts(poll.AccountsConfig{
 		Client: client, Fixed: fixed, Refresh: f.accountsRefresh, Timeout: f.timeout, Logger: logger,
 	})
 	x := &exporter{background: []func(context.Context){accounts.Run}}
-	var telemetry *collector.Telemetry
+	var telemetry *poll.Telemetry
 	if f.telemetry {
-		telemetry, err = collector.NewTelemetry(collector.TelemetryConfig{
+		telemetry, err = poll.NewTelemetry(poll.TelemetryConfig{
 			Client:      client,
 			Interval:    f.telemetryInterval,
 			Concurrency: f.telemetryConcurrency,
@@ -205,7 +206,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		}
 		x.background = append(x.background, telemetry.Run)
 	}
-	exp, err := collector.New(collector.Config{
+	poller, err := poll.New(poll.Config{
 		Client:             client,
 		Accounts:           accounts,
 		AccountConcurrency: f.accountConcurrency,
@@ -218,13 +219,16 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(exporterName),
-		apiMetrics,
 	)
 	opts := collector.HandlerOpts{Timeout: f.timeout, TimeoutOffset: f.timeoutOffset, Logger: logger}
 	mux := http.NewServeMux()

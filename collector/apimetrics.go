@@ -1,28 +1,45 @@
 package collector
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 )
 
-// APIMetrics describes the exporter's use of the Cloudflare API over the
+// APIMetrics records the exporter's use of the Cloudflare API over the
 // life of the process: requests by endpoint and status, and the rate limit
-// the latest responses reported. Register it once, and hand Observe to the
-// API client.
+// the latest responses reported. Hand Observe to the API client; /metrics
+// shows what it holds.
 type APIMetrics struct {
-	requests *prometheus.CounterVec
+	now func() time.Time
 
-	remaining, reset, limit *prometheus.Desc
-	now                     func() time.Time
+	mu       sync.Mutex
+	requests map[requestKey]float64
+	latest   api.RateLimit
+	seenAt   time.Time
+}
 
-	mu     sync.Mutex
-	latest api.RateLimit
-	seenAt time.Time
+type requestKey struct{ endpoint, code string }
+
+// requestRow is the count of requests to one endpoint with one status.
+type requestRow struct {
+	requestKey
+	n float64
+}
+
+// rateLimitRow is the rate limit as the latest responses reported it.
+type rateLimitRow struct {
+	// remaining and reset are valid while hasWindow: after the window they
+	// describe has passed, they would no longer be true.
+	hasWindow        bool
+	remaining, reset float64
+	hasPolicy        bool
+	limit            float64
 }
 
 // NewAPIMetrics returns an APIMetrics that has seen no request yet. now
@@ -31,23 +48,7 @@ func NewAPIMetrics(now func() time.Time) *APIMetrics {
 	if now == nil {
 		now = time.Now
 	}
-	return &APIMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "api_requests_total",
-			Help:      "Requests made to the Cloudflare API, by endpoint and HTTP status code (error when no response arrived). A rise in 429 means the rate limit is reached; in 403, the token lacks permission.",
-		}, []string{"endpoint", "code"}),
-		remaining: prometheus.NewDesc(namespace+"_api_ratelimit_remaining",
-			"Requests left in the current rate-limit window, from the Ratelimit header of the latest response. Near 0, every call will soon be answered 429 for five minutes. Absent when unknown.",
-			nil, nil),
-		reset: prometheus.NewDesc(namespace+"_api_ratelimit_reset_seconds",
-			"Seconds until the current rate-limit window resets, from the Ratelimit header of the latest response. Absent when unknown.",
-			nil, nil),
-		limit: prometheus.NewDesc(namespace+"_api_ratelimit_limit",
-			"Requests allowed per rate-limit window (shared by every token, key and dashboard session of the user), from the Ratelimit-Policy header. Absent when the API sent none.",
-			nil, nil),
-		now: now,
-	}
+	return &APIMetrics{now: now, requests: map[requestKey]float64{}}
 }
 
 // Observe counts one request and keeps its rate-limit headers. Its
@@ -57,10 +58,9 @@ func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	if ri.StatusCode != 0 {
 		code = strconv.Itoa(ri.StatusCode)
 	}
-	m.requests.WithLabelValues(ri.Endpoint, code).Inc()
-
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.requests[requestKey{ri.Endpoint, code}]++
 	if rl := ri.RateLimit; rl.HasRemaining {
 		// Concurrent responses arrive in any order: within one window the
 		// lowest remaining count is the latest truth; a window ending
@@ -77,29 +77,68 @@ func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	}
 }
 
-// Describe implements prometheus.Collector.
-func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
-	m.requests.Describe(ch)
-	ch <- m.remaining
-	ch <- m.reset
-	ch <- m.limit
-}
-
-// Collect implements prometheus.Collector. The remaining count and reset
-// time are emitted only while the window they describe lasts: after it,
-// they would no longer be true.
-func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) {
-	m.requests.Collect(ch)
+// addTo puts what m holds on the page.
+func (m *APIMetrics) addTo(p *page) {
 	m.mu.Lock()
-	latest, seenAt := m.latest, m.seenAt
-	m.mu.Unlock()
-	if latest.HasRemaining {
-		if left := latest.Reset - m.now().Sub(seenAt); left > 0 {
-			ch <- prometheus.MustNewConstMetric(m.remaining, prometheus.GaugeValue, latest.Remaining)
-			ch <- prometheus.MustNewConstMetric(m.reset, prometheus.GaugeValue, left.Seconds())
+	defer m.mu.Unlock()
+	for k, n := range m.requests {
+		p.requests = append(p.requests, requestRow{k, n})
+	}
+	slices.SortFunc(p.requests, func(a, b requestRow) int {
+		return cmp.Or(cmp.Compare(a.endpoint, b.endpoint), cmp.Compare(a.code, b.code))
+	})
+	r := rateLimitRow{hasPolicy: m.latest.HasPolicy, limit: m.latest.Limit}
+	if m.latest.HasRemaining {
+		if left := m.latest.Reset - m.now().Sub(m.seenAt); left > 0 {
+			r.hasWindow, r.remaining, r.reset = true, m.latest.Remaining, left.Seconds()
 		}
 	}
-	if latest.HasPolicy {
-		ch <- prometheus.MustNewConstMetric(m.limit, prometheus.GaugeValue, latest.Limit)
-	}
+	p.rateLimit = []rateLimitRow{r}
+}
+
+func apiFamilies() []renderer {
+	rateLimit := func(p *page) []rateLimitRow { return p.rateLimit }
+	return append(
+		bind(SourceExporter, func(p *page) []requestRow { return p.requests },
+			&Family[requestRow]{
+				Name: namespace + "_api_requests_total",
+				Help: "Requests made to the Cloudflare API, by endpoint and HTTP status code.",
+				Doc:  "`code` is `error` when no response arrived. A rise in 429 means the rate limit is reached; in 403, the token lacks permission.",
+				Type: exposition.Counter, Labels: []string{"endpoint", "code"},
+				Samples: func(s Sampler, r *requestRow) { s.Add(r.n, r.endpoint, r.code) },
+			}),
+		bind(SourceExporter, rateLimit,
+			&Family[rateLimitRow]{
+				Name: namespace + "_api_ratelimit_remaining",
+				Help: "Requests left in the current rate-limit window, from the latest response.",
+				Doc:  "From the `Ratelimit` header. Near 0, every call will soon be answered 429 for five minutes. Absent when unknown.",
+				Type: exposition.Gauge,
+				Samples: func(s Sampler, r *rateLimitRow) {
+					if r.hasWindow {
+						s.Add(r.remaining)
+					}
+				},
+			},
+			&Family[rateLimitRow]{
+				Name: namespace + "_api_ratelimit_reset_seconds",
+				Help: "Seconds until the current rate-limit window resets, from the latest response.",
+				Doc:  "From the `Ratelimit` header. Absent when unknown.",
+				Type: exposition.Gauge,
+				Samples: func(s Sampler, r *rateLimitRow) {
+					if r.hasWindow {
+						s.Add(r.reset)
+					}
+				},
+			},
+			&Family[rateLimitRow]{
+				Name: namespace + "_api_ratelimit_limit",
+				Help: "Requests allowed per rate-limit window, from the Ratelimit-Policy header.",
+				Doc:  "Shared by every token, key and dashboard session of the Cloudflare user. Absent when the API sent none.",
+				Type: exposition.Gauge,
+				Samples: func(s Sampler, r *rateLimitRow) {
+					if r.hasPolicy {
+						s.Add(r.limit)
+					}
+				},
+			})...)
 }

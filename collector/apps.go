@@ -1,89 +1,85 @@
 package collector
 
 import (
-	"context"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 )
 
-// unknownAppType is the type label under which apps without a type are
-// counted.
+// unknownAppType is the type label of apps without a type, in both app
+// families, so that a join on type works.
 const unknownAppType = "unknown"
 
-// scrapeApps lists the account's apps.
-func (e *Exporter) scrapeApps(ctx context.Context, accountID string) (emitter, scrapeResult, error) {
-	o := e.appsFetch.fetch(ctx, accountID, func(ctx context.Context) ([]api.App, error) {
-		return e.client.ListApps(ctx, accountID)
-	})
-	if o.err != nil {
-		return nil, resultOf(o), fmt.Errorf("list apps for account %s: %w", accountID, o.err)
-	}
-	return newAppsEmitter(e, accountID, o.result), resultOf(o), nil
-}
-
-// appsEmitter writes one account's app info and counts. Items of a shape
-// the client does not know (no id field it recognises) are skipped.
-type appsEmitter struct {
-	e       *Exporter
+// appRow is one app of one account. Items of a shape the client does not
+// know (no id field it recognises, so no source) are not rows.
+type appRow struct {
 	account string
-	apps    []api.App
-	counts  []appCount
+	*api.App
 }
 
+// appCount is the number of an account's apps of one source and type.
 type appCount struct {
-	source api.AppSource
-	typ    string
-	n      int
+	account string
+	source  api.AppSource
+	typ     string
+	n       int
 }
 
-func newAppsEmitter(e *Exporter, accountID string, apps []api.App) *appsEmitter {
-	apps = unique(apps, func(a *api.App) string { return string(a.Source) + "/" + a.ID })
+func appType(a *api.App) string {
+	if a.Type == "" {
+		return unknownAppType
+	}
+	return a.Type
+}
+
+func appFamilies() []renderer {
+	return append(
+		bind(SourceApps, func(p *page) []appRow { return p.apps },
+			&Family[appRow]{
+				Name:   namespace + "_app_info",
+				Help:   "Magic WAN app attributes as labels; always 1.",
+				Doc:    "Apps without a type have `type=\"unknown\"`, as in `cloudflare_magic_apps`.",
+				Type:   exposition.Gauge,
+				Labels: []string{"account_id", "app_id", "source", "name", "type"},
+				Samples: func(s Sampler, a *appRow) {
+					s.Add(1, a.account, a.ID, string(a.Source), a.Name, appType(a.App))
+				},
+			}),
+		bind(SourceApps, func(p *page) []appCount { return p.appCounts },
+			&Family[appCount]{
+				Name: namespace + "_apps",
+				Help: "Number of Magic WAN apps defined, by source and type.",
+				Doc:  "`source` is `account` for custom apps, `managed` for apps defined by Cloudflare; apps without a type count as `unknown`.",
+				Type: exposition.Gauge, Labels: []string{"account_id", "source", "type"},
+				Samples: func(s Sampler, c *appCount) { s.Add(float64(c.n), c.account, string(c.source), c.typ) },
+			})...)
+}
+
+// addApps adds an account's apps and their counts to the page.
+func (p *page) addApps(account string, apps []api.App) {
 	type key struct {
 		source api.AppSource
 		typ    string
 	}
 	counts := map[key]int{}
 	for i := range apps {
-		if a := &apps[i]; a.Source != "" {
-			typ := a.Type
-			if typ == "" {
-				typ = unknownAppType
-			}
-			counts[key{a.Source, typ}]++
+		a := &apps[i]
+		if a.Source == "" {
+			continue
 		}
+		p.apps = append(p.apps, appRow{account, a})
+		counts[key{a.Source, appType(a)}]++
 	}
-	out := &appsEmitter{e: e, account: accountID, apps: apps}
+	start := len(p.appCounts)
 	for k, n := range counts {
-		out.counts = append(out.counts, appCount{k.source, k.typ, n})
+		p.appCounts = append(p.appCounts, appCount{account, k.source, k.typ, n})
 	}
-	slices.SortFunc(out.counts, func(a, b appCount) int {
+	slices.SortFunc(p.appCounts[start:], func(a, b appCount) int {
 		if c := strings.Compare(string(a.source), string(b.source)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.typ, b.typ)
 	})
-	return out
-}
-
-func (a *appsEmitter) emit(f *family, s sink) {
-	switch f {
-	case a.e.appInfo:
-		info := make([]string, 5) // reused, as for connectors
-		info[0] = a.account
-		for i := range a.apps {
-			app := &a.apps[i]
-			if app.Source == "" {
-				continue
-			}
-			info[1], info[2], info[3], info[4] = app.ID, string(app.Source), app.Name, app.Type
-			s.sample(f, 1, info...)
-		}
-	case a.e.apps:
-		for _, c := range a.counts {
-			s.sample(f, float64(c.n), a.account, string(c.source), c.typ)
-		}
-	}
 }

@@ -1,150 +1,112 @@
 package collector
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 )
 
-// scrapeConnectors lists the account's connectors.
-func (e *Exporter) scrapeConnectors(ctx context.Context, accountID string) (emitter, scrapeResult, error) {
-	o := e.connectorsFetch.fetch(ctx, accountID, func(ctx context.Context) ([]api.Connector, error) {
-		return e.client.ListConnectors(ctx, accountID)
-	})
-	if o.err != nil {
-		return nil, resultOf(o), fmt.Errorf("list connectors for account %s: %w", accountID, o.err)
-	}
-	if e.telemetry != nil {
-		e.telemetry.SetConnectors(accountID, o.result)
-	}
-	return e.newConnectorsEmitter(accountID, o.result), resultOf(o), nil
+// connectorRow is one connector of one account, with what is computed
+// from it at scrape time.
+type connectorRow struct {
+	account string
+	*api.Connector
+	now time.Time
+	// window is the connector's upgrade window state; windowOK is false
+	// when its configuration cannot be computed.
+	window   windowState
+	windowOK bool
 }
 
-// connectorsEmitter writes one account's connector series. Heartbeat ages
-// and upgrade windows are computed at scrape time, when it is made.
-type connectorsEmitter struct {
-	e          *Exporter
-	account    string
-	connectors []api.Connector
-	now        time.Time
-	// windows holds each connector's window state; ok is false for a
-	// connector whose window configuration is invalid.
-	windows      []connectorWindow
-	configErrors []configErrorCount
+// configErrorRow is one connector's count of invalid data found.
+type configErrorRow struct {
+	account, connector string
+	count              float64
 }
 
-type connectorWindow struct {
-	ok    bool
-	state windowState
-}
+var connectorLabels = []string{"account_id", "connector_id"}
 
-func (e *Exporter) newConnectorsEmitter(accountID string, connectors []api.Connector) *connectorsEmitter {
-	connectors = unique(connectors, func(c *api.Connector) string { return c.ID })
-	now := e.now()
-	c := &connectorsEmitter{e: e, account: accountID, connectors: connectors, now: now, windows: make([]connectorWindow, len(connectors))}
-	for i := range connectors {
-		cn := &connectors[i]
-		w, err := newInterruptWindow(cn, e.zones.load)
-		if err == nil {
-			c.windows[i] = connectorWindow{ok: true, state: w.at(now)}
-		}
-		if len(cn.InvalidFields) > 0 {
-			err = errors.Join(err, fmt.Errorf("unreadable %s, treated as absent", strings.Join(cn.InvalidFields, " and ")))
-		}
-		e.recordConfigError(accountID, cn.ID, err)
-	}
-	c.configErrors = e.configErrorCounts(accountID, connectors)
-	return c
-}
-
-// unique returns items without the repeats of an ID already seen, keeping
-// the first: a listing that repeats an item must not make the page repeat
-// its series. It returns items itself, shared and unchanged, when nothing
-// repeats.
-func unique[T any](items []T, id func(*T) string) []T {
-	seen := make(map[string]bool, len(items))
-	for i := range items {
-		k := id(&items[i])
-		if !seen[k] {
-			seen[k] = true
-			continue
-		}
-		out := slices.Clone(items[:i])
-		for j := i + 1; j < len(items); j++ {
-			if k := id(&items[j]); !seen[k] {
-				seen[k] = true
-				out = append(out, items[j])
+// connectorGauge declares a gauge with one sample per connector, labelled
+// with its account and ID, skipped where value reports false.
+func connectorGauge(name, help, doc string, value func(c *connectorRow) (float64, bool)) *Family[connectorRow] {
+	return &Family[connectorRow]{
+		Name: namespace + "_connector_" + name, Help: help, Doc: doc, Type: exposition.Gauge, Labels: connectorLabels,
+		Samples: func(s Sampler, c *connectorRow) {
+			if v, ok := value(c); ok {
+				s.Add(v, c.account, c.ID)
 			}
-		}
-		return out
-	}
-	return items
-}
-
-func (c *connectorsEmitter) emit(f *family, s sink) {
-	e := c.e
-	switch f {
-	case e.connectorInfo:
-		// Label values go through one slice, reused from connector to
-		// connector: at fleet scale, a slice per sample is most of the
-		// garbage.
-		info := make([]string, 9)
-		info[0] = c.account
-		for i := range c.connectors {
-			cn := &c.connectors[i]
-			info[1], info[2], info[3], info[4] = cn.ID, "", "", ""
-			if cn.Device != nil {
-				info[2], info[3], info[4] = cn.Device.ID, cn.Device.SerialNumber, cn.Device.Type
-			}
-			info[5], info[6], info[7], info[8] = cn.SiteID, cn.LastSeenVersion, cn.Timezone, cn.Notes
-			s.sample(f, 1, info...)
-		}
-	case e.connectorActivated:
-		c.each(f, s, func(cn *api.Connector, _ connectorWindow) (float64, bool) { return boolToFloat(cn.Activated), true })
-	case e.connectorPrimary:
-		c.each(f, s, func(cn *api.Connector, _ connectorWindow) (float64, bool) { return boolToFloat(cn.Primary), true })
-	case e.connectorLastHeartbeat:
-		c.each(f, s, func(cn *api.Connector, _ connectorWindow) (float64, bool) {
-			return unixSeconds(cn.LastHeartbeat), !cn.LastHeartbeat.IsZero()
-		})
-	case e.connectorHeartbeatAge:
-		c.each(f, s, func(cn *api.Connector, _ connectorWindow) (float64, bool) {
-			// A heartbeat stamped ahead of our clock is "just now", not a
-			// negative age.
-			return max(c.now.Sub(cn.LastHeartbeat).Seconds(), 0), !cn.LastHeartbeat.IsZero()
-		})
-	case e.connectorLastUpdated:
-		c.each(f, s, func(cn *api.Connector, _ connectorWindow) (float64, bool) {
-			return unixSeconds(cn.LastUpdated), !cn.LastUpdated.IsZero()
-		})
-	case e.windowActive:
-		c.each(f, s, func(_ *api.Connector, w connectorWindow) (float64, bool) { return boolToFloat(w.state.Active), w.ok })
-	case e.windowDuration:
-		c.each(f, s, func(_ *api.Connector, w connectorWindow) (float64, bool) { return w.state.Duration.Seconds(), w.ok })
-	case e.windowNextStart:
-		c.each(f, s, func(_ *api.Connector, w connectorWindow) (float64, bool) {
-			return unixSeconds(w.state.NextStart), w.ok && !w.state.NextStart.IsZero()
-		})
-	case e.configErrorsTotal:
-		for _, ce := range c.configErrors {
-			s.sample(f, ce.count, c.account, ce.connectorID)
-		}
+		},
 	}
 }
 
-// each emits, for every connector value returns a sample for, one sample
-// labelled with the account and connector IDs.
-func (c *connectorsEmitter) each(f *family, s sink, value func(*api.Connector, connectorWindow) (float64, bool)) {
-	ids := []string{c.account, ""}
-	for i := range c.connectors {
-		if v, ok := value(&c.connectors[i], c.windows[i]); ok {
-			ids[1] = c.connectors[i].ID
-			s.sample(f, v, ids...)
-		}
-	}
+func connectorFamilies() []renderer {
+	rows := func(p *page) []connectorRow { return p.connectors }
+	out := bind(SourceConnectors, rows,
+		&Family[connectorRow]{
+			Name: namespace + "_connector_info",
+			Help: "Magic WAN Connector attributes as labels; always 1.",
+			Doc:  "Join on `account_id` and `connector_id` to add them to other connector metrics: `* on(account_id, connector_id) group_left(version) cloudflare_magic_connector_info`.",
+			Type: exposition.Gauge,
+			Labels: []string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id",
+				"version", "timezone", "notes"},
+			Samples: func(s Sampler, c *connectorRow) {
+				var dev api.Device
+				if c.Device != nil {
+					dev = *c.Device
+				}
+				s.Add(1, c.account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
+			},
+		},
+		connectorGauge("activated",
+			"Whether the connector is activated (1) or not (0).",
+			"A connector that is not activated does not carry traffic.",
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Activated), true }),
+		connectorGauge("primary",
+			"Whether the connector is the primary (1) or the secondary (0) of its site.",
+			"Single connectors are primary.",
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Primary), true }),
+		connectorGauge("last_heartbeat_timestamp_seconds",
+			"Unix time of the connector's last heartbeat to Cloudflare.",
+			"Connectors heartbeat about every 10 seconds. Absent if the connector has never connected.",
+			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastHeartbeat), !c.LastHeartbeat.IsZero() }),
+		connectorGauge("heartbeat_age_seconds",
+			"Seconds since the connector's last heartbeat, computed when scraped.",
+			"Minutes mean the connector or its uplink is down. Absent if the connector has never connected; a heartbeat stamped ahead of the exporter's clock gives 0.",
+			func(c *connectorRow) (float64, bool) {
+				return max(c.now.Sub(c.LastHeartbeat).Seconds(), 0), !c.LastHeartbeat.IsZero()
+			}),
+		connectorGauge("last_updated_timestamp_seconds",
+			"Unix time the connector's configuration last changed.", "",
+			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastUpdated), !c.LastUpdated.IsZero() }),
+		connectorGauge("interrupt_window_active",
+			"Whether the connector is inside one of its upgrade windows now (1) or not (0).",
+			"Computed in the connector's own time zone. A connector may restart to upgrade inside one: a missed heartbeat then is expected.",
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.window.Active), c.windowOK }),
+		connectorGauge("interrupt_window_next_start_timestamp_seconds",
+			"Unix time the connector's next allowed upgrade window opens.",
+			"Skips disallowed days and embargo dates; absent if none opens within 400 days.",
+			func(c *connectorRow) (float64, bool) {
+				return unixSeconds(c.window.NextStart), c.windowOK && !c.window.NextStart.IsZero()
+			}),
+		connectorGauge("interrupt_window_duration_seconds",
+			"Length of the connector's upgrade windows, in seconds.", "",
+			func(c *connectorRow) (float64, bool) { return c.window.Duration.Seconds(), c.windowOK }),
+	)
+	return append(out, bind(SourceConnectors, func(p *page) []configErrorRow { return p.configErrors },
+		&Family[configErrorRow]{
+			Name: namespace + "_connector_config_errors_total",
+			Help: "Times the connector's data was found invalid; the exporter's log says which field.",
+			Doc: "An upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), " +
+				"whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. " +
+				"The connector's other metrics are kept.",
+			Type:    exposition.Counter,
+			Labels:  connectorLabels,
+			Samples: func(s Sampler, c *configErrorRow) { s.Add(c.count, c.account, c.connector) },
+		})...)
+}
+
+// unixSeconds is t as float Unix seconds, sub-second precision kept.
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
 }

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,32 +10,31 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 )
 
-// HandlerOpts configures NewHandler.
+// HandlerOpts configures NewHandler and NewProbeHandler.
 type HandlerOpts struct {
-	// Timeout bounds every scrape; zero leaves it to the Exporter.
+	// Timeout bounds every scrape; zero leaves it to the poller.
 	Timeout time.Duration
 	// TimeoutOffset is subtracted from the scrape timeout Prometheus sends
 	// (X-Prometheus-Scrape-Timeout-Seconds), so the page is written before
 	// Prometheus gives up on it.
 	TimeoutOffset time.Duration
-	Logger        log.Logger
+	// Limits bound the label values written.
+	Limits exposition.Limits
+	Logger log.Logger
 }
 
 // NewHandler returns the metrics page. Each request scrapes with the
 // deadline ScrapeTimeout computes and the request's context, so a scrape
 // Prometheus abandons cancels its API calls and no scrape outlives its
-// deadline. The Magic WAN families are written straight into the text
-// format (see textSink); global (process, Go runtime, build info, API
-// metrics) is gathered after the scrape, so that its request counters
-// include this scrape's calls, and encoded alongside.
+// deadline. global (process, Go runtime, build info) is gathered after the
+// scrape, and written on the same page in the same format.
 func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.Handler {
 	logger := orNop(opts.Logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,14 +43,14 @@ func NewHandler(e *Exporter, global prometheus.Gatherer, opts HandlerOpts) http.
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), ScrapeTimeout(r.Header, opts.Timeout, opts.TimeoutOffset))
 		defer cancel()
-		outcome := e.scrape(ctx, nil)
+		page := e.Scrape(ctx, nil)
 		others, err := global.Gather()
 		if err != nil {
 			// Gather returns what it could; one bad metric does not blank
 			// the page.
 			level.Error(logger).Log("msg", "gathering the exporter's own metrics", "err", err)
 		}
-		serveText(w, r, outcome, others, logger)
+		write(w, r, page, others, opts, logger)
 	})
 }
 
@@ -76,16 +74,16 @@ func NewProbeHandler(e *Exporter, opts HandlerOpts) http.Handler {
 		case !api.ValidAccountID(account):
 			http.Error(w, "account must be a Cloudflare account ID: 32 hex characters", http.StatusBadRequest)
 			return
-		case !e.accounts.Allowed(account) && e.accounts.Discovering():
+		case !e.Accounts().Allowed(account) && e.Accounts().Discovering():
 			http.Error(w, "account is not among the accounts the exporter's credential can list", http.StatusForbidden)
 			return
-		case !e.accounts.Allowed(account):
+		case !e.Accounts().Allowed(account):
 			http.Error(w, "account is not one of the exporter's --cloudflare.account-id", http.StatusForbidden)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), ScrapeTimeout(r.Header, opts.Timeout, opts.TimeoutOffset))
 		defer cancel()
-		serveText(w, r, e.scrape(ctx, &api.Account{ID: account, Name: e.accounts.Name(account)}), nil, logger)
+		write(w, r, e.Scrape(ctx, &api.Account{ID: account, Name: e.Accounts().Name(account)}), nil, opts, logger)
 	})
 }
 
@@ -96,7 +94,7 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 	case http.MethodGet:
 		return true
 	case http.MethodHead:
-		w.Header().Set("Content-Type", textContentType)
+		w.Header().Set("Content-Type", exposition.Negotiate(r.Header).ContentType())
 		return false
 	}
 	w.Header().Set("Allow", "GET, HEAD")
@@ -104,61 +102,13 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// textContentType is the text exposition format, version 0.0.4, which
-// every Prometheus accepts.
-var textContentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
-
-// serveText writes a scrape's page, gzipped when the client accepts it:
-// with klauspost/compress at its fastest level, since the page compresses
-// well anyway, and at 10,000 connectors (16 MiB of text) the standard
-// library's default level costs more CPU than the whole rest of the scrape.
-func serveText(w http.ResponseWriter, r *http.Request, outcome *scrapeOutcome, others []*dto.MetricFamily, logger log.Logger) {
-	w.Header().Set("Content-Type", textContentType)
-	w.Header().Add("Vary", "Accept-Encoding")
-	var body io.Writer = w
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		defer func() {
-			if err := gz.Close(); err != nil {
-				level.Debug(logger).Log("msg", "writing the metrics page", "err", err)
-			}
-		}()
-		body = gz
-	}
-	out := newTextSink(body, others)
-	outcome.emit(out)
-	if err := out.close(); err != nil {
+// write writes a scrape's page in the format and compression the request
+// asks for.
+func write(w http.ResponseWriter, r *http.Request, page *Page, others []*dto.MetricFamily, opts HandlerOpts, logger log.Logger) {
+	if err := exposition.Serve(w, r, others, opts.Limits, page.Write); err != nil {
 		// The client went away, most likely; the status is sent already.
 		level.Debug(logger).Log("msg", "writing the metrics page", "err", err)
 	}
-}
-
-// acceptsGzip reads an Accept-Encoding header: gzip with a non-zero
-// quality, or, when gzip is not named, * with a non-zero quality.
-func acceptsGzip(header string) bool {
-	gzipQ, starQ := -1.0, -1.0
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		for _, p := range strings.Split(params, ";") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
-				if f, err := strconv.ParseFloat(v, 64); err == nil {
-					q = f
-				}
-			}
-		}
-		switch coding = strings.TrimSpace(coding); {
-		case strings.EqualFold(coding, "gzip"):
-			gzipQ = q
-		case coding == "*":
-			starQ = q
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return starQ > 0
 }
 
 // ScrapeTimeout is how long a scrape may take: the timeout Prometheus

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	// The time zone database is compiled into the binary so that an image
@@ -246,4 +247,29 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// zoneCache remembers time zones by name: time.LoadLocation parses the
+// zone database on every call, and a scrape resolves every connector's.
+type zoneCache struct {
+	mu    sync.Mutex
+	zones map[string]zoneEntry
+}
+
+type zoneEntry struct {
+	loc *time.Location
+	err error
+}
+
+func newZoneCache() *zoneCache { return &zoneCache{zones: map[string]zoneEntry{}} }
+
+func (z *zoneCache) load(name string) (*time.Location, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	e, ok := z.zones[name]
+	if !ok {
+		e.loc, e.err = time.LoadLocation(name)
+		z.zones[name] = e
+	}
+	return e.loc, e.err
 }

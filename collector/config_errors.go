@@ -4,37 +4,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
-
-// zoneCache remembers time zones by name: time.LoadLocation parses the
-// zone database on every call, and a scrape resolves every connector's.
-type zoneCache struct {
-	mu    sync.Mutex
-	zones map[string]zoneEntry
-}
-
-type zoneEntry struct {
-	loc *time.Location
-	err error
-}
-
-func newZoneCache() *zoneCache { return &zoneCache{zones: map[string]zoneEntry{}} }
-
-func (z *zoneCache) load(name string) (*time.Location, error) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	e, ok := z.zones[name]
-	if !ok {
-		e.loc, e.err = time.LoadLocation(name)
-		z.zones[name] = e
-	}
-	return e.loc, e.err
-}
 
 // configErrors remembers, per connector, the window configuration error
 // last found, so each is logged and counted once, not at every scrape.
@@ -55,8 +30,7 @@ func newConfigErrors() *configErrors {
 // recordConfigError counts and logs a connector's configuration error the
 // first time it is seen, and again only if it changes or comes back after
 // being corrected. err is nil for a valid configuration.
-func (e *Exporter) recordConfigError(accountID, connectorID string, err error) {
-	ce := e.configErrors
+func (ce *configErrors) record(logger log.Logger, accountID, connectorID string, err error) {
 	ce.mu.Lock()
 	defer ce.mu.Unlock()
 	if err == nil {
@@ -80,7 +54,7 @@ func (e *Exporter) recordConfigError(accountID, connectorID string, err error) {
 	}
 	state.msg = err.Error()
 	state.count++
-	level.Warn(e.logger).Log("msg", "connector data is invalid; the metrics it affects are not exported",
+	level.Warn(logger).Log("msg", "connector data is invalid; the metrics it affects are not exported",
 		"account_id", accountID, "connector_id", connectorID, "err", err)
 }
 
@@ -95,17 +69,10 @@ func (ce *configErrors) prune(keep func(string) bool) {
 	}
 }
 
-// configErrorCount is one connector's configuration error counter.
-type configErrorCount struct {
-	connectorID string
-	count       float64
-}
-
 // configErrorCounts returns the account's configuration error counters and
 // forgets connectors no longer listed. A connector whose configuration was
 // corrected keeps its counter.
-func (e *Exporter) configErrorCounts(accountID string, connectors []api.Connector) []configErrorCount {
-	ce := e.configErrors
+func (ce *configErrors) counts(accountID string, connectors []api.Connector) []configErrorRow {
 	ce.mu.Lock()
 	defer ce.mu.Unlock()
 	if len(ce.byConn[accountID]) == 0 {
@@ -115,14 +82,14 @@ func (e *Exporter) configErrorCounts(accountID string, connectors []api.Connecto
 	for i := range connectors {
 		listed[connectors[i].ID] = true
 	}
-	var out []configErrorCount
+	var out []configErrorRow
 	for id, state := range ce.byConn[accountID] {
 		if !listed[id] {
 			delete(ce.byConn[accountID], id)
 			continue
 		}
-		out = append(out, configErrorCount{id, state.count})
+		out = append(out, configErrorRow{accountID, id, state.count})
 	}
-	slices.SortFunc(out, func(a, b configErrorCount) int { return strings.Compare(a.connectorID, b.connectorID) })
+	slices.SortFunc(out, func(a, b configErrorRow) int { return strings.Compare(a.connector, b.connector) })
 	return out
 }

@@ -1,0 +1,264 @@
+package exposition
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Format is a negotiated exposition format.
+type Format struct {
+	openMetrics bool
+	contentType string
+}
+
+// Text is the text format 0.0.4, which every Prometheus reads.
+var Text = Format{contentType: string(expfmt.NewFormat(expfmt.TypeTextPlain))}
+
+// OpenMetrics is OpenMetrics 1.0.
+var OpenMetrics = Format{openMetrics: true, contentType: string(expfmt.NewFormat(expfmt.TypeOpenMetrics))}
+
+// Negotiate picks the format the Accept header prefers among OpenMetrics
+// and text, text when it names neither. Protobuf is never offered: the
+// writer does not speak it, and Prometheus falls back to text.
+func Negotiate(h http.Header) Format {
+	f := expfmt.NegotiateAccept(h, expfmt.FmtOpenMetrics_1_0_0, expfmt.FmtOpenMetrics_0_0_1, expfmt.FmtText)
+	if f.FormatType() == expfmt.TypeOpenMetrics {
+		return OpenMetrics
+	}
+	return Text
+}
+
+// ContentType is the Content-Type header of a page in f.
+func (f Format) ContentType() string { return f.contentType }
+
+// IsOpenMetrics reports whether f is OpenMetrics.
+func (f Format) IsOpenMetrics() bool { return f.openMetrics }
+
+// Writer writes one page. Call Sample for the samples of each family, the
+// families in name order, then Close. Samples of a family the filter
+// leaves out are dropped; callers can skip the work with Wants.
+type Writer struct {
+	w      *bufio.Writer
+	format Format
+	filter Filter
+	err    error
+	// current is the family whose samples are being written.
+	current *Family
+	// others are families gathered from a registry, by name; they are
+	// written in their place among the declared families.
+	others []*dto.MetricFamily
+	line   []byte
+	// escaped caches, by label position, the last value escaped: a
+	// connector's IDs recur in every one of its samples.
+	escaped [maxCachedLabels]struct{ raw, esc string }
+	// invalid counts samples dropped for a wrong number of label values.
+	invalid int
+	limits  Limits
+	// Truncated and Sanitized count label values cut or cleaned.
+	truncated, sanitized int
+}
+
+// Limits bounds what a label value may carry into a page.
+type Limits struct {
+	// MaxLabelValueLength cuts longer label values, in bytes, at a rune
+	// boundary; zero leaves them whole.
+	MaxLabelValueLength int
+}
+
+// maxCachedLabels is how many label positions the escape cache covers.
+const maxCachedLabels = 4
+
+// NewWriter returns a Writer of a page in format to w. others are written
+// in name order among the declared families.
+func NewWriter(w io.Writer, format Format, filter Filter, others []*dto.MetricFamily) *Writer {
+	others = slices.DeleteFunc(slices.Clone(others), func(mf *dto.MetricFamily) bool { return !filter.Wants(mf.GetName()) })
+	slices.SortFunc(others, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, filter: filter, others: others}
+}
+
+// SetLimits sets the bounds on label values.
+func (t *Writer) SetLimits(l Limits) { t.limits = l }
+
+// Wants reports whether the page includes family f.
+func (t *Writer) Wants(f *Family) bool { return t.filter.Wants(f.Name) }
+
+// Sample writes one sample of f; labelValues follow f.Labels.
+func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
+	if t.err != nil || !t.filter.Wants(f.Name) {
+		return
+	}
+	if len(labelValues) != len(f.Labels) {
+		t.invalid++
+		return
+	}
+	if f != t.current {
+		t.writeOthers(f.Name)
+		header := f.textHeader
+		if t.format.openMetrics {
+			header = f.omHeader
+		}
+		if t.err == nil {
+			_, t.err = t.w.WriteString(header)
+		}
+		t.current = f
+	}
+	b := append(t.line[:0], f.Name...)
+	for i, li := range f.order {
+		b = append(b, f.keys[i]...)
+		b = append(b, t.escape(li, labelValues[li])...)
+		b = append(b, '"')
+	}
+	if len(f.Labels) > 0 {
+		b = append(b, '}')
+	}
+	b = append(b, ' ')
+	b = appendFloat(b, v)
+	b = append(b, '\n')
+	if t.err == nil {
+		_, t.err = t.w.Write(b)
+	}
+	t.line = b
+}
+
+// writeOthers writes the other families that sort before name.
+func (t *Writer) writeOthers(name string) {
+	for len(t.others) > 0 && t.others[0].GetName() < name && t.err == nil {
+		if t.format.openMetrics {
+			_, t.err = expfmt.MetricFamilyToOpenMetrics(t.w, t.others[0])
+		} else {
+			_, t.err = expfmt.MetricFamilyToText(t.w, t.others[0])
+		}
+		t.others = t.others[1:]
+	}
+}
+
+// Close writes the remaining other families, the OpenMetrics # EOF, and
+// flushes the page. It reports samples dropped for a wrong number of label
+// values as an error after the page is written: the page stays whole.
+func (t *Writer) Close() error {
+	t.writeOthers("\U0010FFFF")
+	if t.err == nil && t.format.openMetrics {
+		_, t.err = expfmt.FinalizeOpenMetrics(t.w)
+	}
+	if t.err == nil {
+		t.err = t.w.Flush()
+	}
+	if t.err == nil && t.invalid > 0 {
+		return fmt.Errorf("exposition: %d samples dropped for a wrong number of label values", t.invalid)
+	}
+	return t.err
+}
+
+// Cleaned reports how many label values were cut to the length limit and
+// how many had control characters removed.
+func (t *Writer) Cleaned() (truncated, sanitized int) { return t.truncated, t.sanitized }
+
+// escape returns the label value at position i made safe for a page.
+func (t *Writer) escape(i int, s string) string {
+	if i < maxCachedLabels && t.escaped[i].raw == s {
+		return t.escaped[i].esc
+	}
+	esc := t.clean(s)
+	if strings.ContainsAny(esc, "\\\"\n") {
+		esc = omEscaper.Replace(esc)
+	}
+	if i < maxCachedLabels {
+		t.escaped[i].raw, t.escaped[i].esc = s, esc
+	}
+	return esc
+}
+
+// clean makes s valid UTF-8 (Prometheus rejects a whole page for one
+// invalid label value) and applies the limits.
+func (t *Writer) clean(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if hasControl(s) {
+		s = strings.Map(stripControl, s)
+		t.sanitized++
+	}
+	if max := t.limits.MaxLabelValueLength; max > 0 && len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+		t.truncated++
+	}
+	return s
+}
+
+// hasControl is a quick scan for what stripControl may change: ASCII
+// control bytes, and the lead byte of the U+2000 block that holds the
+// bidirectional controls.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xe2 {
+			return true
+		}
+	}
+	return false
+}
+
+// stripControl drops control characters and the bidirectional formatting
+// characters that make a label read differently from what it holds (U+202E
+// reverses the text after it); tabs and line breaks become spaces.
+func stripControl(r rune) rune {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return ' '
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return -1
+	case r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+		return -1
+	}
+	return r
+}
+
+// appendFloat formats a value as client_golang's text encoder does.
+func appendFloat(b []byte, v float64) []byte {
+	switch {
+	case v == 0:
+		return append(b, '0')
+	case v == 1:
+		return append(b, '1')
+	case math.IsInf(v, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// Filter is the set of family names a scraper asked for with name[]; an
+// empty Filter wants every family.
+type Filter map[string]bool
+
+// FilterFrom reads the name[] parameters of a request.
+func FilterFrom(r *http.Request) Filter {
+	names := r.URL.Query()["name[]"]
+	if len(names) == 0 {
+		return nil
+	}
+	f := make(Filter, len(names))
+	for _, n := range names {
+		f[n] = true
+	}
+	return f
+}
+
+// Wants reports whether the family named name is on the page.
+func (f Filter) Wants(name string) bool { return len(f) == 0 || f[name] }

@@ -1,0 +1,127 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+)
+
+const namespace = "cloudflare_magic"
+
+// Family declares one metric family: everything about it is here, and
+// nowhere else. Samples turns one object (a connector, an app, an endpoint
+// of an account...) into the family's samples; one writer renders every
+// family, in name order, in the format the scraper asked for. The metrics
+// reference (docs/metrics.md) is generated from these declarations.
+type Family[T any] struct {
+	Name string
+	// Help is the HELP text: one sentence, at most about 100 characters.
+	Help string
+	// Doc, optional, is what the metrics reference says beyond Help.
+	Doc    string
+	Type   exposition.Type
+	Labels []string
+	// Samples writes the samples of one object: s.Add once per sample,
+	// label values in the order of Labels.
+	Samples func(s Sampler, o *T)
+}
+
+// Sampler receives the samples of one family.
+type Sampler struct {
+	w *exposition.Writer
+	f *exposition.Family
+}
+
+// Add writes one sample; labelValues follow the family's Labels.
+func (s Sampler) Add(v float64, labelValues ...string) { s.w.Sample(s.f, v, labelValues...) }
+
+// Source names where a family's objects come from, for the reference.
+type Source string
+
+const (
+	SourceConnectors Source = "connectors endpoint"
+	SourceApps       Source = "apps endpoint"
+	SourceTelemetry  Source = "telemetry snapshots (opt-in)"
+	SourceExporter   Source = "exporter"
+)
+
+// renderer is a declared family bound to the objects of a page.
+type renderer interface {
+	desc() *exposition.Family
+	reference() Reference
+	render(w *exposition.Writer, p *page)
+}
+
+// bound is a Family with the page rows its objects come from.
+type bound[T any] struct {
+	f      *Family[T]
+	d      *exposition.Family
+	source Source
+	rows   func(*page) []T
+}
+
+// bind prepares families whose objects are rows(page).
+func bind[T any](source Source, rows func(*page) []T, families ...*Family[T]) []renderer {
+	out := make([]renderer, len(families))
+	for i, f := range families {
+		out[i] = &bound[T]{f: f, d: exposition.NewFamily(f.Name, f.Help, f.Type, f.Labels...), source: source, rows: rows}
+	}
+	return out
+}
+
+func (b *bound[T]) desc() *exposition.Family { return b.d }
+
+func (b *bound[T]) render(w *exposition.Writer, p *page) {
+	if !w.Wants(b.d) {
+		return
+	}
+	rows := b.rows(p)
+	s := Sampler{w: w, f: b.d}
+	for i := range rows {
+		b.f.Samples(s, &rows[i])
+	}
+}
+
+// Reference describes one family for the metrics reference.
+type Reference struct {
+	Name, Help, Doc string
+	Type            exposition.Type
+	Labels          []string
+	Source          Source
+}
+
+func (b *bound[T]) reference() Reference {
+	return Reference{Name: b.f.Name, Help: b.f.Help, Doc: b.f.Doc, Type: b.f.Type, Labels: b.f.Labels, Source: b.source}
+}
+
+// declarations returns every family the exporter declares, in name order.
+func declarations() []renderer {
+	var all []renderer
+	all = append(all, connectorFamilies()...)
+	all = append(all, appFamilies()...)
+	all = append(all, telemetryFamilies()...)
+	all = append(all, exporterFamilies()...)
+	all = append(all, apiFamilies()...)
+	slices.SortFunc(all, func(a, b renderer) int { return strings.Compare(a.desc().Name, b.desc().Name) })
+	return all
+}
+
+// References describes every declared family, in name order.
+func References() []Reference {
+	decls := declarations()
+	out := make([]Reference, len(decls))
+	for i, d := range decls {
+		out[i] = d.reference()
+	}
+	slices.SortStableFunc(out, func(a, b Reference) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+func boolToFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
