@@ -104,8 +104,13 @@ func declarations() []renderer {
 	all = append(all, telemetryFamilies()...)
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)
-	slices.SortFunc(all, func(a, b renderer) int { return strings.Compare(a.desc().Name, b.desc().Name) })
+	sortRenderers(all)
 	return all
+}
+
+// sortRenderers puts families in name order, the order of a page.
+func sortRenderers(all []renderer) {
+	slices.SortFunc(all, func(a, b renderer) int { return strings.Compare(a.desc().Name, b.desc().Name) })
 }
 
 // References describes every declared family, in name order.
