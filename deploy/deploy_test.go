@@ -44,7 +44,7 @@ const (
 	dockerfile           = "../Dockerfile"
 	goMod                = "../go.mod"
 	// runbookFile holds a section per alert, which runbook_url links to.
-	runbookFile = "../README.md"
+	runbookFile = "../docs/runbook.md"
 	// jobName is the scrape job of the shipped configurations and the
 	// Kubernetes Service; rules and dashboards match jobs by its prefix.
 	jobName    = "cloudflare-magic-exporter"
@@ -329,7 +329,7 @@ func TestPrometheusRuleInSync(t *testing.T) {
 // ---------------------------------------------------------------- Kubernetes
 
 // TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
-// installed, and checks what the README promises of it.
+// installed, and checks what docs/deployment.md promises of it.
 func TestKustomizeBuild(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
