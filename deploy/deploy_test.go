@@ -48,7 +48,7 @@ const (
 	// jobName is the scrape job of the shipped configurations and the
 	// Kubernetes Service; rules and dashboards match jobs by its prefix.
 	jobName    = "cloudflare-magic-exporter"
-	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/README.md#"
+	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/docs/runbook.md#"
 )
 
 // requireTool returns the path of a tool a test needs. CI installs it
