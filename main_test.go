@@ -478,11 +478,12 @@ func servedFamilies(page string) map[string]bool {
 
 var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
 
-// readmeTable returns the first cell of every row of the README table whose
-// header row starts with header.
-func readmeTable(t *testing.T, header string) []string {
+// readmeTable returns the first cell of every row of the table of a
+// documentation file (docs/flags.md, docs/metrics.md) whose header row
+// starts with header.
+func readmeTable(t *testing.T, file, header string) []string {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +502,7 @@ func readmeTable(t *testing.T, header string) []string {
 		}
 	}
 	if len(cells) == 0 {
-		t.Fatalf("README has no table headed %q", header)
+		t.Fatalf("%s has no table headed %q", file, header)
 	}
 	return cells
 }
@@ -520,7 +521,7 @@ func TestReadmeFlagsTable(t *testing.T) {
 	delete(help, "--help-long")
 	delete(help, "--help-man")
 	readme := map[string]bool{}
-	for _, f := range readmeTable(t, "Flag") {
+	for _, f := range readmeTable(t, "docs/flags.md", "Flag") {
 		readme[f] = true
 		if !help[f] {
 			t.Errorf("README documents %s, which --help does not list", f)
@@ -544,7 +545,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 		"cloudflare_magic_connector_config_errors_total": "no demo connector has an invalid window (collector.TestWindowConfigErrors)",
 	}
 	readme := map[string]bool{}
-	for _, name := range readmeTable(t, "Metric") {
+	for _, name := range readmeTable(t, "docs/metrics.md", "Metric") {
 		readme[name] = true
 		if !served[name] && conditional[name] == "" {
 			t.Errorf("README documents %s, which the exporter does not serve", name)
@@ -647,11 +648,11 @@ func TestReadmeTelemetryMetricsTable(t *testing.T) {
 	page := scrapeDemoTelemetry(t, p)
 	served := servedFamilies(page)
 	base := map[string]bool{}
-	for _, name := range readmeTable(t, "Metric") {
+	for _, name := range readmeTable(t, "docs/metrics.md", "Metric") {
 		base[name] = true
 	}
 	telemetry := map[string]bool{}
-	for _, name := range readmeTable(t, "Telemetry metric") {
+	for _, name := range readmeTable(t, "docs/metrics.md", "Telemetry metric") {
 		telemetry[name] = true
 		if base[name] {
 			t.Errorf("README documents %s in both metrics tables", name)

@@ -1,9 +1,10 @@
-package main
+package deploy
 
 // Tests of what ships beside the binary: the container build, the alert
-// rules, the Prometheus and Kubernetes configuration and the Grafana
-// dashboards; and, on a real Prometheus server scraping the exporter, that
-// every PromQL expression they hold is valid and finds the simulated fleet.
+// rules, the Prometheus and Kubernetes configuration; and, on a real
+// Prometheus server scraping the exporter, that every PromQL expression of
+// the rules and of the dashboards (../dashboards) is valid and finds the
+// simulated fleet. The dashboards' own checks are in that package.
 
 import (
 	"bytes"
@@ -33,17 +34,21 @@ import (
 var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
 
 const (
-	alertsFile           = "deploy/prometheus/alerts.yml"
-	alertsTestFile       = "deploy/prometheus/alerts_test.yml"
-	prometheusConfigFile = "deploy/prometheus/prometheus.yml"
-	probeConfigFile      = "deploy/prometheus/prometheus-probe.yml"
-	prometheusRuleFile   = "deploy/kubernetes/prometheusrule.yaml"
-	kustomizeDir         = "deploy/kubernetes"
-	dashboardsDir        = "dashboards"
+	alertsFile           = "prometheus/alerts.yml"
+	alertsTestFile       = "prometheus/alerts_test.yml"
+	prometheusConfigFile = "prometheus/prometheus.yml"
+	probeConfigFile      = "prometheus/prometheus-probe.yml"
+	prometheusRuleFile   = "kubernetes/prometheusrule.yaml"
+	kustomizeDir         = "kubernetes"
+	dashboardsDir        = "../dashboards"
+	dockerfile           = "../Dockerfile"
+	goMod                = "../go.mod"
+	// runbookFile holds a section per alert, which runbook_url links to.
+	runbookFile = "../docs/runbook.md"
 	// jobName is the scrape job of the shipped configurations and the
 	// Kubernetes Service; rules and dashboards match jobs by its prefix.
 	jobName    = "cloudflare-magic-exporter"
-	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/README.md#"
+	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/docs/runbook.md#"
 )
 
 // requireTool returns the path of a tool a test needs. CI installs it
@@ -127,17 +132,17 @@ func TestPromtool(t *testing.T) {
 
 // TestAlertRulesComplete checks what promtool does not: every alert has a
 // severity, a summary, a description naming the connector's site when it is
-// about a connector, a runbook link to a README section that exists, a row in
-// the README's alerts table, and unit tests where it fires and where it does
-// not.
+// about a connector, a runbook link to a section of the runbook that exists,
+// a row in the runbook's alerts table, and unit tests where it fires and
+// where it does not.
 func TestAlertRulesComplete(t *testing.T) {
-	readme := string(readFile(t, "README.md"))
+	runbook := string(readFile(t, runbookFile))
 	anchors := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(readme, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(runbook, -1) {
 		anchors[githubAnchor(m[1])] = true
 	}
 	tableAlerts := map[string]bool{}
-	for _, a := range readmeTable(t, "Alert") {
+	for _, a := range markdownTable(t, runbookFile, "Alert") {
 		tableAlerts[a] = true
 	}
 	firing, quiet := alertUnitTests(t)
@@ -167,10 +172,10 @@ func TestAlertRulesComplete(t *testing.T) {
 			t.Errorf("%s: runbook_url %q, want %q", r.Alert, got, want)
 		}
 		if !anchors[anchor] {
-			t.Errorf("%s: README has no runbook section #%s", r.Alert, anchor)
+			t.Errorf("%s: %s has no runbook section #%s", r.Alert, runbookFile, anchor)
 		}
 		if !tableAlerts[r.Alert] {
-			t.Errorf("%s is missing from the README's alerts table", r.Alert)
+			t.Errorf("%s is missing from the alerts table of %s", r.Alert, runbookFile)
 		}
 		if !firing[r.Alert] {
 			t.Errorf("%s: %s has no case where it fires", r.Alert, alertsTestFile)
@@ -181,7 +186,7 @@ func TestAlertRulesComplete(t *testing.T) {
 	}
 	for a := range tableAlerts {
 		if !seen[a] {
-			t.Errorf("README's alerts table lists %s, which %s lacks", a, alertsFile)
+			t.Errorf("the alerts table of %s lists %s, which %s lacks", runbookFile, a, alertsFile)
 		}
 	}
 }
@@ -214,6 +219,30 @@ func alertUnitTests(t *testing.T) (firing, quiet map[string]bool) {
 	return firing, quiet
 }
 
+// markdownTable returns the first cell of every row of the Markdown table
+// of file whose header row starts with header, without backticks.
+func markdownTable(t *testing.T, file, header string) []string {
+	t.Helper()
+	var cells []string
+	in := false
+	for _, line := range strings.Split(string(readFile(t, file)), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| "+header+" |"):
+			in = true
+		case in && strings.HasPrefix(line, "|---"):
+		case in && strings.HasPrefix(line, "| "):
+			cell := strings.TrimSpace(strings.Split(line, "|")[1])
+			cells = append(cells, strings.Trim(cell, "`"))
+		default:
+			in = false
+		}
+	}
+	if len(cells) == 0 {
+		t.Fatalf("%s has no table headed %q", file, header)
+	}
+	return cells
+}
+
 // githubAnchor is the fragment GitHub gives a Markdown heading.
 func githubAnchor(heading string) string {
 	var b strings.Builder
@@ -230,7 +259,7 @@ func githubAnchor(heading string) string {
 
 // prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
 const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
-# rules, by: go test . -run TestPrometheusRuleInSync -update
+# rules, by: go test ./deploy -run TestPrometheusRuleInSync -update
 # Do not edit: edit alerts.yml and regenerate.
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
@@ -275,7 +304,7 @@ func TestPrometheusRuleInSync(t *testing.T) {
 	}
 	got := readFile(t, prometheusRuleFile)
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s is out of date with %s: run go test . -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
+		t.Errorf("%s is out of date with %s: run go test ./deploy -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
 	}
 
 	// And a YAML parser reads the same groups from both.
@@ -300,7 +329,7 @@ func TestPrometheusRuleInSync(t *testing.T) {
 // ---------------------------------------------------------------- Kubernetes
 
 // TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
-// installed, and checks what the README promises of it.
+// installed, and checks what docs/deployment.md promises of it.
 func TestKustomizeBuild(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -427,8 +456,8 @@ func TestKustomizeBuild(t *testing.T) {
 	if !tokenFromSecret {
 		t.Errorf("the token is not read from a file of a mounted Secret: args %q", c.Args)
 	}
-	if len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != defaultPort {
-		t.Errorf("container ports %v, want the default port %s", c.Ports, defaultPort)
+	if port := defaultPort(t); len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != port {
+		t.Errorf("container ports %v, want the default port %s", c.Ports, port)
 	}
 	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
 		t.Errorf("liveness probe %+v, want /-/healthy", c.LivenessProbe)
@@ -455,8 +484,8 @@ func TestKustomizeBuild(t *testing.T) {
 // version agrees with go.mod, the port with the exporter's default, and the
 // image runs the static, version-stamped binary as a non-root user.
 func TestDockerfile(t *testing.T) {
-	df := string(readFile(t, "Dockerfile"))
-	gomod := string(readFile(t, "go.mod"))
+	df := string(readFile(t, dockerfile))
+	gomod := string(readFile(t, goMod))
 	modGo := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(gomod)
 	imageGo := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\d+\.\d+)`).FindStringSubmatch(df)
 	if modGo == nil || imageGo == nil || modGo[1] != imageGo[1] {
@@ -472,7 +501,7 @@ func TestDockerfile(t *testing.T) {
 		"-X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}",
 		"FROM gcr.io/distroless/static-debian12:nonroot",
 		"\nUSER 65532:65532\n",
-		"\nEXPOSE " + strings.TrimPrefix(defaultPort, ":") + "\n",
+		"\nEXPOSE " + strings.TrimPrefix(defaultPort(t), ":") + "\n",
 		`ENTRYPOINT ["/bin/` + exporterName + `"]`,
 	} {
 		if !strings.Contains(df, want) {
@@ -482,6 +511,10 @@ func TestDockerfile(t *testing.T) {
 }
 
 // ---------------------------------------------------------------- dashboards
+
+// The dashboards' queries, for the tests below that check them against the
+// exporter and a real Prometheus. ../dashboards checks the rest of the JSON
+// (and has its own copy of these few lines).
 
 type dashboard struct {
 	file string
@@ -560,95 +593,8 @@ func (d dashboard) variables() map[string]map[string]any {
 	return out
 }
 
-var (
-	datasourceRef = map[string]any{"type": "prometheus", "uid": "${datasource}"}
-	// accountMetricRE finds the metrics that carry account_id: a panel on
-	// them must honour the account variable.
-	accountMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|app_info|apps\b|up\b|scrape_duration_seconds|last_success_timestamp_seconds|account_info)`)
-	variableRE      = regexp.MustCompile(`\$\{?(\w+)`)
-	labelValuesRE   = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
-)
-
-// grafanaVariables are Grafana's built-in variables the dashboards may use.
-var grafanaVariables = map[string]bool{"__rate_interval": true, "__interval": true, "__range": true}
-
-// TestDashboards checks the dashboards without Grafana: JSON of a current
-// schema, the data source and account variables, and every query on the
-// data source variable.
-func TestDashboards(t *testing.T) {
-	uids := map[string]string{}
-	for _, d := range loadDashboards(t) {
-		t.Run(d.file, func(t *testing.T) {
-			if _, ok := d.json["__inputs"]; ok {
-				t.Error("has __inputs: use the datasource variable instead, so provisioning needs no import step")
-			}
-			if v, _ := d.json["schemaVersion"].(float64); v < 38 {
-				t.Errorf("schemaVersion %v, want 38 (Grafana 10) or later", d.json["schemaVersion"])
-			}
-			uid, _ := d.json["uid"].(string)
-			if uid == "" || uids[uid] != "" {
-				t.Errorf("uid %q is empty or also used by %s", uid, uids[uid])
-			}
-			uids[uid] = d.file
-			if title, _ := d.json["title"].(string); title == "" {
-				t.Error("no title")
-			}
-
-			vars := d.variables()
-			if ds := vars["datasource"]; ds["type"] != "datasource" || ds["query"] != "prometheus" {
-				t.Errorf("datasource variable %v, want type datasource, query prometheus", ds)
-			}
-			acc := vars["account"]
-			if acc["type"] != "query" || acc["definition"] != "label_values(cloudflare_magic_up, account_id)" ||
-				acc["multi"] != true || acc["includeAll"] != true || !reflect.DeepEqual(acc["datasource"], datasourceRef) {
-				t.Errorf("account variable %v, want a multi-value query label_values(cloudflare_magic_up, account_id) with All, on ${datasource}", acc)
-			}
-			for name, v := range vars {
-				if v["type"] == "query" && labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"])) == nil {
-					t.Errorf("variable %s: definition %q is not label_values(metric, label)", name, v["definition"])
-				}
-			}
-
-			ids := map[float64]bool{}
-			for _, p := range d.panels() {
-				id, _ := p["id"].(float64)
-				if ids[id] {
-					t.Errorf("panel id %v is used twice", id)
-				}
-				ids[id] = true
-				if _, ok := p["gridPos"].(map[string]any); !ok {
-					t.Errorf("panel %v has no gridPos", p["title"])
-				}
-				if p["type"] == "row" {
-					continue
-				}
-				if !reflect.DeepEqual(p["datasource"], datasourceRef) {
-					t.Errorf("panel %v: datasource %v, want %v", p["title"], p["datasource"], datasourceRef)
-				}
-			}
-			targets := d.targets()
-			if len(targets) == 0 {
-				t.Error("no queries")
-			}
-			for _, tg := range targets {
-				if !reflect.DeepEqual(tg.datasource, datasourceRef) {
-					t.Errorf("%s: datasource %v, want %v", tg.where, tg.datasource, datasourceRef)
-				}
-				if strings.TrimSpace(tg.expr) == "" {
-					t.Errorf("%s: no expr", tg.where)
-				}
-				if accountMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `account_id=~"$account"`) {
-					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.where, tg.expr)
-				}
-				for _, m := range variableRE.FindAllStringSubmatch(tg.expr, -1) {
-					if vars[m[1]] == nil && !grafanaVariables[m[1]] {
-						t.Errorf("%s: unknown variable $%s", tg.where, m[1])
-					}
-				}
-			}
-		})
-	}
-}
+// labelValuesRE parses a label_values(metric, label) variable.
+var labelValuesRE = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
 
 // ---------------------------------------------------------------- metric names
 
@@ -777,7 +723,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{
 		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
 	})
-	exporter := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
+	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL)
 	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
 
 	// Two scrapes, the last one successful.

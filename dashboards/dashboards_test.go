@@ -1,0 +1,187 @@
+package dashboards
+
+// Checks of the Grafana dashboards without Grafana. The deploy package's
+// tests evaluate every query on a real Prometheus server scraping the
+// exporter, and check that every metric they name is served.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+type dashboard struct {
+	file string
+	json map[string]any
+}
+
+// dashboardTarget is one PromQL query of a dashboard panel.
+type dashboardTarget struct {
+	where      string // file / panel title / refId
+	expr       string
+	datasource any
+}
+
+func loadDashboards(t *testing.T) []dashboard {
+	t.Helper()
+	files, err := filepath.Glob("*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards here: %v", err)
+	}
+	var out []dashboard
+	for _, f := range files {
+		var d map[string]any
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, dashboard{file: filepath.Base(f), json: d})
+	}
+	return out
+}
+
+// panels returns every panel, those inside collapsed rows included.
+func (d dashboard) panels() []map[string]any {
+	var out []map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		list, _ := v.([]any)
+		for _, p := range list {
+			if pm, ok := p.(map[string]any); ok {
+				out = append(out, pm)
+				walk(pm["panels"])
+			}
+		}
+	}
+	walk(d.json["panels"])
+	return out
+}
+
+func (d dashboard) targets() []dashboardTarget {
+	var out []dashboardTarget
+	for _, p := range d.panels() {
+		targets, _ := p["targets"].([]any)
+		for _, tv := range targets {
+			tm, _ := tv.(map[string]any)
+			expr, _ := tm["expr"].(string)
+			out = append(out, dashboardTarget{
+				where:      fmt.Sprintf("%s / %v / %v", d.file, p["title"], tm["refId"]),
+				expr:       expr,
+				datasource: tm["datasource"],
+			})
+		}
+	}
+	return out
+}
+
+// variables returns the template variables by name.
+func (d dashboard) variables() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	templating, _ := d.json["templating"].(map[string]any)
+	list, _ := templating["list"].([]any)
+	for _, v := range list {
+		if vm, ok := v.(map[string]any); ok {
+			name, _ := vm["name"].(string)
+			out[name] = vm
+		}
+	}
+	return out
+}
+
+var (
+	datasourceRef = map[string]any{"type": "prometheus", "uid": "${datasource}"}
+	// accountMetricRE finds the metrics that carry account_id: a panel on
+	// them must honour the account variable.
+	accountMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|app_info|apps\b|up\b|scrape_duration_seconds|last_success_timestamp_seconds|account_info)`)
+	variableRE      = regexp.MustCompile(`\$\{?(\w+)`)
+	labelValuesRE   = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
+)
+
+// grafanaVariables are Grafana's built-in variables the dashboards may use.
+var grafanaVariables = map[string]bool{"__rate_interval": true, "__interval": true, "__range": true}
+
+// TestDashboards checks the dashboards without Grafana: JSON of a current
+// schema, the data source and account variables, and every query on the
+// data source variable.
+func TestDashboards(t *testing.T) {
+	uids := map[string]string{}
+	for _, d := range loadDashboards(t) {
+		t.Run(d.file, func(t *testing.T) {
+			if _, ok := d.json["__inputs"]; ok {
+				t.Error("has __inputs: use the datasource variable instead, so provisioning needs no import step")
+			}
+			if v, _ := d.json["schemaVersion"].(float64); v < 38 {
+				t.Errorf("schemaVersion %v, want 38 (Grafana 10) or later", d.json["schemaVersion"])
+			}
+			uid, _ := d.json["uid"].(string)
+			if uid == "" || uids[uid] != "" {
+				t.Errorf("uid %q is empty or also used by %s", uid, uids[uid])
+			}
+			uids[uid] = d.file
+			if title, _ := d.json["title"].(string); title == "" {
+				t.Error("no title")
+			}
+
+			vars := d.variables()
+			if ds := vars["datasource"]; ds["type"] != "datasource" || ds["query"] != "prometheus" {
+				t.Errorf("datasource variable %v, want type datasource, query prometheus", ds)
+			}
+			acc := vars["account"]
+			if acc["type"] != "query" || acc["definition"] != "label_values(cloudflare_magic_up, account_id)" ||
+				acc["multi"] != true || acc["includeAll"] != true || !reflect.DeepEqual(acc["datasource"], datasourceRef) {
+				t.Errorf("account variable %v, want a multi-value query label_values(cloudflare_magic_up, account_id) with All, on ${datasource}", acc)
+			}
+			for name, v := range vars {
+				if v["type"] == "query" && labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"])) == nil {
+					t.Errorf("variable %s: definition %q is not label_values(metric, label)", name, v["definition"])
+				}
+			}
+
+			ids := map[float64]bool{}
+			for _, p := range d.panels() {
+				id, _ := p["id"].(float64)
+				if ids[id] {
+					t.Errorf("panel id %v is used twice", id)
+				}
+				ids[id] = true
+				if _, ok := p["gridPos"].(map[string]any); !ok {
+					t.Errorf("panel %v has no gridPos", p["title"])
+				}
+				if p["type"] == "row" {
+					continue
+				}
+				if !reflect.DeepEqual(p["datasource"], datasourceRef) {
+					t.Errorf("panel %v: datasource %v, want %v", p["title"], p["datasource"], datasourceRef)
+				}
+			}
+			targets := d.targets()
+			if len(targets) == 0 {
+				t.Error("no queries")
+			}
+			for _, tg := range targets {
+				if !reflect.DeepEqual(tg.datasource, datasourceRef) {
+					t.Errorf("%s: datasource %v, want %v", tg.where, tg.datasource, datasourceRef)
+				}
+				if strings.TrimSpace(tg.expr) == "" {
+					t.Errorf("%s: no expr", tg.where)
+				}
+				if accountMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `account_id=~"$account"`) {
+					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.where, tg.expr)
+				}
+				for _, m := range variableRE.FindAllStringSubmatch(tg.expr, -1) {
+					if vars[m[1]] == nil && !grafanaVariables[m[1]] {
+						t.Errorf("%s: unknown variable $%s", tg.where, m[1])
+					}
+				}
+			}
+		})
+	}
+}
