@@ -70,7 +70,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{"2026-12-24", "2026-12-31"},
 				LastSeenVersion:             "2026.10.2", LastUpdated: tsFrac(72 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "LON-7f3a", Notes: "London - Oxford Street flagship",
-				Primary: true, SiteID: "site-lon-oxford", Timezone: "Europe/London",
+				Primary: true, SiteID: SiteLondonHA, Timezone: "Europe/London",
 				Snapshot: demoSnapshot(start, 0, haDisabled, demoTunnels(1, healthy, healthy), 0.41, true, lease("Oxford-Street-Till-1", "3c:22:fb:10:42:01", "10.42.0.101"), lease("janes-iphone", "a4:83:e7:10:42:02", "10.42.0.102")),
 			}, 3*time.Second),
 			live(Connector{
@@ -90,7 +90,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{},
 				LastSeenVersion:             "2026.10.2", LastUpdated: ts(30 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "NYC-a001", Notes: "New York - 5th Avenue (HA primary)",
-				Primary: true, SiteID: "site-nyc-5th", Timezone: "America/New_York",
+				Primary: true, SiteID: SiteNewYorkHA, Timezone: "America/New_York",
 				Snapshot: demoSnapshot(start, 2, haActive, demoTunnels(3, healthy, healthy), 0.35, true, lease("5th-ave-pos-07", "00:1b:63:e7:01:07", "10.70.0.57")),
 			}, 1*time.Second),
 			live(Connector{
@@ -100,7 +100,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{},
 				LastSeenVersion:             "2026.10.2", LastUpdated: ts(30 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "NYC-a002", Notes: "New York - 5th Avenue (HA secondary)",
-				Primary: false, SiteID: "site-nyc-5th", Timezone: "America/New_York",
+				Primary: false, SiteID: SiteNewYorkHA, Timezone: "America/New_York",
 				Snapshot: demoSnapshot(start, 3, haStandby, demoTunnels(4, healthy, healthy), 0.33, true),
 			}, 2*time.Second),
 			{
@@ -110,7 +110,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{},
 				LastHeartbeat:               ts(StaleHeartbeatAgo), LastSeenVersion: "2026.10.2",
 				LastUpdated: ts(500 * time.Hour), LicenseKey: LicenseKeyPrefix + "BER-0b0e",
-				Notes: "Berlin - Alexanderplatz", Primary: true, SiteID: "site-ber-alex", Timezone: "Europe/Berlin",
+				Notes: "Berlin - Alexanderplatz", Primary: true, SiteID: SiteBerlin, Timezone: "Europe/Berlin",
 				Snapshot: staleSnapshot(demoSnapshot(start.Add(-StaleHeartbeatAgo), 4, haDisabled, demoTunnels(5, down, degraded), 0.52, true, lease("alex-laptop", "8c:85:90:be:71:01", "10.71.0.40"))),
 			},
 			live(Connector{
@@ -120,7 +120,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{"2026-11-26"},
 				LastSeenVersion:             "2026.8.0", LastUpdated: tsFrac(2000 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "AUS-5e11", Notes: "Austin - distribution centre (virtual)",
-				Primary: true, SiteID: "site-aus-dc", Timezone: "America/Chicago",
+				Primary: true, SiteID: "5173000000000000000000000000a057", Timezone: "America/Chicago",
 				Snapshot: demoSnapshot(start, 5, haDisabled, demoTunnels(6, healthy), 0.12, false),
 			}, 5*time.Second),
 			{
@@ -129,7 +129,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowDaysOfWeek: []string{}, InterruptWindowHourOfDay: 2, InterruptWindowDurationHours: 4,
 				InterruptWindowEmbargoDates: []string{},
 				LastUpdated:                 ts(20 * time.Hour), LicenseKey: LicenseKeyPrefix + "PAR-dead",
-				Notes: "Paris - Rivoli (awaiting installation)", Primary: true, SiteID: "site-par-rivoli",
+				Notes: "Paris - Rivoli (awaiting installation)", Primary: true, SiteID: SiteParis,
 				Timezone: "Europe/Paris",
 			},
 			live(Connector{
@@ -160,9 +160,17 @@ func DemoFleet(start time.Time) []Account {
 		},
 	}
 
+	retail.Sites = demoSites()
+
 	labs := Account{
 		ID:   AccountLabs,
 		Name: "Acme Labs",
+		Sites: []Site{
+			{ID: "5173000000000000000000000000cab1", Name: "Cambridge research lab", ConnectorID: "c0ffee0000000000000000000000cab1",
+				Location: &Location{Lat: "52.2053", Lon: "0.1218"}},
+			{ID: "5173000000000000000000000000cab2", Name: "San Francisco lab annex", ConnectorID: "c0ffee0000000000000000000000cab2",
+				Location: &Location{Lat: "37.7749", Lon: "-122.4194"}},
+		},
 		Connectors: []Connector{
 			live(Connector{
 				ID: "c0ffee0000000000000000000000cab1", Activated: true,
@@ -171,7 +179,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{},
 				LastSeenVersion:             "2026.10.2", LastUpdated: ts(100 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "CAM-1ab5", Notes: "Cambridge - research lab",
-				Primary: true, SiteID: "site-cam-lab", Timezone: "Europe/London",
+				Primary: true, SiteID: "5173000000000000000000000000cab1", Timezone: "Europe/London",
 				Snapshot: demoSnapshot(start, 7, haDisabled, demoTunnels(8, healthy, healthy), 0.58, true, lease("gpu-rig-03", "b8:ca:3a:ca:b1:03", "10.99.1.3")),
 			}, 4*time.Second),
 			live(Connector{
@@ -181,7 +189,7 @@ func DemoFleet(start time.Time) []Account {
 				InterruptWindowEmbargoDates: []string{},
 				LastSeenVersion:             "2026.9.1", LastUpdated: ts(150 * time.Hour),
 				LicenseKey: LicenseKeyPrefix + "SFO-2ab5", Notes: "San Francisco - lab annex",
-				Primary: true, SiteID: "site-sfo-lab", Timezone: "America/Los_Angeles",
+				Primary: true, SiteID: "5173000000000000000000000000cab2", Timezone: "America/Los_Angeles",
 				Snapshot: demoSnapshot(start, 8, haDisabled, demoTunnels(9, healthy, healthy), 0.47, true),
 			}, 6*time.Second),
 		},

@@ -31,6 +31,7 @@ const (
 	EndpointAccounts   = "accounts"
 	EndpointConnectors = "connectors"
 	EndpointApps       = "apps"
+	EndpointSites      = "sites"
 )
 
 // Server is a simulated Cloudflare API holding a fleet of accounts. Its
@@ -93,6 +94,8 @@ type Account struct {
 	Name       string
 	Connectors []Connector
 	Apps       []App
+	// Sites are served as they are; nil serves an empty list.
+	Sites []Site
 }
 
 // Option configures a Server.
@@ -151,6 +154,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts", s.listAccounts)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/sites", s.sites)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
