@@ -9,6 +9,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
 // APIMetrics records the exporter's use of the Cloudflare API over the
@@ -96,9 +97,30 @@ func (m *APIMetrics) addTo(p *page) {
 	p.rateLimit = []rateLimitRow{r}
 }
 
+// budgetRow is the state of the budget guard of one API.
+type budgetRow struct {
+	api string
+	poll.BudgetState
+}
+
 func apiFamilies() []renderer {
 	rateLimit := func(p *page) []rateLimitRow { return p.rateLimit }
-	return append(
+	budget := bind(SourceExporter, func(p *page) []budgetRow { return p.budgets },
+		&Family[budgetRow]{
+			Name: namespace + "_api_budget_guard_active",
+			Help: "Whether the budget guard is skipping API calls and serving the last answers (1) or not (0).",
+			Doc: "The guard keeps the exporter within `--cloudflare.budget-share` of the Cloudflare rate limit whatever " +
+				"the number of scrapers; `cloudflare_magic_last_success_timestamp_seconds` shows the age of what is served.",
+			Type: exposition.Gauge, Labels: []string{"api"},
+			Samples: func(s Sampler, r *budgetRow) { s.Add(boolToFloat(r.Active), r.api) },
+		},
+		&Family[budgetRow]{
+			Name: namespace + "_api_budget_skipped_calls_total",
+			Help: "API calls the budget guard skipped.",
+			Type: exposition.Counter, Labels: []string{"api"},
+			Samples: func(s Sampler, r *budgetRow) { s.Add(r.Denied, r.api) },
+		})
+	return append(budget, append(
 		bind(SourceExporter, func(p *page) []requestRow { return p.requests },
 			&Family[requestRow]{
 				Name: namespace + "_api_requests_total",
@@ -140,5 +162,5 @@ func apiFamilies() []renderer {
 						s.Add(r.limit)
 					}
 				},
-			})...)
+			})...)...)
 }

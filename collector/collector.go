@@ -11,9 +11,12 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +32,13 @@ type Config struct {
 	Poller *poll.Poller
 	// APIMetrics, if set, puts the exporter's use of the API on /metrics.
 	APIMetrics *APIMetrics
-	Logger     log.Logger
+	// Budgets are the budget guards of the API's rate limits, by API
+	// ("rest", "graphql"), shown on /metrics.
+	Budgets map[string]*poll.Budget
+	// SiteHeartbeatTimeout is how recent a heartbeat must be for a
+	// connector to count for its site; zero means DefaultSiteHeartbeatTimeout.
+	SiteHeartbeatTimeout time.Duration
+	Logger               log.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
 }
@@ -43,6 +52,8 @@ type Exporter struct {
 	families     []renderer
 	zones        *zoneCache
 	configErrors *configErrors
+	siteTimeout  time.Duration
+	budgets      map[string]*poll.Budget
 }
 
 // New returns an Exporter for cfg.
@@ -58,6 +69,8 @@ func New(cfg Config) (*Exporter, error) {
 		families:     declarations(),
 		zones:        newZoneCache(),
 		configErrors: newConfigErrors(),
+		siteTimeout:  cmp.Or(cfg.SiteHeartbeatTimeout, DefaultSiteHeartbeatTimeout),
+		budgets:      cfg.Budgets,
 	}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
@@ -73,16 +86,19 @@ func (e *Exporter) Accounts() *poll.Accounts { return e.poller.Accounts() }
 
 // page holds the rows of one scrape, for every family to render.
 type page struct {
-	accounts     []api.Account
-	endpoints    []endpointRow
-	connectors   []connectorRow
-	configErrors []configErrorRow
-	apps         []appRow
-	appCounts    []appCount
-	snapshots    []snapshotRow
-	exporter     []exporterRow
-	requests     []requestRow
-	rateLimit    []rateLimitRow
+	accounts       []api.Account
+	endpoints      []endpointRow
+	connectors     []connectorRow
+	configErrors   []configErrorRow
+	apps           []appRow
+	appCounts      []appCount
+	snapshots      []snapshotRow
+	sites          []siteRow
+	connectorSites []connectorSiteRow
+	exporter       []exporterRow
+	budgets        []budgetRow
+	requests       []requestRow
+	rateLimit      []rateLimitRow
 }
 
 // Scrape polls one account (only), or every account, and returns the
@@ -91,8 +107,13 @@ type page struct {
 func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 	p := e.newPage(e.poller.Poll(ctx, only))
 	e.configErrors.prune(e.poller.Accounts().Allowed)
-	if e.apiMetrics != nil && only == nil {
-		e.apiMetrics.addTo(p)
+	if only == nil {
+		if e.apiMetrics != nil {
+			e.apiMetrics.addTo(p)
+		}
+		for _, name := range slices.Sorted(maps.Keys(e.budgets)) {
+			p.budgets = append(p.budgets, budgetRow{api: name, BudgetState: e.budgets[name].State()})
+		}
 	}
 	return &Page{e: e, p: p}
 }
@@ -128,7 +149,13 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 		for _, ep := range a.Endpoints {
 			p.endpoints = append(p.endpoints, endpointRow{account: id, endpoint: ep.Endpoint, up: ep.Err == nil, duration: ep.Duration, lastSuccess: ep.LastSuccess})
 		}
+		first := len(p.connectors)
 		e.addConnectors(p, id, a.Connectors, now)
+		var connectors []connectorRow
+		if a.Connectors != nil {
+			connectors = p.connectors[first:]
+		}
+		p.addSites(id, a.Sites, connectors, e.siteTimeout, now)
 		p.addApps(id, unique(a.Apps, func(a *api.App) string { return string(a.Source) + "/" + a.ID }))
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})

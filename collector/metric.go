@@ -43,6 +43,7 @@ type Source string
 const (
 	SourceConnectors Source = "connectors endpoint"
 	SourceApps       Source = "apps endpoint"
+	SourceSites      Source = "sites endpoint"
 	SourceTelemetry  Source = "telemetry snapshots (opt-in)"
 	SourceExporter   Source = "exporter"
 )
@@ -101,6 +102,7 @@ func declarations() []renderer {
 	var all []renderer
 	all = append(all, connectorFamilies()...)
 	all = append(all, appFamilies()...)
+	all = append(all, siteFamilies()...)
 	all = append(all, telemetryFamilies()...)
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)

@@ -38,6 +38,19 @@ func (p *Poller) pollApps(ctx context.Context, out *AccountResult) (time.Time, b
 	return o.lastSuccess, o.cached, nil
 }
 
+// pollSites lists the account's sites.
+func (p *Poller) pollSites(ctx context.Context, out *AccountResult) (time.Time, bool, error) {
+	id := out.Account.ID
+	o := p.sites.fetch(ctx, id, func(ctx context.Context) ([]api.Site, error) {
+		return p.client.ListSites(ctx, id)
+	})
+	if o.err != nil {
+		return o.lastSuccess, o.cached, fmt.Errorf("list sites for account %s: %w", id, o.err)
+	}
+	out.Sites = o.result
+	return o.lastSuccess, o.cached, nil
+}
+
 // pollTelemetry never calls the API: it returns the snapshots refreshed in
 // the background.
 func (p *Poller) pollTelemetry(_ context.Context, out *AccountResult) (time.Time, bool, error) {

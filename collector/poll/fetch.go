@@ -20,6 +20,12 @@ type fetcher[T any] struct {
 	minInterval time.Duration
 	maxWait     time.Duration
 	now         func() time.Time
+	// budget, if set, must allow each call; a call it refuses is answered
+	// with the last outcome instead.
+	budget *Budget
+	// done, if set, is called once per finished call, not per scrape
+	// waiting on it: that is where a failure is logged.
+	done func(account string, err error)
 
 	mu      sync.Mutex
 	entries map[string]*fetchEntry[T]
@@ -28,7 +34,8 @@ type fetcher[T any] struct {
 type fetchEntry[T any] struct {
 	flight *flight[T]
 
-	// The last finished call, kept for minInterval.
+	// The last finished call, reused within minInterval and when the
+	// budget refuses a call.
 	result T
 	err    error
 	at     time.Time
@@ -82,7 +89,19 @@ func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(contex
 			f.mu.Unlock()
 			return o
 		}
-		fl = f.start(ctx, e, call)
+		if !f.budget.Take() {
+			o := outcome[T]{result: e.result, err: e.err, lastSuccess: e.lastSuccess, cached: true}
+			if e.at.IsZero() {
+				o.err = ErrBudget
+			}
+			f.mu.Unlock()
+			if f.done != nil {
+				// Logged at a bounded rate, as any failure.
+				f.done(account, ErrBudget)
+			}
+			return o
+		}
+		fl = f.start(ctx, account, e, call)
 	}
 	fl.waiters++
 	f.mu.Unlock()
@@ -109,7 +128,7 @@ func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(contex
 }
 
 // start begins a call for the account. The caller holds f.mu.
-func (f *fetcher[T]) start(ctx context.Context, e *fetchEntry[T], call func(context.Context) (T, error)) *flight[T] {
+func (f *fetcher[T]) start(ctx context.Context, account string, e *fetchEntry[T], call func(context.Context) (T, error)) *flight[T] {
 	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if f.maxWait > 0 {
 		callCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), f.maxWait)
@@ -128,16 +147,16 @@ func (f *fetcher[T]) start(ctx context.Context, e *fetchEntry[T], call func(cont
 		}
 		if !abandoned {
 			now := f.now()
-			e.at, e.err = now, err
-			if f.minInterval > 0 {
-				e.result = result
-			}
+			e.at, e.err, e.result = now, err, result
 			if err == nil {
 				e.lastSuccess = now
 			}
 		}
 		close(fl.done)
 		f.mu.Unlock()
+		if f.done != nil && !abandoned {
+			f.done(account, err)
+		}
 	}()
 	return fl
 }

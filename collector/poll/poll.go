@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
@@ -23,6 +22,7 @@ import (
 type Client interface {
 	ListConnectors(ctx context.Context, accountID string) ([]api.Connector, error)
 	ListApps(ctx context.Context, accountID string) ([]api.App, error)
+	ListSites(ctx context.Context, accountID string) ([]api.Site, error)
 	// BackoffRemaining is how long calls stay refused after an HTTP 429.
 	BackoffRemaining() time.Duration
 }
@@ -51,6 +51,11 @@ type Config struct {
 	Now func() time.Time
 	// Telemetry, if set, adds the connectors' telemetry snapshots.
 	Telemetry *Telemetry
+	// Sites adds the sites endpoint to every scrape.
+	Sites bool
+	// Budget, if set, is the share of the REST rate limit the list calls
+	// may spend.
+	Budget *Budget
 }
 
 // Poller polls the API for scrapes.
@@ -66,7 +71,9 @@ type Poller struct {
 
 	connectors *fetcher[[]api.Connector]
 	apps       *fetcher[[]api.App]
+	sites      *fetcher[[]api.Site]
 	endpoints  []endpoint
+	failures   *failureLogger
 }
 
 // endpoint is one API endpoint polled per account: poll fills its part of
@@ -101,6 +108,7 @@ type AccountResult struct {
 	Endpoints  []EndpointResult
 	Connectors []api.Connector
 	Apps       []api.App
+	Sites      []api.Site
 	// Snapshots are the latest telemetry snapshots, by connector ID.
 	Snapshots []Snapshot
 }
@@ -145,16 +153,37 @@ func New(cfg Config) (*Poller, error) {
 	if p.accounts == nil {
 		p.accounts = FixedAccounts()
 	}
+	p.failures = newFailureLogger(p.logger, p.now)
 	p.connectors = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, p.now)
 	p.apps = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, p.now)
 	p.endpoints = []endpoint{
 		{api.EndpointConnectors, p.pollConnectors},
 		{api.EndpointApps, p.pollApps},
 	}
+	if cfg.Sites {
+		p.sites = newFetcher[[]api.Site](cfg.MinInterval, cfg.Timeout, p.now)
+		p.endpoints = append(p.endpoints, endpoint{api.EndpointSites, p.pollSites})
+	}
 	if p.telemetry != nil {
 		p.endpoints = append(p.endpoints, endpoint{api.EndpointTelemetry, p.pollTelemetry})
 	}
+	setup(p.connectors, p, api.EndpointConnectors, cfg.Budget)
+	setup(p.apps, p, api.EndpointApps, cfg.Budget)
+	if p.sites != nil {
+		setup(p.sites, p, api.EndpointSites, cfg.Budget)
+	}
 	return p, nil
+}
+
+// setup gives a fetcher the budget its calls spend and the logger of its
+// failures.
+func setup[T any](f *fetcher[T], p *Poller, endpoint string, budget *Budget) {
+	f.budget = budget
+	f.done = func(account string, err error) {
+		if err != nil {
+			p.failures.log(account, endpoint, err)
+		}
+	}
 }
 
 // Accounts returns the accounts the poller polls.
@@ -218,6 +247,9 @@ func (p *Poller) prune() {
 	keep := p.accounts.Allowed
 	p.connectors.prune(keep)
 	p.apps.prune(keep)
+	if p.sites != nil {
+		p.sites.prune(keep)
+	}
 	if p.telemetry != nil {
 		p.telemetry.retain(keep)
 	}
@@ -232,10 +264,8 @@ func (p *Poller) pollAccount(ctx context.Context, account api.Account) AccountRe
 	for i, ep := range p.endpoints {
 		wg.Go(func() {
 			start := time.Now()
-			last, cached, err := ep.poll(ctx, &out)
-			if err != nil {
-				p.logFailure(account.ID, ep.name, cached, err)
-			}
+			// Failed calls are logged once per call by the fetchers.
+			last, _, err := ep.poll(ctx, &out)
 			out.Endpoints[i] = EndpointResult{Endpoint: ep.name, Err: err, Duration: time.Since(start), LastSuccess: last}
 		})
 	}
@@ -248,31 +278,8 @@ func (p *Poller) abandoned(account api.Account, err error) AccountResult {
 	out := AccountResult{Account: account}
 	for _, ep := range p.endpoints {
 		err := fmt.Errorf("scrape deadline reached before account %s's turn: %w", account.ID, err)
-		p.logFailure(account.ID, ep.name, false, err)
+		p.failures.log(account.ID, ep.name, err)
 		out.Endpoints = append(out.Endpoints, EndpointResult{Endpoint: ep.name, Err: err})
 	}
 	return out
-}
-
-// authHint is logged with a refused credential.
-const authHint = "the credential needs the Magic WAN Read permission (apps also accept Magic Transit Read) on this account"
-
-// logFailure logs a failed poll of one endpoint, once per scrape. A
-// rate-limit pause is logged once, by the scrapes that received the 429,
-// and the refusals during it only at debug level; so are outcomes reused
-// from an earlier scrape.
-func (p *Poller) logFailure(account, endpoint string, cached bool, err error) {
-	var backoff *api.BackoffError
-	var apiErr *api.Error
-	switch {
-	case cached || (errors.As(err, &backoff) && !backoff.Started):
-		level.Debug(p.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err)
-	case backoff != nil:
-		level.Warn(p.logger).Log("msg", "rate limited by the Cloudflare API: pausing every call", "account_id", account,
-			"endpoint", endpoint, "retry_after", backoff.Remaining.Round(time.Second), "err", err)
-	case errors.As(err, &apiErr) && apiErr.IsAuth():
-		level.Error(p.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err, "hint", authHint)
-	default:
-		level.Error(p.logger).Log("msg", "scrape failed", "account_id", account, "endpoint", endpoint, "err", err)
-	}
 }

@@ -35,6 +35,9 @@ type TelemetryConfig struct {
 	Logger  log.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
+	// Budget, if set, is the share of the REST rate limit shared with the
+	// list calls; refreshes take only what the list calls leave.
+	Budget *Budget
 }
 
 // Telemetry keeps the latest telemetry snapshot of every activated
@@ -55,6 +58,7 @@ type TelemetryConfig struct {
 // telemetry series and does not count as a failure.
 type Telemetry struct {
 	client      TelemetryClient
+	budget      *Budget
 	interval    time.Duration
 	concurrency int
 	timeout     time.Duration
@@ -98,6 +102,7 @@ func NewTelemetry(cfg TelemetryConfig) (*Telemetry, error) {
 	}
 	t := &Telemetry{
 		client:      cfg.Client,
+		budget:      cfg.Budget,
 		interval:    cfg.Interval,
 		concurrency: cfg.Concurrency,
 		timeout:     cmp.Or(cfg.Timeout, cfg.Interval),
@@ -207,6 +212,11 @@ func (t *Telemetry) dispatch(ctx context.Context, slots chan struct{}, wg *sync.
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			return false
+		}
+		if !t.budget.TakeLow() {
+			// The budget guard is on: the rest wait for the next round.
+			<-slots
+			return true
 		}
 		t.mu.Lock()
 		start := !c.forgotten

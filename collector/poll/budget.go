@@ -1,0 +1,103 @@
+package poll
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrBudget is the error of a call the budget guard skipped when there was
+// no earlier answer to serve instead.
+var ErrBudget = errors.New("API budget guard: call skipped, the exporter's share of the Cloudflare rate limit is spent (see --cloudflare.budget-share)")
+
+// Budget is the exporter's share of one Cloudflare rate limit (REST: 1,200
+// calls per 5 minutes per user; GraphQL: 300), whatever the number of
+// scrapers: anyone who reaches the port could otherwise spend the whole
+// user's limit, shared with its dashboard sessions and other tools.
+//
+// It allows at most a tenth of the share in any sliding tenth of the
+// window (60 calls in any 30 s for half of 1,200 per 5 minutes): a burst of
+// scrapers cannot spend the window's share in seconds, and since every
+// window is ten such slices, no window ever holds more than the share.
+type Budget struct {
+	span time.Duration
+	now  func() time.Time
+
+	mu sync.Mutex
+	// calls is a ring of the times of the latest calls allowed; head is
+	// the oldest once the ring is full.
+	calls      []time.Time
+	head, n    int
+	denied     float64
+	lastDenied time.Time
+}
+
+// NewBudget returns a budget of share calls per window; now defaults to
+// time.Now. A share below 10 still allows one call per slice.
+func NewBudget(share int, window time.Duration, now func() time.Time) *Budget {
+	if now == nil {
+		now = time.Now
+	}
+	return &Budget{span: window / 10, now: now, calls: make([]time.Time, max(share/10, 1))}
+}
+
+// Take reports whether a call may be made now, and counts it if so.
+func (b *Budget) Take() bool { return b.take(len(b.calls)) }
+
+// TakeLow is Take for calls that can wait (telemetry refreshes): they may
+// use three quarters of the slice, leaving the rest to the list calls
+// scrapes are waiting on.
+func (b *Budget) TakeLow() bool { return b.take(max(len(b.calls)*3/4, 1)) }
+
+func (b *Budget) take(limit int) bool {
+	if b == nil {
+		return true
+	}
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Forget the calls older than the slice.
+	for b.n > 0 && now.Sub(b.calls[b.head]) >= b.span {
+		b.head = (b.head + 1) % len(b.calls)
+		b.n--
+	}
+	if b.n >= limit {
+		b.denied++
+		b.lastDenied = now
+		return false
+	}
+	b.calls[(b.head+b.n)%len(b.calls)] = now
+	b.n++
+	return true
+}
+
+// BudgetState is what a Budget reports for metrics.
+type BudgetState struct {
+	// Active is true while calls are being skipped: one was in the last
+	// slice of the window.
+	Active bool
+	// Denied counts the calls skipped since the start.
+	Denied float64
+	// Used is the calls made in the current slice, of Slice allowed.
+	Used, Slice int
+}
+
+// State returns the budget's state now.
+func (b *Budget) State() BudgetState {
+	if b == nil {
+		return BudgetState{}
+	}
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	used := 0
+	for i := range b.n {
+		if now.Sub(b.calls[(b.head+i)%len(b.calls)]) < b.span {
+			used++
+		}
+	}
+	return BudgetState{
+		Active: !b.lastDenied.IsZero() && now.Sub(b.lastDenied) < b.span,
+		Denied: b.denied, Used: used, Slice: len(b.calls),
+	}
+}
