@@ -18,6 +18,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -54,6 +55,9 @@ type Exporter struct {
 	configErrors *configErrors
 	siteTimeout  time.Duration
 	budgets      map[string]*poll.Budget
+	// truncated and stripped count the label values the writer cleaned,
+	// over every page.
+	truncated, stripped atomic.Int64
 }
 
 // New returns an Exporter for cfg.
@@ -129,12 +133,16 @@ func (pg *Page) Write(w *exposition.Writer) {
 	for _, f := range pg.e.families {
 		f.render(w, pg.p)
 	}
+	truncated, stripped := w.Cleaned()
+	pg.e.truncated.Add(int64(truncated))
+	pg.e.stripped.Add(int64(stripped))
 }
 
 // newPage lays out a poll's result as rows.
 func (e *Exporter) newPage(res *poll.Result) *page {
 	now := e.now()
-	p := &page{exporter: []exporterRow{{backoff: res.Backoff}}}
+	p := &page{exporter: []exporterRow{{backoff: res.Backoff,
+		truncated: float64(e.truncated.Load()), stripped: float64(e.stripped.Load())}}}
 	if d := res.Discovery; d != nil {
 		p.endpoints = append(p.endpoints, endpointRow{endpoint: api.EndpointAccounts, up: d.Err == nil, duration: -1, lastSuccess: d.LastSuccess})
 	}

@@ -64,8 +64,8 @@ type Writer struct {
 	// invalid counts samples dropped for a wrong number of label values.
 	invalid int
 	limits  Limits
-	// Truncated and Sanitized count label values cut or cleaned.
-	truncated, sanitized int
+	// truncated and stripped count label values cut or cleaned.
+	truncated, stripped int
 }
 
 // Limits bounds what a label value may carry into a page.
@@ -161,7 +161,7 @@ func (t *Writer) Close() error {
 
 // Cleaned reports how many label values were cut to the length limit and
 // how many had control characters removed.
-func (t *Writer) Cleaned() (truncated, sanitized int) { return t.truncated, t.sanitized }
+func (t *Writer) Cleaned() (truncated, stripped int) { return t.truncated, t.stripped }
 
 // escape returns the label value at position i made safe for a page.
 func (t *Writer) escape(i int, s string) string {
@@ -185,8 +185,10 @@ func (t *Writer) clean(s string) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	if hasControl(s) {
-		s = strings.Map(stripControl, s)
-		t.sanitized++
+		if clean := strings.Map(stripControl, s); clean != s {
+			s = clean
+			t.stripped++
+		}
 	}
 	if max := t.limits.MaxLabelValueLength; max > 0 && len(s) > max {
 		cut := max
