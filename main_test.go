@@ -1,23 +1,40 @@
+// The end-to-end test of the exporter: the binary, built once the way
+// releases are, run against the simulated Cloudflare API (api/simulator),
+// as Prometheus and an operator see it.
+//
+// Sections: the harness; start-up, flags and version; serving (pages,
+// landing page, readiness, logs); faults and shutdown; accounts and /probe;
+// telemetry; load and scale runs, skipped unless their flags ask for them:
+//
+//	go test -run TestLoad -v -count=1 . -load.duration=30s -load.scrapers=100 -load.api-latency=100ms
+//	go test -run TestScale -v -count=1 . -scale.sizes=1000,10000,50000 -scale.scrapes=20
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
+
+// ------------------------------------------------------------ harness
 
 // binary is the exporter built once for every test here, version-stamped
 // the way releases are.
@@ -84,10 +101,10 @@ type exporterProcess struct {
 // listeningRE finds the listen address in a logfmt or JSON log line.
 var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)|"address":"([^"]+)","caller":"[^"]*","level":"info","msg":"Listening on"`)
 
-// startExporter runs the binary on a free loopback port with args and env
+// launchExporter runs the binary on a free loopback port with args and env
 // (and nothing of the test's own environment that could carry a
 // credential), and waits until it listens.
-func startExporter(t *testing.T, env []string, args ...string) *exporterProcess {
+func launchExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
 	args = append([]string{"--web.listen-address=127.0.0.1:0"}, args...)
 	cmd := exec.Command(binary, args...)
@@ -126,12 +143,19 @@ func startExporter(t *testing.T, env []string, args ...string) *exporterProcess 
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
-		p.waitReady(t)
 	case <-exited:
 		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
 	}
+	return p
+}
+
+// startExporter is launchExporter, then waits until the exporter is ready.
+func startExporter(t *testing.T, env []string, args ...string) *exporterProcess {
+	t.Helper()
+	p := launchExporter(t, env, args...)
+	p.waitReady(t)
 	return p
 }
 
@@ -181,6 +205,417 @@ func tokenEnv(apiURL string) []string {
 		"CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountRetail + "," + simulator.AccountLabs,
 	}
 }
+
+// checkMetricsWithPromtool runs `promtool check metrics` on a real scrape;
+// it must print nothing. CI installs promtool; elsewhere the check is
+// skipped when promtool is missing.
+func checkMetricsWithPromtool(t *testing.T, page string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed; .ci/run installs it")
+		}
+		t.Log("promtool not found: skipping promtool check metrics")
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(page)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func waitForLog(t *testing.T, p *exporterProcess, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.logs.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log never contained %q", substr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// servedFamilies returns the cloudflare_magic_* families a page declares.
+func servedFamilies(page string) map[string]bool {
+	served := map[string]bool{}
+	for _, m := range typeLineRE.FindAllStringSubmatch(page, -1) {
+		served[m[1]] = true
+	}
+	return served
+}
+
+var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
+
+// scrapeUntil scrapes /metrics until ready accepts the page, for at most 10
+// seconds, and returns that page.
+func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, page := p.get(t, "/metrics")
+		if ready(page) {
+			return page
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never had %s:\n%s", what, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ------------------------------------------------------------ start-up, flags and version
+
+// exitOf runs the binary with args and env until it exits, for at most 10
+// seconds, and returns its exit code and its stderr.
+func exitOf(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--web.listen-address=127.0.0.1:0"}, args...)...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, strings.TrimSpace(stderr.String())
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the exporter started instead of failing; stderr:\n%s", stderr.String())
+		return 0, ""
+	}
+}
+
+// TestStartupErrors covers the credential problems: they need files and the
+// environment resolved, so they are reported through the logger, after the
+// flags parsed, with exit status 1.
+func TestStartupErrors(t *testing.T) {
+	tokenEnv := "CLOUDFLARE_API_TOKEN=" + simulator.DemoToken
+	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no credential", []string{accountEnv}, nil, "no Cloudflare credential: set --cloudflare.api-token-file"},
+		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "both an API token and an email/API key are set"},
+		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
+		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := exitOf(t, tc.env, tc.args...)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1", code)
+			}
+			if strings.Count(out, "\n") != 0 {
+				t.Errorf("want one line, got:\n%s", out)
+			}
+			if !strings.Contains(out, tc.want) || !strings.Contains(out, "level=error") {
+				t.Errorf("error %q lacks %q", out, tc.want)
+			}
+			assertNoSecret(t, "error", out)
+		})
+	}
+}
+
+// TestFlagValidation: every flag is checked before anything starts, and a
+// bad one is a usage error: exit status 2, one line that names the flag.
+func TestFlagValidation(t *testing.T) {
+	dir := t.TempDir()
+	badWebConfig := filepath.Join(dir, "web-config.yml")
+	if err := os.WriteFile(badWebConfig, []byte("tls_server_config: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unknownKey := filepath.Join(dir, "web-config-unknown.yml")
+	if err := os.WriteFile(unknownKey, []byte("tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cloudflare.timeout=0s"}, `--cloudflare.timeout must be positive, got "0s"`},
+		{[]string{"--cloudflare.timeout=-1s"}, `--cloudflare.timeout must be positive, got "-1s"`},
+		{[]string{"--cloudflare.min-interval=-1s"}, `--cloudflare.min-interval must not be negative, got "-1s"`},
+		{[]string{"--web.timeout-offset=-0.5s"}, `--web.timeout-offset must not be negative, got "-500ms"`},
+		{[]string{"--cloudflare.accounts-refresh=0s"}, `--cloudflare.accounts-refresh must be positive, got "0s"`},
+		{[]string{"--cloudflare.account-concurrency=0"}, `--cloudflare.account-concurrency must be positive, got "0"`},
+		// Checked whether telemetry is on or not.
+		{[]string{"--collector.telemetry.interval=0s"}, `--collector.telemetry.interval must be positive, got "0s"`},
+		{[]string{"--collector.telemetry", "--collector.telemetry.interval=-1s"}, `--collector.telemetry.interval must be positive, got "-1s"`},
+		{[]string{"--collector.telemetry.concurrency=0"}, `--collector.telemetry.concurrency must be positive, got "0"`},
+		{[]string{"--collector.telemetry", "--collector.telemetry.concurrency=-2"}, `--collector.telemetry.concurrency must be positive, got "-2"`},
+		{[]string{"--cloudflare.api-url=api.cloudflare.com"}, `--cloudflare.api-url must be an absolute http(s) URL, got "api.cloudflare.com"`},
+		{[]string{"--cloudflare.api-url=ftp://api.cloudflare.com"}, `--cloudflare.api-url must be an absolute http(s) URL`},
+		{[]string{"--cloudflare.max-response-bytes=0"}, `--cloudflare.max-response-bytes: "0" is not a positive size`},
+		{[]string{"--cloudflare.account-id=acme"}, `account ID "acme" is not 32 hex characters (--cloudflare.account-id, CLOUDFLARE_ACCOUNT_ID)`},
+		{[]string{"--web.telemetry-path=metrics"}, `--web.telemetry-path must start with /, got "metrics"`},
+		{[]string{"--web.config.file=" + badWebConfig}, "--web.config.file=" + badWebConfig + ": yaml:"},
+		{[]string{"--web.config.file=" + unknownKey}, "--web.config.file=" + unknownKey + ":"},
+		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file=/nonexistent/web.yml: open /nonexistent/web.yml"},
+		{[]string{"--cloudflare.timeout=soon"}, `--cloudflare.timeout: time: invalid duration "soon"`},
+		{[]string{"--log.level=loud"}, "--log.level: "},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := exitOf(t, env, tc.args...)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
+			}
+			if strings.Count(out, "\n") != 0 {
+				t.Errorf("want one line, got:\n%s", out)
+			}
+			if !strings.HasPrefix(out, exporterName+": error: ") || !strings.Contains(out, tc.want) {
+				t.Errorf("error %q lacks %q", out, tc.want)
+			}
+			if strings.Contains(out, "Listening on") {
+				t.Error("listened before failing")
+			}
+			assertNoSecret(t, "error", out)
+		})
+	}
+}
+
+func TestHelpDoesNotShowSecrets(t *testing.T) {
+	cmd := exec.Command(binary, "--help")
+	cmd.Env = []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--cloudflare.api-token") || !strings.Contains(string(out), "CLOUDFLARE_API_TOKEN") {
+		t.Errorf("help lacks the token flag:\n%s", out)
+	}
+	assertNoSecret(t, "--help", string(out))
+}
+
+// helpFlags returns each flag --help lists with the text of its entry.
+func helpFlags(t *testing.T) map[string]string {
+	t.Helper()
+	out, err := exec.Command(binary, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]string{}
+	entry := regexp.MustCompile(`(?m)^  (?:-\w, |    )--((?:\[no-\])?[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*)`)
+	locs := entry.FindAllStringSubmatchIndex(string(out), -1)
+	for i, l := range locs {
+		end := len(out)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		flags[string(out[l[2]:l[3]])] = strings.Join(strings.Fields(string(out[l[0]:end])), " ")
+	}
+	if len(flags) < 20 {
+		t.Fatalf("found %d flags in --help:\n%s", len(flags), out)
+	}
+	return flags
+}
+
+// TestHelpShowsBoolDefaults: kingpin shows no default for a boolean flag, so
+// each has it in its help.
+func TestHelpShowsBoolDefaults(t *testing.T) {
+	want := map[string]string{
+		"[no-]demo": "false", "[no-]collector.accounts": "true", "[no-]collector.telemetry": "false",
+		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false",
+	}
+	for name, text := range helpFlags(t) {
+		if !strings.HasPrefix(name, "[no-]") || name == "[no-]help" || name == "[no-]version" {
+			continue
+		}
+		def, ok := want[name]
+		if !ok {
+			t.Errorf("--%s: add its default to this test", name)
+			continue
+		}
+		delete(want, name)
+		if !strings.HasSuffix(text, "(default: "+def+")") {
+			t.Errorf("--%s does not end in (default: %s): %s", name, def, text)
+		}
+	}
+	for name := range want {
+		t.Errorf("--help lacks --%s", name)
+	}
+}
+
+// TestFlagsDoc keeps docs/flags.md true to --help: its tables list every
+// flag, each in backticks in the first column, and no other.
+func TestFlagsDoc(t *testing.T) {
+	help := map[string]bool{}
+	for name := range helpFlags(t) {
+		help["--"+strings.TrimPrefix(name, "[no-]")] = true
+	}
+	delete(help, "--help")
+	doc := map[string]bool{}
+	for _, f := range markdownTable(t, "docs/flags.md", "Flag") {
+		doc[f] = true
+		if !help[f] {
+			t.Errorf("docs/flags.md documents %s, which --help does not list", f)
+		}
+	}
+	for f := range help {
+		if !doc[f] {
+			t.Errorf("--help lists %s, which docs/flags.md lacks", f)
+		}
+	}
+}
+
+// markdownTable returns the first cell of every row of the tables in file
+// whose header row starts with header, without backticks.
+func markdownTable(t *testing.T, file, header string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| "+header+" |"):
+			in = true
+		case in && strings.HasPrefix(line, "|---"):
+		case in && strings.HasPrefix(line, "| "):
+			cell := strings.TrimSpace(strings.Split(line, "|")[1])
+			cells = append(cells, strings.Trim(cell, "`"))
+		default:
+			in = false
+		}
+	}
+	if len(cells) == 0 {
+		t.Fatalf("%s has no table headed %q", file, header)
+	}
+	return cells
+}
+
+// TestVersion: a release build shows the version its -ldflags stamp; a plain
+// go build shows the one Go records, never an empty one.
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(binary, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "version "+testVersion+" ") || !strings.Contains(string(out), "revision: e2e0000") {
+		t.Errorf("--version of the stamped build: %v %s", err, out)
+	}
+
+	plain := filepath.Join(t.TempDir(), exporterName)
+	build := exec.Command("go", "build", "-o", plain, ".")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	out, err = exec.Command(plain, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v %s", err, out)
+	}
+	m := regexp.MustCompile(`^` + exporterName + `, version (\S+) \(branch: [^,]*, revision: (\S+)\)`).FindStringSubmatch(string(out))
+	if m == nil || m[1] == "" || m[1] == "(" {
+		t.Errorf("--version of a plain go build has no version:\n%s", out)
+	}
+}
+
+// landingLinks returns the links of the landing page that point into the
+// exporter, as URLs.
+func landingLinks(t *testing.T, p *exporterProcess) []string {
+	t.Helper()
+	code, page := p.get(t, "/")
+	if code != http.StatusOK {
+		t.Fatalf("/ answered %d", code)
+	}
+	var links []string
+	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		href := html.UnescapeString(m[1])
+		if strings.HasPrefix(href, "https://") || strings.HasPrefix(href, "http://") {
+			continue // outside the exporter
+		}
+		links = append(links, "/"+strings.TrimPrefix(href, "/"))
+	}
+	return links
+}
+
+// TestLandingPageLinks: every link of the landing page answers 200. The
+// profiles are linked, and served, only with --web.enable-pprof.
+func TestLandingPageLinks(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		pprof bool
+	}{{nil, false}, {[]string{"--web.enable-pprof"}, true}} {
+		t.Run(fmt.Sprintf("pprof=%v", tc.pprof), func(t *testing.T) {
+			p := startExporter(t, nil, append([]string{"--demo"}, tc.args...)...)
+			links := landingLinks(t, p)
+			linked := map[string]bool{}
+			for _, l := range links {
+				linked[strings.SplitN(l, "?", 2)[0]] = true
+				// The CPU profile link asks for 60 s; 1 s proves the same.
+				l = strings.Replace(l, "seconds=60", "seconds=1", 1)
+				if code, _ := p.get(t, l); code != http.StatusOK {
+					t.Errorf("the landing page links %s, which answers %d", l, code)
+				}
+			}
+			for _, want := range []string{"/metrics", "/-/healthy"} {
+				if !linked[want] {
+					t.Errorf("the landing page does not link %s: %q", want, links)
+				}
+			}
+			if linked["/debug/pprof/heap"] != tc.pprof {
+				t.Errorf("profiles linked: %v, want %v: %q", linked["/debug/pprof/heap"], tc.pprof, links)
+			}
+			if code, _ := p.get(t, "/debug/pprof/"); (code == http.StatusOK) != tc.pprof {
+				t.Errorf("/debug/pprof/ answered %d", code)
+			}
+		})
+	}
+}
+
+// TestReadyAfterFirstListing: when discovering accounts, /-/ready answers
+// 503 until the first listing has finished, and 200 once it has, even when
+// it failed: the failure shows in up{endpoint="accounts"}, and is no reason
+// to take the exporter out of a Service.
+func TestReadyAfterFirstListing(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	gate := make(chan struct{})
+	sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{
+		Gate: gate, Status: http.StatusInternalServerError, Errors: []simulator.Message{{Code: 1000, Message: "Internal error"}},
+	})
+	p := launchExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken}, "--cloudflare.api-url="+apiURL)
+	for range 3 {
+		if code, body := p.get(t, "/-/ready"); code != http.StatusServiceUnavailable || !strings.Contains(body, "listing the accounts") {
+			t.Fatalf("/-/ready during the first listing answered %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(gate)
+	p.waitReady(t)
+	if code, body := p.get(t, "/-/ready"); code != http.StatusOK || body != "Ready\n" {
+		t.Errorf("/-/ready answered %d %q", code, body)
+	}
+	_, page := p.get(t, "/metrics")
+	if want := `cloudflare_magic_up{account_id="",endpoint="accounts"} 0`; !strings.Contains(page, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+}
+
+// TestReadyAtOnceWithAccounts: with --cloudflare.account-id the accounts are
+// known at start.
+func TestReadyAtOnceWithAccounts(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Hang: true})
+	p := launchExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL)
+	if code, body := p.get(t, "/-/ready"); code != http.StatusOK {
+		t.Errorf("/-/ready answered %d %q", code, body)
+	}
+}
+
+// ------------------------------------------------------------ serving
 
 func TestEndToEnd(t *testing.T) {
 	sim, apiURL := startSimulatedAPI(t)
@@ -236,26 +671,91 @@ func TestEndToEnd(t *testing.T) {
 	assertNoSecret(t, "log", p.logs.String())
 }
 
-// checkMetricsWithPromtool runs `promtool check metrics` on a real scrape;
-// it must print nothing. CI installs promtool; elsewhere the check is
-// skipped when promtool is missing.
-func checkMetricsWithPromtool(t *testing.T, page string) {
-	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed; .ci/run installs it")
-		}
-		t.Log("promtool not found: skipping promtool check metrics")
-		return
+func TestCredentialsFromFilesAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(tokenFile, []byte(simulator.DemoToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(page)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(out) != 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	if err := os.WriteFile(keyFile, []byte(simulator.DemoKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"token file", nil, []string{"--cloudflare.api-token-file=" + tokenFile}},
+		{"token flag", nil, []string{"--cloudflare.api-token=" + simulator.DemoToken}},
+		{"email and key from the environment", []string{"CLOUDFLARE_API_EMAIL=" + simulator.DemoEmail, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil},
+		{"email flag and key file", nil, []string{"--cloudflare.api-email=" + simulator.DemoEmail, "--cloudflare.api-key-file=" + keyFile}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, apiURL := startSimulatedAPI(t)
+			args := append([]string{
+				"--cloudflare.api-url=" + apiURL,
+				"--cloudflare.account-id=" + simulator.AccountLabs,
+				"--cloudflare.account-id=" + strings.ToUpper(simulator.AccountRetail),
+			}, tc.args...)
+			p := startExporter(t, tc.env, args...)
+			_, page := p.get(t, "/metrics")
+			for _, a := range []string{simulator.AccountLabs, simulator.AccountRetail} {
+				want := `cloudflare_magic_up{account_id="` + a + `",endpoint="connectors"} 1`
+				if !strings.Contains(page, want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
+			assertNoSecret(t, "log", p.logs.String())
+		})
 	}
 }
+
+func TestDemo(t *testing.T) {
+	p := startExporter(t, nil, "--demo")
+	_, page := p.get(t, "/metrics")
+	for _, want := range []string{
+		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1`,
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="apps"} 1`,
+		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorStale + `"} 720`, // stale for 2 hours: 7200 s and counting
+		`version="2026.8.0"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("demo /metrics lacks %q", want)
+		}
+	}
+	if !strings.Contains(p.logs.String(), "demo mode") {
+		t.Error("the log does not say the data is simulated")
+	}
+}
+
+func TestJSONLogs(t *testing.T) {
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=x", "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
+		"--log.format=json", "--cloudflare.api-url=http://127.0.0.1:1/client/v4")
+	p.get(t, "/metrics") // fails to reach the API: one more log line
+	waitForLog(t, p, "scrape failed")
+	lines := strings.Split(strings.TrimSpace(p.logs.String()), "\n")
+	if len(lines) < 4 {
+		t.Fatalf("want at least 4 log lines, got:\n%s", p.logs.String())
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not JSON: %s", line)
+			continue
+		}
+		for _, k := range []string{"level", "ts", "caller", "msg"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("log line lacks %q: %s", k, line)
+			}
+		}
+		if _, ok := rec["time"]; ok {
+			t.Errorf("log line has both time and ts: %s", line)
+		}
+	}
+}
+
+// ------------------------------------------------------------ faults and shutdown
 
 func TestFailingEndpointKeepsThePage(t *testing.T) {
 	sim, apiURL := startSimulatedAPI(t)
@@ -305,275 +805,281 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 	assertNoSecret(t, "log", logs)
 }
 
-func waitForLog(t *testing.T, p *exporterProcess, substr string) {
+// scrapeWithTimeout fetches /metrics as Prometheus does, announcing its
+// scrape timeout.
+func (p *exporterProcess) scrapeWithTimeout(t *testing.T, seconds float64) (int, string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.logs.String(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never contained %q", substr)
-		}
-		time.Sleep(10 * time.Millisecond)
+	req, _ := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", fmt.Sprint(seconds))
+	hc := &http.Client{Timeout: time.Duration(seconds*float64(time.Second)) + 5*time.Second}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
 	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
-func TestCredentialsFromFilesAndFlags(t *testing.T) {
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "token")
-	keyFile := filepath.Join(dir, "key")
-	if err := os.WriteFile(tokenFile, []byte(simulator.DemoToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, []byte(simulator.DemoKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+// TestFaultInjection breaks each endpoint in every way the API and the
+// network can, and checks the exporter keeps serving: /metrics answers 200,
+// the failing endpoint's up is 0, the other endpoint's series are intact,
+// the log names the account, the endpoint and the cause, and no secret
+// appears anywhere.
+func TestFaultInjection(t *testing.T) {
+	authErr := []simulator.Message{{Code: 10000, Message: "Authentication error"}}
+	const maxBytes = 16 << 10
+	huge := `{"success":true,"errors":[],"messages":[],"result":[` +
+		strings.Repeat(`{"id":"c0ffee00000000000000000000000000","activated":true,"notes":"padding padding"},`, maxBytes/64) +
+		`{"id":"last"}]}`
 	for _, tc := range []struct {
-		name string
-		env  []string
-		args []string
+		name  string
+		fault simulator.Fault
+		// up is the failing endpoint's expected up: 1 for a slow answer
+		// that still makes the deadline.
+		up    int
+		cause string
 	}{
-		{"token file", nil, []string{"--cloudflare.api-token-file=" + tokenFile}},
-		{"token flag", nil, []string{"--cloudflare.api-token=" + simulator.DemoToken}},
-		{"email and key from the environment", []string{"CLOUDFLARE_API_EMAIL=" + simulator.DemoEmail, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil},
-		{"email flag and key file", nil, []string{"--cloudflare.api-email=" + simulator.DemoEmail, "--cloudflare.api-key-file=" + keyFile}},
+		{"HTTP 500", simulator.Fault{Status: 500, Errors: []simulator.Message{{Code: 1000, Message: "Internal error"}}}, 0, "HTTP 500 Internal Server Error: 1000: Internal error (after 2 attempts)"},
+		{"HTTP 502 with an HTML body", simulator.Fault{Status: 502, ContentType: "text/html", Body: "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>"}, 0, `HTTP 502 Bad Gateway: response body is not JSON (Content-Type \"text/html\", HTML title \"502 Bad Gateway\")`},
+		// A 429 is delayed so the other endpoint's call is made before
+		// the backoff begins.
+		{"429 with Retry-After", simulator.Fault{Delay: time.Second, Status: 429, Header: http.Header{"Retry-After": {"120"}}, Errors: []simulator.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 2m0s"},
+		{"429 without Retry-After", simulator.Fault{Delay: time.Second, Status: 429, Errors: []simulator.Message{{Code: 971, Message: "Please wait"}}}, 0, "no call for 5m0s"},
+		{"success false under HTTP 200", simulator.Fault{Errors: []simulator.Message{{Code: 7003, Message: "Could not route"}}}, 0, "HTTP 200 OK: API answered success false: 7003: Could not route"},
+		{"truncated JSON", simulator.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"x","activ`}, 0, "response body is truncated JSON"},
+		{"malformed JSON", simulator.Fault{Body: `{"success":true,"result":[{"id":"x"}}`}, 0, "response body is malformed JSON"},
+		{"empty body", simulator.Fault{Status: 200}, 0, "response body is empty"},
+		{"oversized body", simulator.Fault{Body: huge}, 0, fmt.Sprintf("response body larger than %d bytes", maxBytes)},
+		{"hang", simulator.Fault{Hang: true}, 0, "context deadline exceeded"},
+		{"slow response near the deadline", simulator.Fault{Delay: 600 * time.Millisecond}, 1, ""},
+		{"closed connection", simulator.Fault{CloseConnection: true}, 0, "no response: EOF (after 2 attempts)"},
+		{"401", simulator.Fault{Status: 401, Errors: authErr}, 0, `HTTP 401 Unauthorized: 10000: Authentication error" hint="the credential needs the Magic WAN Read permission`},
+		{"403", simulator.Fault{Status: 403, Errors: authErr}, 0, `HTTP 403 Forbidden: 10000: Authentication error" hint="the credential needs the Magic WAN Read permission`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, apiURL := startSimulatedAPI(t)
-			args := append([]string{
-				"--cloudflare.api-url=" + apiURL,
-				"--cloudflare.account-id=" + simulator.AccountLabs,
-				"--cloudflare.account-id=" + strings.ToUpper(simulator.AccountRetail),
-			}, tc.args...)
-			p := startExporter(t, tc.env, args...)
-			_, page := p.get(t, "/metrics")
-			for _, a := range []string{simulator.AccountLabs, simulator.AccountRetail} {
-				want := `cloudflare_magic_up{account_id="` + a + `",endpoint="connectors"} 1`
-				if !strings.Contains(page, want) {
-					t.Errorf("/metrics lacks %q", want)
+		for _, endpoint := range []string{simulator.EndpointConnectors, simulator.EndpointApps} {
+			other := map[string]string{simulator.EndpointConnectors: simulator.EndpointApps, simulator.EndpointApps: simulator.EndpointConnectors}[endpoint]
+			t.Run(tc.name+"/"+endpoint, func(t *testing.T) {
+				t.Parallel()
+				sim, apiURL := startSimulatedAPI(t)
+				sim.SetFault(simulator.AccountRetail, endpoint, tc.fault)
+				p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL,
+					fmt.Sprintf("--cloudflare.max-response-bytes=%d", maxBytes))
+
+				// Prometheus's scrape timeout of 3 s, less the 0.5 s
+				// offset: the hang is cut after 2.5 s, and the slow
+				// answer (0.6 s) has room to spare on a busy machine.
+				code, page := p.scrapeWithTimeout(t, 3)
+				if code != http.StatusOK {
+					t.Fatalf("/metrics answered %d", code)
 				}
-			}
-			assertNoSecret(t, "log", p.logs.String())
-		})
+				series := map[string]string{simulator.EndpointConnectors: "cloudflare_magic_connector_info", simulator.EndpointApps: "cloudflare_magic_app_info"}
+				for _, want := range []string{
+					fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint=%q} %d`, simulator.AccountRetail, endpoint, tc.up),
+					fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint=%q} 1`, simulator.AccountRetail, other),
+					fmt.Sprintf(`%s{account_id=%q`, series[other], simulator.AccountRetail),
+					fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint=%q} 1`, simulator.AccountLabs, endpoint),
+					fmt.Sprintf(`%s{account_id=%q`, series[endpoint], simulator.AccountLabs),
+				} {
+					if !strings.Contains(page, want) {
+						t.Errorf("/metrics lacks %q", want)
+					}
+				}
+				failed := fmt.Sprintf(`%s{account_id=%q`, series[endpoint], simulator.AccountRetail)
+				if tc.up == 0 && strings.Contains(page, failed) {
+					t.Errorf("/metrics serves series of the failed call: %q", failed)
+				}
+				if tc.cause != "" {
+					waitForLog(t, p, "endpoint="+endpoint)
+					line := logLine(p.logs.String(), "account_id="+simulator.AccountRetail+" endpoint="+endpoint)
+					if line == "" || !strings.Contains(line, tc.cause) {
+						t.Errorf("no log line names account, endpoint and cause %q:\n%s", tc.cause, p.logs.String())
+					}
+				}
+				// The exporter keeps serving.
+				if code, _ := p.get(t, "/metrics"); code != http.StatusOK {
+					t.Errorf("second scrape answered %d", code)
+				}
+				assertNoSecret(t, "/metrics", page)
+				assertNoSecret(t, "log", p.logs.String())
+			})
+		}
 	}
 }
 
-func TestStartupErrors(t *testing.T) {
-	tokenEnv := "CLOUDFLARE_API_TOKEN=" + simulator.DemoToken
-	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs
+func logLine(logs, substr string) string {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, substr) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestSIGTERMDrainsScrapes(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		env  []string
-		args []string
-		want string
+		name  string
+		fault simulator.Fault
+		up    int
 	}{
-		{"no credential", []string{accountEnv}, nil, "no Cloudflare credential: set --cloudflare.api-token-file"},
-		{"bad account", []string{tokenEnv, "CLOUDFLARE_ACCOUNT_ID=acme"}, nil, `account ID \"acme\" is not 32 hex characters`},
-		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "both an API token and an email/API key are set"},
-		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
-		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
-		{"bad API URL", []string{tokenEnv, accountEnv}, []string{"--cloudflare.api-url=api.cloudflare.com"}, "is not an absolute http(s) URL"},
-		{"bad telemetry concurrency", []string{tokenEnv, accountEnv}, []string{"--collector.telemetry", "--collector.telemetry.concurrency=0"}, "telemetry concurrency must be positive"},
-		{"bad telemetry interval", []string{tokenEnv, accountEnv}, []string{"--collector.telemetry", "--collector.telemetry.interval=0s"}, "telemetry interval must be positive"},
+		// A scrape that can finish in the grace period is answered whole.
+		{"slow API", simulator.Fault{Delay: time.Second}, 1},
+		// One that cannot has its calls cancelled and is answered at once.
+		{"hanging API", simulator.Fault{Hang: true}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append([]string{"--web.listen-address=127.0.0.1:0"}, tc.args...)...)
-			cmd.Env = tc.env
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			done := make(chan error, 1)
-			if err := cmd.Start(); err != nil {
+			sim, apiURL := startSimulatedAPI(t)
+			sim.SetFault("", simulator.EndpointConnectors, tc.fault)
+			p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL, "--cloudflare.timeout=30s")
+
+			type answer struct {
+				code int
+				page string
+			}
+			answered := make(chan answer, 1)
+			go func() {
+				resp, err := http.Get(p.url + "/metrics")
+				if err != nil {
+					answered <- answer{page: err.Error()}
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				answered <- answer{resp.StatusCode, string(b)}
+			}()
+			for sim.Calls(simulator.EndpointConnectors) < 2 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			go func() { done <- cmd.Wait() }()
+			exited := make(chan error, 1)
+			go func() { exited <- p.cmd.Wait() }()
 			select {
-			case err := <-done:
-				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-					t.Errorf("exit: %v, want status 1", err)
+			case err := <-exited:
+				if err != nil {
+					t.Errorf("exit after SIGTERM: %v", err)
 				}
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatal("the exporter started instead of failing")
+			case <-time.After(5 * time.Second):
+				t.Fatal("still running 5 s after SIGTERM")
 			}
-			out := strings.TrimSpace(stderr.String())
-			if strings.Count(out, "\n") != 0 {
-				t.Errorf("want one line, got:\n%s", out)
+			a := <-answered
+			want := fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint="connectors"} %d`, simulator.AccountRetail, tc.up)
+			if a.code != http.StatusOK || !strings.Contains(a.page, want) {
+				t.Errorf("the scrape in flight got %d, want 200 with %q:\n%s", a.code, want, a.page)
 			}
-			if !strings.Contains(out, tc.want) || !strings.Contains(out, "level=error") {
-				t.Errorf("error %q lacks %q", out, tc.want)
+			if !strings.Contains(p.logs.String(), "shutting down") {
+				t.Error("the log does not say it is shutting down")
 			}
-			assertNoSecret(t, "error", out)
 		})
 	}
 }
 
-func TestHelpDoesNotShowSecrets(t *testing.T) {
-	cmd := exec.Command(binary, "--help")
-	cmd.Env = []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("--help: %v\n%s", err, out)
+func TestTokenRotationWithoutRestart(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	// Kubernetes mounts a Secret through a symlink it swaps on update.
+	writeToken := func(token, version string) {
+		t.Helper()
+		data := filepath.Join(dir, version)
+		if err := os.WriteFile(data, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		link := tokenFile + ".tmp"
+		if err := os.Symlink(data, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(link, tokenFile); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !strings.Contains(string(out), "--cloudflare.api-token") || !strings.Contains(string(out), "CLOUDFLARE_API_TOKEN") {
-		t.Errorf("help lacks the token flag:\n%s", out)
+	writeToken(simulator.DemoToken, "v1")
+	p := startExporter(t, []string{"CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
+		"--cloudflare.api-url="+apiURL, "--cloudflare.api-token-file="+tokenFile)
+	up := fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint="connectors"} 1`, simulator.AccountLabs)
+	if _, page := p.get(t, "/metrics"); !strings.Contains(page, up) {
+		t.Fatalf("before rotation: %q missing", up)
 	}
-	assertNoSecret(t, "--help", string(out))
 
-	out, err = exec.Command(binary, "--version").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), testVersion) {
-		t.Errorf("--version: %v %s", err, out)
+	rotated := "rotated-f00dfeed-1234"
+	sim.SetToken(rotated)
+	writeToken(rotated, "v2")
+	if _, page := p.get(t, "/metrics"); !strings.Contains(page, up) {
+		t.Errorf("after rotation: %q missing; log:\n%s", up, p.logs.String())
+	}
+	for _, r := range sim.Requests()[len(sim.Requests())-2:] {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+rotated {
+			t.Errorf("Authorization after rotation: %q", got)
+		}
+	}
+	if strings.Contains(p.logs.String(), rotated) {
+		t.Error("the log contains the rotated token")
 	}
 }
 
-func TestDemo(t *testing.T) {
-	p := startExporter(t, nil, "--demo")
+// ------------------------------------------------------------ accounts and /probe
+
+// TestDiscoveryThroughTheBinary runs the exporter with no account flag: it
+// lists every account the token sees and scrapes them all.
+func TestDiscoveryThroughTheBinary(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	sim.Deny(simulator.AccountLabs)
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken}, "--cloudflare.api-url="+apiURL)
 	_, page := p.get(t, "/metrics")
 	for _, want := range []string{
+		`cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name="Acme Retail"} 1`,
+		`cloudflare_magic_account_info{account_id="` + simulator.AccountLabs + `",account_name="Acme Labs"} 1`,
+		`cloudflare_magic_up{account_id="",endpoint="accounts"} 1`,
 		`cloudflare_magic_up{account_id="` + simulator.AccountRetail + `",endpoint="connectors"} 1`,
-		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="apps"} 1`,
-		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorStale + `"} 720`, // stale for 2 hours: 7200 s and counting
-		`version="2026.8.0"`,
+		// The token lacks permission on one account: only its up is 0.
+		`cloudflare_magic_up{account_id="` + simulator.AccountLabs + `",endpoint="connectors"} 0`,
+		`cloudflare_magic_connector_interrupt_window_duration_seconds{account_id="` + simulator.AccountRetail + `",connector_id="` + simulator.ConnectorNoDevice + `"} 86400`,
 	} {
 		if !strings.Contains(page, want) {
-			t.Errorf("demo /metrics lacks %q", want)
+			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if !strings.Contains(p.logs.String(), "demo mode") {
-		t.Error("the log does not say the data is simulated")
+	if !strings.Contains(p.logs.String(), `msg="accounts discovered" accounts=2`) {
+		t.Errorf("log:\n%s", p.logs.String())
 	}
 }
 
-func TestJSONLogs(t *testing.T) {
-	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=x", "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
-		"--log.format=json", "--cloudflare.api-url=http://127.0.0.1:1/client/v4")
-	p.get(t, "/metrics") // fails to reach the API: one more log line
-	waitForLog(t, p, "scrape failed")
-	lines := strings.Split(strings.TrimSpace(p.logs.String()), "\n")
-	if len(lines) < 4 {
-		t.Fatalf("want at least 4 log lines, got:\n%s", p.logs.String())
+// TestProbeSharding runs an exporter that serves accounts only through
+// /probe, as a shard behind a Service.
+func TestProbeSharding(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken}, "--cloudflare.api-url="+apiURL, "--no-collector.accounts")
+	code, page := p.get(t, "/probe?account="+simulator.AccountRetail)
+	if code != http.StatusOK || !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountRetail+`",endpoint="apps"} 1`) {
+		t.Errorf("/probe answered %d:\n%s", code, page)
 	}
-	for _, line := range lines {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Errorf("not JSON: %s", line)
-			continue
-		}
-		for _, k := range []string{"level", "ts", "caller", "msg"} {
-			if _, ok := rec[k]; !ok {
-				t.Errorf("log line lacks %q: %s", k, line)
-			}
-		}
-		if _, ok := rec["time"]; ok {
-			t.Errorf("log line has both time and ts: %s", line)
-		}
+	if strings.Contains(page, simulator.AccountLabs) {
+		t.Error("/probe carries another account")
+	}
+	checkMetricsWithPromtool(t, page)
+	before := sim.Calls(simulator.EndpointConnectors)
+	if code, body := p.get(t, "/probe?account=acme"); code != http.StatusBadRequest || !strings.Contains(body, "32 hex characters") {
+		t.Errorf("bad account answered %d %q", code, body)
+	}
+	if _, page := p.get(t, "/metrics"); strings.Contains(page, "cloudflare_magic_up{") {
+		t.Error("/metrics scrapes accounts with --no-collector.accounts")
+	}
+	if n := sim.Calls(simulator.EndpointConnectors); n != before {
+		t.Errorf("%d connectors calls after the first probe, want none", n-before)
+	}
+
+	// With accounts given, /probe serves only those.
+	p = startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs}, "--cloudflare.api-url="+apiURL)
+	if code, _ := p.get(t, "/probe?account="+simulator.AccountRetail); code != http.StatusForbidden {
+		t.Errorf("an account outside --cloudflare.account-id answered %d, want 403", code)
 	}
 }
 
-// servedFamilies returns the cloudflare_magic_* families a page declares.
-func servedFamilies(page string) map[string]bool {
-	served := map[string]bool{}
-	for _, m := range typeLineRE.FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
-	return served
-}
-
-var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
-
-// readmeTable returns the first cell of every row of the table of a
-// documentation file (docs/flags.md, docs/metrics.md) whose header row
-// starts with header.
-func readmeTable(t *testing.T, file, header string) []string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cells []string
-	in := false
-	for _, line := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| "+header+" |"):
-			in = true
-		case in && strings.HasPrefix(line, "|---"):
-		case in && strings.HasPrefix(line, "| "):
-			cell := strings.TrimSpace(strings.Split(line, "|")[1])
-			cells = append(cells, strings.Trim(cell, "`"))
-		default:
-			in = false
-		}
-	}
-	if len(cells) == 0 {
-		t.Fatalf("%s has no table headed %q", file, header)
-	}
-	return cells
-}
-
-// TestReadmeFlagsTable keeps the README's flags table true to --help.
-func TestReadmeFlagsTable(t *testing.T) {
-	out, err := exec.Command(binary, "--help").CombinedOutput()
-	if err != nil {
-		t.Fatal(err)
-	}
-	help := map[string]bool{}
-	for _, m := range regexp.MustCompile(`--(?:\[no-\])?([a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*)`).FindAllStringSubmatch(string(out), -1) {
-		help["--"+m[1]] = true
-	}
-	delete(help, "--help")
-	delete(help, "--help-long")
-	delete(help, "--help-man")
-	readme := map[string]bool{}
-	for _, f := range readmeTable(t, "docs/flags.md", "Flag") {
-		readme[f] = true
-		if !help[f] {
-			t.Errorf("README documents %s, which --help does not list", f)
-		}
-	}
-	for f := range help {
-		if !readme[f] {
-			t.Errorf("--help lists %s, which the README's flags table lacks", f)
-		}
-	}
-}
-
-// TestReadmeMetricsTable keeps the README's metrics table true to what the
-// exporter serves for the demo fleet.
-func TestReadmeMetricsTable(t *testing.T) {
-	p := startExporter(t, nil, "--demo")
-	_, page := p.get(t, "/metrics")
-	served := servedFamilies(page)
-	// Metrics the demo fleet has no occasion for; their tests are elsewhere.
-	conditional := map[string]string{
-		"cloudflare_magic_connector_config_errors_total": "no demo connector has an invalid window (collector.TestWindowConfigErrors)",
-	}
-	readme := map[string]bool{}
-	for _, name := range readmeTable(t, "docs/metrics.md", "Metric") {
-		readme[name] = true
-		if !served[name] && conditional[name] == "" {
-			t.Errorf("README documents %s, which the exporter does not serve", name)
-		}
-	}
-	for name := range served {
-		if !readme[name] {
-			t.Errorf("the exporter serves %s, which the README's metrics table lacks", name)
-		}
-	}
-}
-
-// scrapeUntil scrapes /metrics until ready accepts the page, for at most 10
-// seconds, and returns that page.
-func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page string) bool) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, page := p.get(t, "/metrics")
-		if ready(page) {
-			return page
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics never had %s:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// ------------------------------------------------------------ telemetry
 
 // demoActivated is how many connectors of the demo fleet are activated:
 // each has one telemetry snapshot to fetch.
@@ -641,29 +1147,225 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	assertNoSecret(t, "log", logs)
 }
 
-// TestReadmeTelemetryMetricsTable keeps the README's telemetry metrics
-// table true to what --collector.telemetry adds to the demo.
-func TestReadmeTelemetryMetricsTable(t *testing.T) {
-	p := startExporter(t, nil, "--demo", "--collector.telemetry")
-	page := scrapeDemoTelemetry(t, p)
-	served := servedFamilies(page)
-	base := map[string]bool{}
-	for _, name := range readmeTable(t, "docs/metrics.md", "Metric") {
-		base[name] = true
+// ------------------------------------------------------------ load and scale runs
+
+// The load test runs only when -load.duration asks for it:
+//
+//	go test -run TestLoad -v -count=1 . -load.duration=30s -load.scrapers=100 -load.api-latency=100ms
+var (
+	loadScrapers   = flag.Int("load.scrapers", 100, "concurrent scrapers")
+	loadDuration   = flag.Duration("load.duration", 0, "how long to scrape; TestLoad runs only when it is positive")
+	loadAPILatency = flag.Duration("load.api-latency", 100*time.Millisecond, "latency of every simulated API answer")
+	loadMinInt     = flag.Duration("load.min-interval", 0, "--cloudflare.min-interval of the exporter")
+)
+
+var upZero = regexp.MustCompile(`(?m)^cloudflare_magic_up\{[^}]*\} 0$`)
+
+// TestLoad runs the built exporter against the simulated API (the demo
+// fleet, two accounts) and has many scrapers scrape it back to back, as
+// many Prometheus servers would. It reports scrape latency, API calls,
+// errors and the exporter's memory and CPU.
+func TestLoad(t *testing.T) {
+	if *loadDuration <= 0 {
+		t.Skip("a load run: give -load.duration=30s to run it")
 	}
-	telemetry := map[string]bool{}
-	for _, name := range readmeTable(t, "docs/metrics.md", "Telemetry metric") {
-		telemetry[name] = true
-		if base[name] {
-			t.Errorf("README documents %s in both metrics tables", name)
-		}
-		if !served[name] {
-			t.Errorf("README documents %s, which --collector.telemetry does not serve", name)
+	sim, apiURL := startSimulatedAPI(t)
+	for _, ep := range []string{simulator.EndpointConnectors, simulator.EndpointApps} {
+		sim.SetFault("", ep, simulator.Fault{Delay: *loadAPILatency})
+	}
+	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL,
+		"--cloudflare.min-interval="+loadMinInt.String())
+	pid := p.cmd.Process.Pid
+	// One scrape first, so "before" is the process at rest after warm-up.
+	p.get(t, "/metrics")
+	rssBefore, _ := procStatus(pid, "VmRSS")
+	cpuBefore := cpuSeconds(pid)
+	callsBefore := sim.Calls(simulator.EndpointConnectors) + sim.Calls(simulator.EndpointApps)
+
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      = map[string]int{}
+	)
+	stop := time.Now().Add(*loadDuration)
+	var wg sync.WaitGroup
+	for range *loadScrapers {
+		wg.Go(func() {
+			hc := &http.Client{Timeout: 15 * time.Second}
+			for time.Now().Before(stop) {
+				req, _ := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+				req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+				start := time.Now()
+				resp, err := hc.Do(req)
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				elapsed := time.Since(start)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs["transport: "+err.Error()]++
+				case resp.StatusCode != http.StatusOK:
+					errs["HTTP "+strconv.Itoa(resp.StatusCode)]++
+				case upZero.Match(body):
+					errs["up 0"]++
+				}
+				latencies = append(latencies, elapsed)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+
+	rssAfter, _ := procStatus(pid, "VmRSS")
+	hwm, _ := procStatus(pid, "VmHWM")
+	cpu := cpuSeconds(pid) - cpuBefore
+	calls := sim.Calls(simulator.EndpointConnectors) + sim.Calls(simulator.EndpointApps) - callsBefore
+	slices.Sort(latencies)
+	pct := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
+	nerr := 0
+	for _, n := range errs {
+		nerr += n
+	}
+	fmt.Printf("\nload: %d scrapers for %s, simulated API latency %s, --cloudflare.min-interval=%s\n",
+		*loadScrapers, *loadDuration, *loadAPILatency, *loadMinInt)
+	fmt.Printf("| scrapes | p50 | p99 | max | API calls | errors | RSS before | RSS after | peak RSS | CPU |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| %d | %s | %s | %s | %d | %d | %.1f MiB | %.1f MiB | %.1f MiB | %.2f s |\n",
+		len(latencies), pct(0.5).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond),
+		latencies[len(latencies)-1].Round(100*time.Microsecond), calls, nerr,
+		float64(rssBefore)/1024, float64(rssAfter)/1024, float64(hwm)/1024, cpu)
+	for e, n := range errs {
+		fmt.Printf("error %q: %d\n", e, n)
+	}
+	if nerr > 0 {
+		t.Errorf("%d scrapes failed", nerr)
+	}
+}
+
+// procStatus reads a kB value such as VmRSS from /proc/<pid>/status.
+func procStatus(pid int, key string) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 		}
 	}
-	for name := range served {
-		if !base[name] && !telemetry[name] {
-			t.Errorf("--collector.telemetry serves %s, which the README's telemetry metrics table lacks", name)
-		}
+	return 0, fmt.Errorf("%s not in /proc/%d/status", key, pid)
+}
+
+// cpuSeconds is the user plus system CPU time of a process, from
+// /proc/<pid>/stat.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
 	}
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+// The whole-process benchmark runs only when -scale.sizes asks for it:
+//
+//	go test -run TestScale -v -count=1 . -scale.sizes=1000,10000,50000 -scale.scrapes=20
+var (
+	scaleSizes   = flag.String("scale.sizes", "", "connectors (and as many apps) per run, such as 1000,10000,50000; TestScale runs only when it is set")
+	scaleScrapes = flag.Int("scale.scrapes", 20, "scrapes measured per size, after one warm-up scrape")
+	scaleGzip    = flag.Bool("scale.gzip", true, "accept a gzipped page, as Prometheus does")
+	scaleLatency = flag.Duration("scale.api-latency", 0, "time to the first byte of every simulated API answer")
+	scaleRate    = flag.Int("scale.api-bytes-per-second", 0, "bandwidth of every simulated API answer; 0 for loopback speed")
+)
+
+// TestScale runs the built exporter against the simulated API holding one
+// account of n connectors and n apps, scrapes it one scrape at a time as
+// Prometheus does (gzip accepted), and reports per scrape: wall time, the
+// exporter's CPU seconds (utime+stime from /proc/<pid>/stat), its peak RSS
+// (VmHWM), and the time the slower of the two API calls takes on its own.
+func TestScale(t *testing.T) {
+	if *scaleSizes == "" {
+		t.Skip("a scale run: give -scale.sizes=1000,10000,50000 to run it")
+	}
+	fmt.Printf("\nsimulated API: %s to the first byte, %d bytes/s (0: loopback), gzip %v\n", *scaleLatency, *scaleRate, *scaleGzip)
+	fmt.Printf("\n| connectors + apps | page | API call (slowest) | scrape wall p50 | wall / API call | CPU per scrape | peak RSS |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	for _, field := range strings.Split(*scaleSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(time.Now(), n, n)}, simulator.WithToken(simulator.DemoToken),
+			simulator.WithRateLimit(1<<30, 5*time.Minute), simulator.WithNetwork(*scaleLatency, *scaleRate))
+		apiURL := sim.Start(t)
+		p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
+			"--cloudflare.api-url="+apiURL, "--cloudflare.timeout=60s")
+		pid := p.cmd.Process.Pid
+		hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: !*scaleGzip}}
+
+		page := scrapeOnce(t, hc, p.url) // warm-up
+		if !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountLarge+`",endpoint="connectors"} 1`) {
+			t.Fatalf("n=%d: the warm-up scrape failed", n)
+		}
+		cpuBefore := cpuSeconds(pid)
+		var walls []time.Duration
+		for range *scaleScrapes {
+			start := time.Now()
+			scrapeOnce(t, hc, p.url)
+			walls = append(walls, time.Since(start))
+		}
+		cpu := (cpuSeconds(pid) - cpuBefore) / float64(*scaleScrapes)
+		hwm, _ := procStatus(pid, "VmHWM")
+
+		// The API calls on their own, from this process, for the ratio.
+		var calls []time.Duration
+		for range 5 {
+			c := max(timeCall(t, hc, apiURL, "connectors"), timeCall(t, hc, apiURL, "apps"))
+			calls = append(calls, c)
+		}
+		slices.Sort(walls)
+		slices.Sort(calls)
+		wall, call := walls[len(walls)/2], calls[len(calls)/2]
+		fmt.Printf("| %d + %d | %.1f MiB | %s | %s | %.2f | %.0f ms | %.1f MiB |\n",
+			n, n, float64(len(page))/(1<<20), call.Round(time.Millisecond), wall.Round(time.Millisecond),
+			float64(wall)/float64(call), cpu*1000, float64(hwm)/1024)
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func scrapeOnce(t *testing.T, hc *http.Client, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// timeCall times one GET of an endpoint of the simulated API, body read.
+func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Duration {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, apiURL+"/accounts/"+simulator.AccountLarge+"/magic/"+endpoint, nil)
+	req.Header.Set("Authorization", "Bearer "+simulator.DemoToken)
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return time.Since(start)
 }

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+)
+
+// Flags are the command-line flags of the HTTP server and of the logs.
+type Flags struct {
+	// Web holds exporter-toolkit's flags: --web.listen-address,
+	// --web.config.file and --web.systemd-socket.
+	Web         *web.FlagConfig
+	MetricsPath string
+	Pprof       bool
+	Log         promslog.Config
+}
+
+// AddFlags defines on app exporter-toolkit's web flags (listening on
+// defaultAddress unless told otherwise), --web.telemetry-path,
+// --web.enable-pprof, --log.level and --log.format.
+func AddFlags(app *kingpin.Application, defaultAddress string) *Flags {
+	f := &Flags{Web: kingpinflag.AddFlags(app, defaultAddress)}
+	if s := app.GetFlag("web.systemd-socket"); s != nil {
+		s.Default("false") // so that --help can show it
+	}
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").
+		Default("/metrics").StringVar(&f.MetricsPath)
+	app.Flag("web.enable-pprof", "Serve the Go runtime's profiles under /debug/pprof/ and link them from the landing page.").
+		Default("false").BoolVar(&f.Pprof)
+	promslogflag.AddFlags(app, &f.Log)
+	return f
+}
+
+// Validate checks what kingpin's types let through, before anything
+// listens; an error names the flag.
+func (f *Flags) Validate() error {
+	if !strings.HasPrefix(f.MetricsPath, "/") {
+		return fmt.Errorf("--web.telemetry-path must start with /, got %q", f.MetricsPath)
+	}
+	if err := web.Validate(*f.Web.WebConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file=%s: %w", *f.Web.WebConfigFile, err)
+	}
+	return nil
+}
+
+// ExplainFlags makes kingpin's output about the flags of app say more:
+// the help of each boolean flag ends in its default, which kingpin shows
+// for every other flag but never for a boolean; and an error about a value
+// names the flag (kingpin passes on the value's error as it is, such as
+// 'time: invalid duration "soon"'). Call it after the last flag is defined.
+func ExplainFlags(app *kingpin.Application) {
+	for _, m := range app.Model().Flags {
+		if m.Hidden {
+			continue
+		}
+		if m.IsBoolFlag() {
+			if len(m.Default) == 1 {
+				app.GetFlag(m.Name).Help(fmt.Sprintf("%s (default: %s)", m.Help, m.Default[0]))
+			}
+			continue
+		}
+		if c, ok := m.Value.(interface{ IsCumulative() bool }); ok && c.IsCumulative() {
+			continue // lists of strings, which take any value
+		}
+		app.GetFlag(m.Name).SetValue(namedValue{m.Value, m.Name})
+	}
+}
+
+// namedValue is a flag value whose errors name the flag.
+type namedValue struct {
+	kingpin.Value
+	name string
+}
+
+func (v namedValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return fmt.Errorf("--%s: %w", v.name, err)
+	}
+	return nil
+}
