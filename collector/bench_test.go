@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
 // fixedClient answers from decoded slices, so a benchmark measures the
@@ -53,7 +56,11 @@ func largeClient(tb testing.TB, n int) *fixedClient {
 }
 
 func benchmarkExporter(b *testing.B, n int) *Exporter {
-	e, err := New(Config{Client: largeClient(b, n), Accounts: FixedAccounts(simulator.AccountLarge), Now: func() time.Time { return testNow }})
+	p, err := poll.New(poll.Config{Client: largeClient(b, n), Accounts: poll.FixedAccounts(simulator.AccountLarge), Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(Config{Poller: p, Now: func() time.Time { return testNow }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,17 +68,17 @@ func benchmarkExporter(b *testing.B, n int) *Exporter {
 }
 
 // BenchmarkCollectAndEncode measures one scrape of a LargeFleet account
-// (n connectors and n apps) after the API answers are decoded, as /metrics
-// serves it: collect into the text sink and write the exposition.
+// (n connectors and n apps) after the API answers are decoded: poll, lay
+// out the page and write it in the text format.
 func BenchmarkCollectAndEncode(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 50_000} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			e := benchmarkExporter(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				out := newTextSink(io.Discard, nil)
-				e.scrape(context.Background(), nil).emit(out)
-				if err := out.close(); err != nil {
+				w := exposition.NewWriter(io.Discard, exposition.Text, nil, nil)
+				e.Scrape(context.Background(), nil).Write(w)
+				if err := w.Close(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -79,27 +86,34 @@ func BenchmarkCollectAndEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkCollectorPath measures the same scrape through client_golang:
-// const metrics gathered by a registry and encoded by expfmt. It is what
-// the text sink replaced on /metrics, kept to show why.
-func BenchmarkCollectorPath(b *testing.B) {
-	for _, n := range []int{1_000, 10_000, 50_000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			e := benchmarkExporter(b, n)
+// discard is a ResponseWriter that throws the page away.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// BenchmarkHandler measures one whole /metrics request of a LargeFleet
+// account of 10,000 connectors and apps, as Prometheus asks for it: plain
+// text, gzip, or OpenMetrics.
+func BenchmarkHandler(b *testing.B) {
+	const n = 10_000
+	e := benchmarkExporter(b, n)
+	h := NewHandler(e, prometheus.NewRegistry(), HandlerOpts{})
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+	}{
+		{"identity", http.Header{}},
+		{"gzip", http.Header{"Accept-Encoding": {"gzip"}}},
+		{"openmetrics", http.Header{"Accept": {"application/openmetrics-text;version=1.0.0"}}},
+	} {
+		b.Run(fmt.Sprintf("n=%d/%s", n, tc.name), func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header = tc.header
 			b.ReportAllocs()
 			for b.Loop() {
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(e.WithContext(context.Background()))
-				mfs, err := reg.Gather()
-				if err != nil {
-					b.Fatal(err)
-				}
-				enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
-				for _, mf := range mfs {
-					if err := enc.Encode(mf); err != nil {
-						b.Fatal(err)
-					}
-				}
+				h.ServeHTTP(&discard{h: http.Header{}}, req)
 			}
 		})
 	}

@@ -3,10 +3,12 @@ package collector
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,148 +19,310 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// fakeClient answers from the simulated fleet without HTTP: it turns the
-// API's wire shapes into api types through the api package's own decoding.
-type fakeClient struct {
-	mu       sync.Mutex
-	accounts map[string]simulator.Account
-	now      time.Time
-	errs     map[string]error // by "account/endpoint"
-	calls    map[string]int
-	// wait, if set, is called at the start of every call.
-	wait    func(ctx context.Context) error
-	backoff time.Duration
+// stack is the exporter wired as in main, against the simulated API over
+// real HTTP, behind its /metrics and /probe handlers.
+type stack struct {
+	sim      *simulator.Server
+	client   *api.Client
+	accounts *poll.Accounts
+	tel      *poll.Telemetry
+	exp      *Exporter
+	page     *httptest.Server
+	logs     *syncBuffer
+	clock    *simulator.Clock
 }
 
-func (f *fakeClient) BackoffRemaining() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.backoff
+// stackConfig is what differs between the tests' stacks.
+type stackConfig struct {
+	minInterval time.Duration
+	// fleet defaults to the demo fleet.
+	fleet []simulator.Account
+	// fixed are the accounts given by flag; none, with discover, lists them.
+	fixed     []string
+	discover  bool
+	probeOnly bool
+	// telemetry, if set, adds telemetry refreshed every telemetry of the
+	// stack's clock; startTelemetry runs it.
+	telemetry time.Duration
+	// telemetryClient wraps the API client for telemetry.
+	telemetryClient func(poll.TelemetryClient) poll.TelemetryClient
+	simOpts         []simulator.Option
 }
 
-func newFakeClient() *fakeClient {
-	f := &fakeClient{accounts: map[string]simulator.Account{}, now: testNow, errs: map[string]error{}, calls: map[string]int{}}
-	for _, a := range simulator.DemoFleet(testNow) {
-		f.accounts[a.ID] = a
+func newStack(t *testing.T, minInterval time.Duration, opts ...simulator.Option) *stack {
+	return newStackWith(t, stackConfig{minInterval: minInterval, simOpts: opts})
+}
+
+func newStackWith(t *testing.T, cfg stackConfig) *stack {
+	t.Helper()
+	clk := simulator.NewClock(testNow)
+	if cfg.fleet == nil {
+		cfg.fleet = simulator.DemoFleet(testNow)
+	}
+	if cfg.fixed == nil && !cfg.discover {
+		cfg.fixed = []string{simulator.AccountRetail, simulator.AccountLabs}
+	}
+	opts := append([]simulator.Option{simulator.WithClock(clk.Now), simulator.WithToken(simulator.DemoToken)}, cfg.simOpts...)
+	sim := simulator.NewServer(cfg.fleet, opts...)
+	metrics := NewAPIMetrics(clk.Now)
+	client, err := api.New(api.Config{
+		BaseURL: sim.Start(t), Auth: mustToken(t), Now: clk.Now, Observe: metrics.Observe,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.CloseIdleConnections)
+	logs := &syncBuffer{}
+	logger := log.NewLogfmtLogger(logs)
+	accounts := poll.NewAccounts(poll.AccountsConfig{Client: client, Fixed: cfg.fixed, Refresh: time.Hour, Timeout: 5 * time.Second, Logger: logger, Now: clk.Now})
+	var tel *poll.Telemetry
+	if cfg.telemetry > 0 {
+		var tc poll.TelemetryClient = client
+		if cfg.telemetryClient != nil {
+			tc = cfg.telemetryClient(tc)
+		}
+		tel, err = poll.NewTelemetry(poll.TelemetryConfig{Client: tc, Interval: cfg.telemetry, Concurrency: 4,
+			Timeout: 10 * time.Second, Now: clk.Now, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	poller, err := poll.New(poll.Config{
+		Client: client, Accounts: accounts, ProbeOnly: cfg.probeOnly,
+		MinInterval: cfg.minInterval, Now: clk.Now, Timeout: 10 * time.Second,
+		// As many accounts at once as there are, per scrape: concurrent
+		// scrapes must not wait on one another for these slots.
+		AccountConcurrency: 3,
+		Logger:             logger,
+		Telemetry:          tel,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := New(Config{Poller: poller, APIMetrics: metrics, Logger: logger, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts2 := HandlerOpts{Timeout: 10 * time.Second, TimeoutOffset: 500 * time.Millisecond, Logger: logger}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", NewHandler(exp, prometheus.NewRegistry(), opts2))
+	mux.Handle("/probe", NewProbeHandler(exp, opts2))
+	page := httptest.NewServer(mux)
+	t.Cleanup(page.Close)
+	return &stack{sim: sim, client: client, accounts: accounts, tel: tel, exp: exp, page: page, logs: logs, clock: clk}
+}
+
+// runAccounts lists the accounts in the background until the test ends,
+// and waits for the first listing.
+func (s *stack) runAccounts(t *testing.T) {
+	t.Helper()
+	runUntilCleanup(t, s.accounts.Run)
+	eventually(t, "the first account listing", s.accounts.Ready)
+}
+
+// startTelemetry refreshes the snapshots in the background until the test
+// ends.
+func (s *stack) startTelemetry(t *testing.T) { runUntilCleanup(t, s.tel.Run) }
+
+func runUntilCleanup(t *testing.T, run func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func mustToken(t *testing.T) api.Auth {
+	a, err := api.TokenAuth(simulator.DemoToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// scrape fetches /metrics, as Prometheus would with a scrape timeout
+// (seconds, 0 for none), and returns its body.
+func (s *stack) scrape(t *testing.T, timeout float64) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.page.URL+"/metrics", nil)
+	if timeout > 0 {
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", fmt.Sprint(timeout))
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Errorf("scrape: %v", err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("scrape answered %d", resp.StatusCode)
+	}
+	return string(b)
+}
+
+// get fetches path and returns the status and body.
+func (s *stack) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(s.page.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// syncBuffer is a log sink safe to read while the exporter logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
+func upLine(account, endpoint string, v int) string {
+	return fmt.Sprintf(`cloudflare_magic_up{account_id=%q,endpoint=%q} %d`, account, endpoint, v)
+}
+
+// samples returns the sample lines of the family on page.
+func samples(page, family string) []string {
+	var out []string
+	for _, l := range strings.Split(page, "\n") {
+		if strings.HasPrefix(l, family+"{") || strings.HasPrefix(l, family+" ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// render writes a page of e for res, as Scrape would, with the families
+// filter wants.
+func render(t *testing.T, e *Exporter, res *poll.Result, filter exposition.Filter) string {
+	t.Helper()
+	return writePage(t, &Page{e: e, p: e.newPage(res)}, filter)
+}
+
+func writePage(t *testing.T, pg *Page, filter exposition.Filter) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := exposition.NewWriter(&b, exposition.Text, filter, nil)
+	pg.Write(w)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// familiesOf is a filter of the declared families that pass keep.
+func familiesOf(keep func(Reference) bool) exposition.Filter {
+	f := exposition.Filter{}
+	for _, r := range References() {
+		if keep(r) {
+			f[r.Name] = true
+		}
 	}
 	return f
 }
 
-func (f *fakeClient) call(ctx context.Context, account, endpoint string) (simulator.Account, error) {
-	f.mu.Lock()
-	f.calls[account+"/"+endpoint]++
-	err := f.errs[account+"/"+endpoint]
-	a, ok := f.accounts[account]
-	wait := f.wait
-	f.mu.Unlock()
-	if wait != nil {
-		if err := wait(ctx); err != nil {
-			return a, err
-		}
-	}
-	if err != nil {
-		return a, err
-	}
-	if !ok {
-		return a, &api.Error{Endpoint: endpoint, Op: "GET /accounts/" + account, StatusCode: 403,
-			Errors: []api.Message{{Code: api.CodeAuthenticationError, Message: "Authentication error"}}}
-	}
-	return a, ctx.Err()
-}
+// stableFamilies are every family the exporter declares except the scrape
+// durations, which vary from run to run.
+var stableFamilies = familiesOf(func(r Reference) bool { return r.Name != namespace+"_scrape_duration_seconds" })
 
-func (f *fakeClient) ListConnectors(ctx context.Context, account string) ([]api.Connector, error) {
-	a, err := f.call(ctx, account, api.EndpointConnectors)
-	if err != nil {
-		return nil, err
-	}
-	wire := make([]simulator.Connector, len(a.Connectors))
-	for i, c := range a.Connectors {
-		wire[i] = c.At(f.now)
-	}
-	b, err := json.Marshal(wire)
-	if err != nil {
-		return nil, err
-	}
-	return api.DecodeConnectors(b)
-}
-
-func (f *fakeClient) ListApps(ctx context.Context, account string) ([]api.App, error) {
-	a, err := f.call(ctx, account, api.EndpointApps)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(a.Apps)
-	if err != nil {
-		return nil, err
-	}
-	return api.DecodeApps(b)
-}
-
-func roundTrip(in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
-}
-
-func newTestExporter(t *testing.T, client Client, logger log.Logger, accounts ...string) *Exporter {
+// offlineExporter renders poll results made up by a test; its poller has
+// no account to poll.
+func offlineExporter(t *testing.T) *Exporter {
 	t.Helper()
-	if len(accounts) == 0 {
-		accounts = []string{simulator.AccountRetail, simulator.AccountLabs}
+	p, err := poll.New(poll.Config{Client: &fixedClient{}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	e, err := New(Config{Client: client, Accounts: FixedAccounts(accounts...), Logger: logger, Now: func() time.Time { return testNow }})
+	e, err := New(Config{Poller: p, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-// stableMetrics are every metric the exporter emits except the scrape
-// durations, which vary from run to run.
-var stableMetrics = []string{
-	"cloudflare_magic_connector_info",
-	"cloudflare_magic_connector_activated",
-	"cloudflare_magic_connector_primary",
-	"cloudflare_magic_connector_last_heartbeat_timestamp_seconds",
-	"cloudflare_magic_connector_heartbeat_age_seconds",
-	"cloudflare_magic_connector_last_updated_timestamp_seconds",
-	"cloudflare_magic_apps",
-	"cloudflare_magic_app_info",
-	"cloudflare_magic_up",
-	"cloudflare_magic_last_success_timestamp_seconds",
-	"cloudflare_magic_api_backoff_seconds",
-	"cloudflare_magic_account_info",
-	"cloudflare_magic_connector_interrupt_window_active",
-	"cloudflare_magic_connector_interrupt_window_next_start_timestamp_seconds",
-	"cloudflare_magic_connector_interrupt_window_duration_seconds",
-	"cloudflare_magic_connector_config_errors_total",
-}
-
-// compareGolden compares what c emits with testdata/name, or rewrites the
-// file under -update.
-func compareGolden(t *testing.T, c prometheus.Collector, name string) {
+// canonical parses a text page and writes it again as client_golang's
+// registry would: families by name, each family's series sorted by label
+// values. The writer keeps the order of the API's answers, which the golden
+// files should not depend on.
+func canonical(t *testing.T, page string) string {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(c)
-		got, err := testutil.GatherAndFormat(reg, expfmt.TypeTextPlain, stableMetrics...)
-		if err != nil {
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(page))
+	if err != nil {
+		t.Fatalf("the page does not parse: %v\n%s", err, page)
+	}
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(mfs)) {
+		mf := mfs[name]
+		slices.SortStableFunc(mf.Metric, func(a, b *dto.Metric) int {
+			for i := range min(len(a.Label), len(b.Label)) {
+				if c := strings.Compare(a.Label[i].GetValue(), b.Label[i].GetValue()); c != 0 {
+					return c
+				}
+			}
+			return len(a.Label) - len(b.Label)
+		})
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
+	}
+	return b.String()
+}
+
+// compareGolden compares page, in canonical order, with testdata/name, or
+// rewrites the file under -update.
+func compareGolden(t *testing.T, page, name string) {
+	t.Helper()
+	page = canonical(t, page)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,43 +330,66 @@ func compareGolden(t *testing.T, c prometheus.Collector, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.CollectAndCompare(c, bytes.NewReader(want), stableMetrics...); err != nil {
-		t.Error(err)
+	if page == string(want) {
+		return
+	}
+	got, wantLines := strings.Split(page, "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(got), len(wantLines)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(wantLines) {
+			w = wantLines[i]
+		}
+		if g != w {
+			t.Errorf("page differs from %s (rerun with -update and read the diff) at line %d:\n got: %s\nwant: %s", path, i+1, g, w)
+			return
+		}
+	}
+}
+
+// lint reports what promlint finds on page.
+func lint(t *testing.T, page string) {
+	t.Helper()
+	problems, err := promlint.New(strings.NewReader(page)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
 
 func TestFleetMetrics(t *testing.T) {
-	e := newTestExporter(t, newFakeClient(), nil)
-	compareGolden(t, e, "fleet.prom")
+	s := newStack(t, 0)
+	compareGolden(t, writePage(t, s.exp.Scrape(context.Background(), nil), stableFamilies), "fleet.prom")
 }
 
 func TestPartialFailure(t *testing.T) {
-	var logs bytes.Buffer
-	client := newFakeClient()
-	client.errs[simulator.AccountRetail+"/connectors"] = &api.Error{
-		Endpoint: api.EndpointConnectors, Op: "GET /accounts/" + simulator.AccountRetail + "/magic/connectors",
-		StatusCode: 502, Err: errors.New(`response body is not JSON (Content-Type "text/html")`),
-	}
-	client.errs[simulator.AccountLabs+"/apps"] = &api.Error{
-		Endpoint: api.EndpointApps, Op: "GET /accounts/" + simulator.AccountLabs + "/magic/apps",
-		StatusCode: 403, Errors: []api.Message{{Code: 10000, Message: "Authentication error"}},
-	}
-	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)))
-	compareGolden(t, e, "partial_failure.prom")
+	s := newStack(t, 0)
+	s.sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, simulator.Fault{
+		Status: 502, Body: "<html>Bad Gateway</html>", ContentType: "text/html",
+	})
+	s.sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{
+		Status: 403, Errors: []simulator.Message{{Code: 10000, Message: "Authentication error"}},
+	})
+	compareGolden(t, writePage(t, s.exp.Scrape(context.Background(), nil), stableFamilies), "partial_failure.prom")
 
 	// One scrape, one line per failing account and endpoint.
-	logs.Reset()
-	testutil.CollectAndCount(e)
-	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	s.logs.Reset()
+	s.exp.Scrape(context.Background(), nil)
+	logs := s.logs.String()
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
 	if len(lines) != 2 {
-		t.Fatalf("want 2 log lines for 2 failures, got %d:\n%s", len(lines), logs.String())
+		t.Fatalf("want 2 log lines for 2 failures, got %d:\n%s", len(lines), logs)
 	}
 	for _, want := range []string{
 		`level=error msg="scrape failed" account_id=` + simulator.AccountRetail + ` endpoint=connectors err="list connectors for account ` + simulator.AccountRetail + `: GET /accounts/` + simulator.AccountRetail + `/magic/connectors: HTTP 502 Bad Gateway`,
 		`level=error msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=apps err="list apps for account ` + simulator.AccountLabs + `: GET /accounts/` + simulator.AccountLabs + `/magic/apps: HTTP 403 Forbidden: 10000: Authentication error"`,
 	} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
 }
@@ -223,214 +410,161 @@ func TestNoSecretInMetrics(t *testing.T) {
 	}
 }
 
-// formatAll renders everything g gathers in the text format. (testutil's
-// GatherAndFormat renders only the families it is asked for by name.)
-func formatAll(t *testing.T, g prometheus.Gatherer) string {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.String()
-}
-
+// TestLint lints a whole /metrics page: every family of the demo fleet, the
+// API metrics and the exporter's own.
 func TestLint(t *testing.T) {
-	problems, err := testutil.CollectAndLint(newTestExporter(t, newFakeClient(), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", p.Metric, p.Text)
-	}
-	problems, err = testutil.CollectAndLint(NewAPIMetrics(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", p.Metric, p.Text)
-	}
-}
-
-// TestCallsAreConcurrent proves every endpoint of every account is called
-// at once: each call waits until all four have started, which a sequential
-// collector would never reach.
-func TestCallsAreConcurrent(t *testing.T) {
-	client := newFakeClient()
-	var arrived sync.WaitGroup
-	arrived.Add(4)
-	allIn := make(chan struct{})
-	go func() { arrived.Wait(); close(allIn) }()
-	client.wait = func(ctx context.Context) error {
-		arrived.Done()
-		select {
-		case <-allIn:
-			return nil
-		case <-time.After(10 * time.Second):
-			return errors.New("calls were not concurrent")
+	s := newStack(t, 0)
+	page := s.scrape(t, 0)
+	for _, family := range []string{"cloudflare_magic_connector_info", "cloudflare_magic_api_requests_total", "cloudflare_magic_api_ratelimit_limit"} {
+		if len(samples(page, family)) == 0 {
+			t.Errorf("no %s to lint", family)
 		}
 	}
-	e := newTestExporter(t, client, nil)
-	want := `
-# HELP cloudflare_magic_up Whether this scrape's call to the endpoint for the account succeeded (1) or failed (0); the exporter's log says why.
-# TYPE cloudflare_magic_up gauge
-cloudflare_magic_up{account_id="4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8c",endpoint="apps"} 1
-cloudflare_magic_up{account_id="4e5c2a1b9d8f7e6a5b4c3d2e1f0a9b8c",endpoint="connectors"} 1
-cloudflare_magic_up{account_id="9f8e7d6c5b4a39281706f5e4d3c2b1a0",endpoint="apps"} 1
-cloudflare_magic_up{account_id="9f8e7d6c5b4a39281706f5e4d3c2b1a0",endpoint="connectors"} 1
-`
-	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "cloudflare_magic_up"); err != nil {
-		t.Error(err)
-	}
+	lint(t, page)
 }
 
-func TestCancelledScrapeCancelsCalls(t *testing.T) {
-	client := newFakeClient()
-	client.wait = func(ctx context.Context) error {
-		<-ctx.Done() // only a cancelled scrape gets past this
-		return ctx.Err()
+// TestProbePage: a scrape of one account carries that account only, with
+// the name it is given.
+func TestProbePage(t *testing.T) {
+	s := newStack(t, 0)
+	page := writePage(t, s.exp.Scrape(context.Background(), &api.Account{ID: simulator.AccountLabs, Name: "Acme Labs"}), nil)
+	if strings.Contains(page, simulator.AccountRetail) || !strings.Contains(page, `account_name="Acme Labs"`) {
+		t.Errorf("probe page:\n%s", page)
 	}
-	e := newTestExporter(t, client, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if got := testutil.CollectAndCount(e.WithContext(ctx), "cloudflare_magic_connector_info"); got != 0 {
-		t.Errorf("%d connector series after a cancelled scrape", got)
-	}
-	want := fmt.Sprintf(`
-# HELP cloudflare_magic_up Whether this scrape's call to the endpoint for the account succeeded (1) or failed (0); the exporter's log says why.
-# TYPE cloudflare_magic_up gauge
-cloudflare_magic_up{account_id=%[1]q,endpoint="apps"} 0
-cloudflare_magic_up{account_id=%[1]q,endpoint="connectors"} 0
-`, simulator.AccountRetail)
-	e = newTestExporter(t, client, nil, simulator.AccountRetail)
-	if err := testutil.CollectAndCompare(e.WithContext(ctx), strings.NewReader(want), "cloudflare_magic_up"); err != nil {
-		t.Error(err)
-	}
-}
-
-func TestTimeoutBoundsCalls(t *testing.T) {
-	client := newFakeClient()
-	client.wait = func(ctx context.Context) error {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	e, err := New(Config{Client: client, Accounts: FixedAccounts(simulator.AccountLabs), Timeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without the timeout this would never return.
-	if got := testutil.CollectAndCount(e, "cloudflare_magic_up"); got != 2 {
-		t.Errorf("%d up series, want 2", got)
+	if strings.Contains(page, "cloudflare_magic_api_requests_total") {
+		t.Error("the API metrics, which describe the process, are on a page of one account")
 	}
 }
 
 func TestDeletedConnectorDisappears(t *testing.T) {
-	client := newFakeClient()
-	e := newTestExporter(t, client, nil, simulator.AccountLabs)
-	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_activated"); n != 2 {
+	s := newStackWith(t, stackConfig{fixed: []string{simulator.AccountLabs}})
+	if n := len(samples(s.scrape(t, 0), "cloudflare_magic_connector_activated")); n != 2 {
 		t.Fatalf("%d connectors, want 2", n)
 	}
-	labs := client.accounts[simulator.AccountLabs]
-	labs.Connectors = labs.Connectors[:1]
-	client.accounts[simulator.AccountLabs] = labs
-	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_activated"); n != 1 {
+	s.sim.SetConnectors(simulator.AccountLabs, simulator.DemoFleet(testNow)[1].Connectors[:1])
+	if n := len(samples(s.scrape(t, 0), "cloudflare_magic_connector_activated")); n != 1 {
 		t.Errorf("%d connectors after one was deleted, want 1", n)
 	}
 }
 
-func TestInvalidLabelValueDoesNotPanic(t *testing.T) {
-	e := newTestExporter(t, newFakeClient(), nil)
-	ch := make(chan prometheus.Metric, 1)
-	chanSink(ch).sample(e.appInfo, 1, simulator.AccountLabs, "id", "account", "bad \xff name", "")
-	m := <-ch
-	if err := m.Write(nil); err == nil {
-		t.Error("invalid UTF-8 label value produced a valid metric")
+// TestInvalidUTF8StaysOffThePage: a label value that is not UTF-8 would
+// make Prometheus reject the whole page.
+func TestInvalidUTF8StaysOffThePage(t *testing.T) {
+	res := &poll.Result{Accounts: []poll.AccountResult{{
+		Account: api.Account{ID: simulator.AccountLabs, Name: "Acme \xffLabs"},
+		Apps:    []api.App{{ID: "id", Source: api.AppSourceAccount, Name: "bad \xff name"}},
+	}}}
+	page := render(t, offlineExporter(t), res, nil)
+	if !strings.Contains(page, "name=\"bad \uFFFD name\"") || !strings.Contains(page, "account_name=\"Acme \uFFFDLabs\"") {
+		t.Errorf("page:\n%q", page)
 	}
+	lint(t, page)
+}
+
+// TestRepeatedIDsAreWrittenOnce: a listing that repeats a connector or an
+// app (pages shifting while read) must not repeat its series, which would
+// fail the whole page.
+func TestRepeatedIDsAreWrittenOnce(t *testing.T) {
+	c := api.Connector{ID: "c1", Timezone: "Europe/London", InterruptWindowDurationHours: 4, Activated: true}
+	other := c
+	other.ID = "c2"
+	app := api.App{ID: "a1", Source: api.AppSourceAccount, Name: "CRM", Type: "SaaS"}
+	managed := app
+	managed.Source = api.AppSourceManaged // the same ID from another source is another app
+	res := &poll.Result{Accounts: []poll.AccountResult{{
+		Account:    api.Account{ID: simulator.AccountLabs},
+		Connectors: []api.Connector{c, other, c, c},
+		Apps:       []api.App{app, managed, app},
+	}}}
+	page := render(t, offlineExporter(t), res, nil)
+	if n := len(samples(page, "cloudflare_magic_connector_activated")); n != 2 {
+		t.Errorf("%d connector series, want 2", n)
+	}
+	if n := len(samples(page, "cloudflare_magic_app_info")); n != 2 {
+		t.Errorf("%d app series, want 2", n)
+	}
+	if got := samples(page, "cloudflare_magic_apps"); !slices.Equal(got, []string{
+		`cloudflare_magic_apps{account_id="` + simulator.AccountLabs + `",source="account",type="SaaS"} 1`,
+		`cloudflare_magic_apps{account_id="` + simulator.AccountLabs + `",source="managed",type="SaaS"} 1`,
+	}) {
+		t.Errorf("app counts:\n%s", strings.Join(got, "\n"))
+	}
+	lint(t, page)
 }
 
 func TestWindowConfigErrors(t *testing.T) {
-	var logs bytes.Buffer
-	client := newFakeClient()
-	labs := client.accounts[simulator.AccountLabs]
-	labs.Connectors = slices.Clone(labs.Connectors)
-	labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
-	client.accounts[simulator.AccountLabs] = labs
-	bad := labs.Connectors[1].ID
-	e := newTestExporter(t, client, log.NewLogfmtLogger(log.NewSyncWriter(&logs)), simulator.AccountLabs)
-
-	want := func(errorsTotal int) string {
-		return fmt.Sprintf(`
-# HELP cloudflare_magic_connector_config_errors_total Times the connector's data was found invalid: an upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. Its other metrics are kept; the exporter's log says which field is wrong.
-# TYPE cloudflare_magic_connector_config_errors_total counter
-cloudflare_magic_connector_config_errors_total{account_id=%q,connector_id=%q} %d
-`, simulator.AccountLabs, bad, errorsTotal)
+	s := newStackWith(t, stackConfig{fixed: []string{simulator.AccountLabs}})
+	connectors := slices.Clone(simulator.DemoFleet(testNow)[1].Connectors)
+	set := func() { s.sim.SetConnectors(simulator.AccountLabs, slices.Clone(connectors)) }
+	connectors[1].Timezone = "Mars/Olympus_Mons"
+	set()
+	bad := connectors[1].ID
+	labelsOf := func(connector string) string {
+		return `{account_id="` + simulator.AccountLabs + `",connector_id="` + connector + `"}`
 	}
-	for range 3 {
-		if err := testutil.CollectAndCompare(e, strings.NewReader(want(1)), "cloudflare_magic_connector_config_errors_total"); err != nil {
-			t.Fatal(err)
+	checkCount := func(page string, want int) {
+		t.Helper()
+		got := samples(page, "cloudflare_magic_connector_config_errors_total")
+		if line := fmt.Sprintf("cloudflare_magic_connector_config_errors_total%s %d", labelsOf(bad), want); !slices.Equal(got, []string{line}) {
+			t.Errorf("config errors:\n%s\nwant\n%s", strings.Join(got, "\n"), line)
 		}
 	}
-	if n := strings.Count(logs.String(), "connector data is invalid"); n != 1 {
-		t.Errorf("logged %d times over 3 scrapes, want once:\n%s", n, logs.String())
+
+	var page string
+	for range 3 {
+		page = s.scrape(t, 0)
+		checkCount(page, 1)
 	}
-	if !strings.Contains(logs.String(), `timezone \"Mars/Olympus_Mons\" is not an IANA time zone name`) {
-		t.Errorf("the log does not say what is wrong:\n%s", logs.String())
+	logs := s.logs.String()
+	if n := strings.Count(logs, "connector data is invalid"); n != 1 {
+		t.Errorf("logged %d times over 3 scrapes, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, `timezone \"Mars/Olympus_Mons\" is not an IANA time zone name`) {
+		t.Errorf("the log does not say what is wrong:\n%s", logs)
 	}
 	// The bad connector keeps every other metric, and the good one its
 	// window metrics.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(e)
-	page := formatAll(t, reg)
 	for _, want := range []string{
 		`cloudflare_magic_connector_info{account_id="` + simulator.AccountLabs + `",connector_id="` + bad + `"`,
-		`cloudflare_magic_connector_heartbeat_age_seconds{account_id="` + simulator.AccountLabs + `",connector_id="` + bad + `"}`,
-		`cloudflare_magic_connector_interrupt_window_active{account_id="` + simulator.AccountLabs + `",connector_id="` + labs.Connectors[0].ID + `"}`,
+		`cloudflare_magic_connector_heartbeat_age_seconds` + labelsOf(bad),
+		`cloudflare_magic_connector_interrupt_window_active` + labelsOf(connectors[0].ID),
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, `interrupt_window_active{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) {
+	if strings.Contains(page, `interrupt_window_active`+labelsOf(bad)) {
 		t.Error("window metrics exported for a connector with an unknown time zone")
 	}
 
 	// Corrected, then broken again: counted and logged a second time.
-	labs.Connectors[1].Timezone = "Europe/London"
-	testutil.CollectAndCount(e)
-	labs.Connectors[1].Timezone = "Mars/Olympus_Mons"
-	if err := testutil.CollectAndCompare(e, strings.NewReader(want(2)), "cloudflare_magic_connector_config_errors_total"); err != nil {
-		t.Error(err)
-	}
-	if n := strings.Count(logs.String(), "connector data is invalid"); n != 2 {
+	connectors[1].Timezone = "Europe/London"
+	set()
+	s.scrape(t, 0)
+	connectors[1].Timezone = "Mars/Olympus_Mons"
+	set()
+	checkCount(s.scrape(t, 0), 2)
+	if n := strings.Count(s.logs.String(), "connector data is invalid"); n != 2 {
 		t.Errorf("logged %d times, want twice", n)
 	}
 	// A timestamp that cannot be read counts too, and costs only the
 	// metrics it feeds.
-	labs.Connectors[1].Timezone = "Europe/London"
-	labs.Connectors[1].HeartbeatEvery, labs.Connectors[1].LastHeartbeat = 0, "yesterday"
-	if err := testutil.CollectAndCompare(e, strings.NewReader(want(3)), "cloudflare_magic_connector_config_errors_total"); err != nil {
-		t.Error(err)
+	connectors[1].Timezone = "Europe/London"
+	connectors[1].HeartbeatEvery, connectors[1].LastHeartbeat = 0, "yesterday"
+	set()
+	page = s.scrape(t, 0)
+	checkCount(page, 3)
+	if !strings.Contains(s.logs.String(), "unreadable last_heartbeat, treated as absent") {
+		t.Errorf("log:\n%s", s.logs.String())
 	}
-	if !strings.Contains(logs.String(), "unreadable last_heartbeat, treated as absent") {
-		t.Errorf("log:\n%s", logs.String())
-	}
-	reg = prometheus.NewRegistry()
-	reg.MustRegister(e)
-	page = formatAll(t, reg)
-	if strings.Contains(page, `heartbeat_age_seconds{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) ||
-		!strings.Contains(page, `interrupt_window_active{account_id="`+simulator.AccountLabs+`",connector_id="`+bad+`"}`) {
+	if strings.Contains(page, `heartbeat_age_seconds`+labelsOf(bad)) || !strings.Contains(page, `interrupt_window_active`+labelsOf(bad)) {
 		t.Error("an unreadable heartbeat should cost the heartbeat metrics, not the window ones")
 	}
 
 	// A connector deleted upstream takes its counter with it.
-	labs.Connectors = labs.Connectors[:1]
-	client.accounts[simulator.AccountLabs] = labs
-	if n := testutil.CollectAndCount(e, "cloudflare_magic_connector_config_errors_total"); n != 0 {
+	connectors = connectors[:1]
+	set()
+	if n := len(samples(s.scrape(t, 0), "cloudflare_magic_connector_config_errors_total")); n != 0 {
 		t.Errorf("%d counters after the connector was deleted", n)
 	}
 }
