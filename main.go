@@ -23,6 +23,7 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/server"
 )
@@ -42,14 +43,14 @@ func main() {
 // flags are the command line, parsed.
 type flags struct {
 	server *server.Flags
+	poll   *poll.Flags
 	creds  api.Credentials
 	// accounts are the IDs as given, accountIDs the IDs parsed.
-	accounts, accountIDs                                                    []string
-	apiURL                                                                  string
-	maxResponseBytes                                                        api.ByteSize
-	accountConcurrency, telemetryConcurrency                                int
-	timeout, minInterval, timeoutOffset, accountsRefresh, telemetryInterval time.Duration
-	demo, collectAccounts, telemetry                                        bool
+	accounts, accountIDs []string
+	apiURL               string
+	maxResponseBytes     api.ByteSize
+	timeoutOffset        time.Duration
+	demo                 bool
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -72,30 +73,13 @@ func parseFlags(args []string) (*flags, error) {
 		PlaceHolder("PATH").StringVar(&f.creds.KeyFile)
 	app.Flag("cloudflare.account-id", "Cloudflare account ID (32 hex characters) to export; repeat the flag or give a comma-separated list. Without it, every account the credential can see is discovered. It is also the allow-list of /probe.").
 		Envar("CLOUDFLARE_ACCOUNT_ID").PlaceHolder("ID").StringsVar(&f.accounts)
-	app.Flag("cloudflare.accounts-refresh", "How often the accounts are listed again (to discover them, or to look up their names).").
-		Default(poll.DefaultAccountsRefresh.String()).DurationVar(&f.accountsRefresh)
-	app.Flag("cloudflare.account-concurrency", "Most accounts a scrape calls at once.").
-		Default("10").IntVar(&f.accountConcurrency)
 	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
 		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
-	app.Flag("cloudflare.timeout", "Longest time a scrape waits for the Cloudflare API, and a telemetry call may take; Prometheus's own scrape timeout, less --web.timeout-offset, applies to scrapes when shorter.").
-		Default("10s").DurationVar(&f.timeout)
-	app.Flag("cloudflare.min-interval", "Reuse the outcome of an API call for scrapes within this interval, to spend less of the rate-limit budget; 0 calls on every scrape. Concurrent scrapes always share one call.").
-		Default("0s").DurationVar(&f.minInterval)
 	app.Flag("cloudflare.max-response-bytes", "Largest API response body read; a larger one fails the call with a clear error.").
 		Default("64MiB").SetValue(&f.maxResponseBytes)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		Default("false").BoolVar(&f.demo)
-	app.Flag("collector.accounts", "Scrape the accounts on /metrics. Turn it off when Prometheus scrapes them one by one through /probe, so that /metrics carries only the exporter's own metrics.").
-		Default("true").BoolVar(&f.collectAccounts)
-	app.Flag("collector.telemetry", "Export each activated connector's latest telemetry snapshot: tunnel health, HA state, interfaces, filesystems, temperatures. Costs one API call per connector per --collector.telemetry.interval, against the rate limit of the token's user.").
-		Default("false").BoolVar(&f.telemetry)
-	app.Flag("collector.telemetry.interval", "Shortest time between two telemetry calls for the same connector, whatever the scrape interval.").
-		Default("60s").DurationVar(&f.telemetryInterval)
-	// 8 calls at 250 ms refresh 1,000 connectors in about 30 s, within 60 s, far
-	// below Cloudflare's 200 requests/s per IP, leaving connections for scrapes.
-	app.Flag("collector.telemetry.concurrency", "Most telemetry calls in flight at once, across all accounts.").
-		Default("8").IntVar(&f.telemetryConcurrency)
+	f.poll = poll.AddFlags(app)
 	server.ExplainFlags(app)
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
@@ -107,13 +91,7 @@ func parseFlags(args []string) (*flags, error) {
 		flag, rule string
 		value      any
 	}{
-		{f.timeout > 0, "cloudflare.timeout", "must be positive", f.timeout},
-		{f.minInterval >= 0, "cloudflare.min-interval", "must not be negative", f.minInterval},
 		{f.timeoutOffset >= 0, "web.timeout-offset", "must not be negative", f.timeoutOffset},
-		{f.accountsRefresh > 0, "cloudflare.accounts-refresh", "must be positive", f.accountsRefresh},
-		{f.accountConcurrency > 0, "cloudflare.account-concurrency", "must be positive", f.accountConcurrency},
-		{f.telemetryInterval > 0, "collector.telemetry.interval", "must be positive", f.telemetryInterval},
-		{f.telemetryConcurrency > 0, "collector.telemetry.concurrency", "must be positive", f.telemetryConcurrency},
 		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", f.apiURL},
 	} {
 		if !c.ok {
@@ -121,6 +99,9 @@ func parseFlags(args []string) (*flags, error) {
 		}
 	}
 	if f.accountIDs, err = api.ParseAccountIDs(f.accounts); err != nil {
+		return nil, err
+	}
+	if err := f.poll.Validate(); err != nil {
 		return nil, err
 	}
 	return f, f.server.Validate()
@@ -181,38 +162,28 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, budget := f.poll, f.poll.RESTBudget()
 	accounts := poll.NewAccounts(poll.AccountsConfig{
-		Client: client, Fixed: f.accountIDs, Refresh: f.accountsRefresh, Timeout: f.timeout, Logger: logger,
+		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Logger: logger,
 	})
 	x := &exporter{background: []func(context.Context){accounts.Run}}
 	var telemetry *poll.Telemetry
-	if f.telemetry {
-		telemetry, err = poll.NewTelemetry(poll.TelemetryConfig{
-			Client:      client,
-			Interval:    f.telemetryInterval,
-			Concurrency: f.telemetryConcurrency,
-			Timeout:     f.timeout,
-			Logger:      logger,
-		})
+	if p.Telemetry {
+		telemetry, err = poll.NewTelemetry(poll.TelemetryConfig{Client: client, Interval: p.TelemetryInterval,
+			Concurrency: p.TelemetryConcurrency, Timeout: p.Timeout, Logger: logger, Budget: budget})
 		if err != nil {
 			return nil, err
 		}
 		x.background = append(x.background, telemetry.Run)
 	}
-	poller, err := poll.New(poll.Config{
-		Client:             client,
-		Accounts:           accounts,
-		AccountConcurrency: f.accountConcurrency,
-		ProbeOnly:          !f.collectAccounts,
-		Timeout:            f.timeout,
-		MinInterval:        f.minInterval,
-		Logger:             logger,
-		Telemetry:          telemetry,
-	})
+	poller, err := poll.New(poll.Config{Client: client, Accounts: accounts, AccountConcurrency: p.AccountConcurrency,
+		ProbeOnly: !p.CollectAccounts, Timeout: p.Timeout, MinInterval: p.MinInterval, Logger: logger,
+		Telemetry: telemetry, Sites: p.Sites, Budget: budget})
 	if err != nil {
 		return nil, err
 	}
-	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger})
+	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger,
+		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: map[string]*poll.Budget{"rest": budget}})
 	if err != nil {
 		return nil, err
 	}
@@ -223,12 +194,14 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(exporterName),
 	)
-	opts := collector.HandlerOpts{Timeout: f.timeout, TimeoutOffset: f.timeoutOffset, Logger: logger}
+	opts := collector.HandlerOpts{Timeout: p.Timeout, TimeoutOffset: f.timeoutOffset, Logger: logger,
+		Limits: exposition.Limits{MaxLabelValueLength: f.server.MaxLabelValueLength}}
 	x.handler, err = server.NewMux(f.server, server.Routes{
 		Name:        exporterName,
 		Description: description,
-		Metrics:     promhttp.InstrumentMetricHandler(reg, collector.NewHandler(exp, reg, opts)),
-		Probe:       collector.NewProbeHandler(exp, opts),
+		Metrics: promhttp.InstrumentMetricHandler(reg,
+			exposition.LimitInFlight(f.server.MaxRequests, collector.NewHandler(exp, reg, opts))),
+		Probe: collector.NewProbeHandler(exp, opts),
 		// Ready once the accounts are known: at once with --cloudflare.account-id,
 		// else once the first listing has finished, well or not. A failing
 		// listing is an API problem the metrics show (up{endpoint="accounts"}),

@@ -429,7 +429,7 @@ func helpFlags(t *testing.T) map[string]string {
 func TestHelpShowsBoolDefaults(t *testing.T) {
 	want := map[string]string{
 		"[no-]demo": "false", "[no-]collector.accounts": "true", "[no-]collector.telemetry": "false",
-		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false",
+		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false", "[no-]collector.sites": "true",
 	}
 	for name, text := range helpFlags(t) {
 		if !strings.HasPrefix(name, "[no-]") || name == "[no-]help" || name == "[no-]version" {
@@ -733,7 +733,7 @@ func TestJSONLogs(t *testing.T) {
 	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=x", "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
 		"--log.format=json", "--cloudflare.api-url=http://127.0.0.1:1/client/v4")
 	p.get(t, "/metrics") // fails to reach the API: one more log line
-	waitForLog(t, p, "scrape failed")
+	waitForLog(t, p, "API call failed")
 	lines := strings.Split(strings.TrimSpace(p.logs.String()), "\n")
 	if len(lines) < 4 {
 		t.Fatalf("want at least 4 log lines, got:\n%s", p.logs.String())
@@ -794,8 +794,8 @@ func TestFailingEndpointKeepsThePage(t *testing.T) {
 	waitForLog(t, p, `endpoint=apps`)
 	logs := p.logs.String()
 	for _, want := range []string{
-		`level=error`, `msg="scrape failed" account_id=` + simulator.AccountRetail + ` endpoint=apps`, `HTTP 502 Bad Gateway`,
-		`msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=connectors`, `6003: Invalid request headers: [REDACTED]`,
+		`level=error`, `msg="API call failed" account_id=` + simulator.AccountRetail + ` endpoint=apps`, `HTTP 502 Bad Gateway`,
+		`msg="API call failed" account_id=` + simulator.AccountLabs + ` endpoint=connectors`, `6003: Invalid request headers: [REDACTED]`,
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q", want)

@@ -45,8 +45,8 @@ func TestDiscoveryScrapesEveryAccount(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, `cloudflare_magic_up{`); n != 57*2+1 {
-		t.Errorf("%d up series, want 2 per account and 1 for the listing", n)
+	if n := strings.Count(page, `cloudflare_magic_up{`); n != 57*3+1 {
+		t.Errorf("%d up series, want 3 per account and 1 for the listing", n)
 	}
 	if strings.Contains(page, `cloudflare_magic_scrape_duration_seconds{account_id="",endpoint="accounts"}`) {
 		t.Error("the background listing has a scrape duration")

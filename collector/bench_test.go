@@ -28,8 +28,9 @@ type fixedClient struct {
 func (f *fixedClient) ListConnectors(context.Context, string) ([]api.Connector, error) {
 	return f.connectors, nil
 }
-func (f *fixedClient) ListApps(context.Context, string) ([]api.App, error) { return f.apps, nil }
-func (f *fixedClient) BackoffRemaining() time.Duration                     { return 0 }
+func (f *fixedClient) ListApps(context.Context, string) ([]api.App, error)   { return f.apps, nil }
+func (f *fixedClient) ListSites(context.Context, string) ([]api.Site, error) { return nil, nil }
+func (f *fixedClient) BackoffRemaining() time.Duration                       { return 0 }
 
 func largeClient(tb testing.TB, n int) *fixedClient {
 	tb.Helper()

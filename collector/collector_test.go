@@ -56,6 +56,8 @@ type stackConfig struct {
 	fixed     []string
 	discover  bool
 	probeOnly bool
+	// noSites leaves the sites endpoint out, as --no-collector.sites.
+	noSites bool
 	// telemetry, if set, adds telemetry refreshed every telemetry of the
 	// stack's clock; startTelemetry runs it.
 	telemetry time.Duration
@@ -110,6 +112,7 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 		AccountConcurrency: 3,
 		Logger:             logger,
 		Telemetry:          tel,
+		Sites:              !cfg.noSites,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -376,21 +379,27 @@ func TestPartialFailure(t *testing.T) {
 	})
 	compareGolden(t, writePage(t, s.exp.Scrape(context.Background(), nil), stableFamilies), "partial_failure.prom")
 
-	// One scrape, one line per failing account and endpoint.
+	// One line per failed call; the same failure again within a minute is
+	// held back, then logged with the count of repeats.
+	logs := s.logs.String()
+	for _, want := range []string{
+		`level=error msg="API call failed" account_id=` + simulator.AccountRetail + ` endpoint=connectors err="connectors for account ` + simulator.AccountRetail + `: GET /accounts/` + simulator.AccountRetail + `/magic/connectors: HTTP 502 Bad Gateway`,
+		`level=error msg="API call failed" account_id=` + simulator.AccountLabs + ` endpoint=apps err="apps for account ` + simulator.AccountLabs + `: GET /accounts/` + simulator.AccountLabs + `/magic/apps: HTTP 403 Forbidden: 10000: Authentication error"`,
+	} {
+		if strings.Count(logs, want) != 1 {
+			t.Errorf("log lacks, or repeats, %q:\n%s", want, logs)
+		}
+	}
 	s.logs.Reset()
 	s.exp.Scrape(context.Background(), nil)
-	logs := s.logs.String()
-	lines := strings.Split(strings.TrimSpace(logs), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 log lines for 2 failures, got %d:\n%s", len(lines), logs)
+	if logs := s.logs.String(); logs != "" {
+		t.Errorf("the same failures a second time are logged again at once:\n%s", logs)
 	}
-	for _, want := range []string{
-		`level=error msg="scrape failed" account_id=` + simulator.AccountRetail + ` endpoint=connectors err="list connectors for account ` + simulator.AccountRetail + `: GET /accounts/` + simulator.AccountRetail + `/magic/connectors: HTTP 502 Bad Gateway`,
-		`level=error msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=apps err="list apps for account ` + simulator.AccountLabs + `: GET /accounts/` + simulator.AccountLabs + `/magic/apps: HTTP 403 Forbidden: 10000: Authentication error"`,
-	} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("log lacks %q:\n%s", want, logs)
-		}
+	s.clock.Add(time.Minute)
+	s.exp.Scrape(context.Background(), nil)
+	logs = s.logs.String()
+	if n := strings.Count(logs, "repeated=1 "); n != 2 {
+		t.Errorf("after a minute, want the 2 failures logged again with repeated=1, got %d:\n%s", n, logs)
 	}
 }
 

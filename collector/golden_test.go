@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,16 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
-	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
-
-// goldenNow is the fixed clock of the whole-page golden files.
-var goldenNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 // goldenStack is the exporter as main wires it, with discovery and
 // telemetry on, against the demo fleet of the simulated API over real
@@ -29,40 +20,10 @@ var goldenNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 // repeated scrapes call nothing and the page settles.
 func goldenStack(t *testing.T) *httptest.Server {
 	t.Helper()
-	clk := simulator.NewClock(goldenNow)
-	sim := simulator.NewServer(simulator.DemoFleet(goldenNow), simulator.WithClock(clk.Now), simulator.WithToken(simulator.DemoToken))
-	metrics := NewAPIMetrics(clk.Now)
-	auth, err := api.TokenAuth(simulator.DemoToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: auth, Now: clk.Now, Observe: metrics.Observe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.CloseIdleConnections)
-	accounts := poll.NewAccounts(poll.AccountsConfig{Client: client, Refresh: time.Hour, Timeout: 10 * time.Second, Now: clk.Now})
-	telemetry, err := poll.NewTelemetry(poll.TelemetryConfig{Client: client, Interval: time.Hour, Concurrency: 4, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { accounts.Run(ctx); done <- struct{}{} }()
-	go func() { telemetry.Run(ctx); done <- struct{}{} }()
-	t.Cleanup(func() { stop(); <-done; <-done })
-	poller, err := poll.New(poll.Config{Client: client, Accounts: accounts, MinInterval: time.Hour, Timeout: 10 * time.Second,
-		Now: clk.Now, Telemetry: telemetry})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(Config{Poller: poller, APIMetrics: metrics, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(NewHandler(e, prometheus.NewRegistry(), HandlerOpts{Timeout: 10 * time.Second}))
-	t.Cleanup(srv.Close)
-	return srv
+	s := newStackWith(t, stackConfig{discover: true, telemetry: time.Hour, minInterval: time.Hour})
+	s.runAccounts(t)
+	s.startTelemetry(t)
+	return s.page
 }
 
 // durationRE matches the values that depend on the machine's speed.
@@ -83,8 +44,12 @@ func getPage(t *testing.T, url, accept string) string {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
-	return durationRE.ReplaceAllString(string(b), "$1 <duration>")
+	return string(b)
 }
+
+// masked is page with the values that depend on the machine's speed
+// replaced.
+func masked(page string) string { return durationRE.ReplaceAllString(page, "$1 <duration>") }
 
 // TestGoldenPage compares the whole /metrics page of the demo fleet, in
 // both formats, byte for byte with testdata/page.*.txt. Any change of the
@@ -96,8 +61,8 @@ func TestGoldenPage(t *testing.T) {
 	var page string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		next := getPage(t, srv.URL, "")
-		if next == page && !strings.Contains(page, `endpoint="telemetry"} 0`) && strings.Contains(page, "cloudflare_magic_connector_snapshot_timestamp_seconds") {
+		next := getPage(t, srv.URL+"/metrics", "")
+		if masked(next) == masked(page) && !strings.Contains(page, `endpoint="telemetry"} 0`) && strings.Contains(page, "cloudflare_magic_connector_snapshot_timestamp_seconds") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -110,7 +75,7 @@ func TestGoldenPage(t *testing.T) {
 		{"testdata/page.txt", ""},
 		{"testdata/page.openmetrics.txt", "application/openmetrics-text;version=1.0.0"},
 	} {
-		got := getPage(t, srv.URL, c.accept)
+		got := masked(getPage(t, srv.URL+"/metrics", c.accept))
 		if *update {
 			if err := os.WriteFile(c.file, []byte(got), 0o644); err != nil {
 				t.Fatal(err)

@@ -238,8 +238,8 @@ func TestHandlerNameFilter(t *testing.T) {
 	if strings.Join(families, " ") != "cloudflare_magic_up go_goroutines" {
 		t.Errorf("families %v, want cloudflare_magic_up and go_goroutines:\n%s", families, body)
 	}
-	if n := len(samples(body, "cloudflare_magic_up")); n != 4 {
-		t.Errorf("%d up series, want 4", n)
+	if n := len(samples(body, "cloudflare_magic_up")); n != 6 {
+		t.Errorf("%d up series, want 6: 3 endpoints of 2 accounts", n)
 	}
 }
 

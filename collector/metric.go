@@ -48,6 +48,9 @@ const (
 	SourceExporter   Source = "exporter"
 )
 
+// Sources lists every Source, in the order of the reference.
+var Sources = []Source{SourceConnectors, SourceApps, SourceSites, SourceTelemetry, SourceExporter}
+
 // renderer is a declared family bound to the objects of a page.
 type renderer interface {
 	desc() *exposition.Family

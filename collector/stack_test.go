@@ -83,7 +83,7 @@ func TestMinIntervalReusesOutcome(t *testing.T) {
 }
 
 func TestRateLimitIsHonoured(t *testing.T) {
-	s := newStack(t, 0, simulator.WithRateLimit(6, 5*time.Minute))
+	s := newStackWith(t, stackConfig{noSites: true, simOpts: []simulator.Option{simulator.WithRateLimit(6, 5*time.Minute)}})
 	page := s.scrape(t, 0) // 4 calls: 2 left
 	for _, want := range []string{
 		"cloudflare_magic_api_ratelimit_remaining 2",

@@ -164,7 +164,7 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 			t.Errorf("%s of the connector whose snapshot call failed is gone", metric)
 		}
 	}
-	want := `level=error msg="scrape failed" account_id=` + simulator.AccountLabs + ` endpoint=telemetry err="latest snapshot of 1 of 2 connectors failed, connector ` + connectorCambridge + `: GET /accounts/` + simulator.AccountLabs + `/magic/connectors/` + connectorCambridge + `/telemetry/snapshots/latest: HTTP 502 Bad Gateway"`
+	want := `level=error msg="API call failed" account_id=` + simulator.AccountLabs + ` endpoint=telemetry err="latest snapshot of 1 of 2 connectors failed, connector ` + connectorCambridge + `: GET /accounts/` + simulator.AccountLabs + `/magic/connectors/` + connectorCambridge + `/telemetry/snapshots/latest: HTTP 502 Bad Gateway"`
 	if !strings.Contains(s.logs.String(), want) {
 		t.Errorf("log lacks\n%s\n got:\n%s", want, s.logs.String())
 	}

@@ -42,17 +42,24 @@ func NewBudget(share int, window time.Duration, now func() time.Time) *Budget {
 }
 
 // Take reports whether a call may be made now, and counts it if so.
-func (b *Budget) Take() bool { return b.take(len(b.calls)) }
+func (b *Budget) Take() bool {
+	if b == nil {
+		return true
+	}
+	return b.take(len(b.calls))
+}
 
 // TakeLow is Take for calls that can wait (telemetry refreshes): they may
 // use three quarters of the slice, leaving the rest to the list calls
 // scrapes are waiting on.
-func (b *Budget) TakeLow() bool { return b.take(max(len(b.calls)*3/4, 1)) }
-
-func (b *Budget) take(limit int) bool {
+func (b *Budget) TakeLow() bool {
 	if b == nil {
 		return true
 	}
+	return b.take(max(len(b.calls)*3/4, 1))
+}
+
+func (b *Budget) take(limit int) bool {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -3,6 +3,7 @@ package poll
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -123,6 +124,11 @@ func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(contex
 				e.flight = nil
 			}
 		}
+		if f.done != nil {
+			// The call goes on for other scrapes, or was abandoned; this
+			// scrape's giving up is worth a line (at a bounded rate).
+			f.done(account, fmt.Errorf("the scrape gave up waiting for the call: %w", ctx.Err()))
+		}
 		return outcome[T]{err: ctx.Err(), lastSuccess: e.lastSuccess}
 	}
 }
@@ -152,11 +158,13 @@ func (f *fetcher[T]) start(ctx context.Context, account string, e *fetchEntry[T]
 				e.lastSuccess = now
 			}
 		}
-		close(fl.done)
 		f.mu.Unlock()
+		// Logged before the waiters go on, so that a scrape's failures are
+		// in the log when it answers.
 		if f.done != nil && !abandoned {
 			f.done(account, err)
 		}
+		close(fl.done)
 	}()
 	return fl
 }

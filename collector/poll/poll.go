@@ -81,6 +81,10 @@ type Poller struct {
 type endpoint struct {
 	name string
 	poll func(ctx context.Context, out *AccountResult) (lastSuccess time.Time, cached bool, err error)
+	// logHere is set for an endpoint that makes no call per scrape: its
+	// failures are logged (at a bounded rate) when a scrape meets them,
+	// where the others' are logged once per call by their fetcher.
+	logHere bool
 }
 
 // Result is what one scrape's polling returned.
@@ -157,15 +161,15 @@ func New(cfg Config) (*Poller, error) {
 	p.connectors = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, p.now)
 	p.apps = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, p.now)
 	p.endpoints = []endpoint{
-		{api.EndpointConnectors, p.pollConnectors},
-		{api.EndpointApps, p.pollApps},
+		{name: api.EndpointConnectors, poll: p.pollConnectors},
+		{name: api.EndpointApps, poll: p.pollApps},
 	}
 	if cfg.Sites {
 		p.sites = newFetcher[[]api.Site](cfg.MinInterval, cfg.Timeout, p.now)
-		p.endpoints = append(p.endpoints, endpoint{api.EndpointSites, p.pollSites})
+		p.endpoints = append(p.endpoints, endpoint{name: api.EndpointSites, poll: p.pollSites})
 	}
 	if p.telemetry != nil {
-		p.endpoints = append(p.endpoints, endpoint{api.EndpointTelemetry, p.pollTelemetry})
+		p.endpoints = append(p.endpoints, endpoint{name: api.EndpointTelemetry, poll: p.pollTelemetry, logHere: true})
 	}
 	setup(p.connectors, p, api.EndpointConnectors, cfg.Budget)
 	setup(p.apps, p, api.EndpointApps, cfg.Budget)
@@ -181,7 +185,7 @@ func setup[T any](f *fetcher[T], p *Poller, endpoint string, budget *Budget) {
 	f.budget = budget
 	f.done = func(account string, err error) {
 		if err != nil {
-			p.failures.log(account, endpoint, err)
+			p.failures.log(account, endpoint, fmt.Errorf("%s for account %s: %w", endpoint, account, err))
 		}
 	}
 }
@@ -264,8 +268,10 @@ func (p *Poller) pollAccount(ctx context.Context, account api.Account) AccountRe
 	for i, ep := range p.endpoints {
 		wg.Go(func() {
 			start := time.Now()
-			// Failed calls are logged once per call by the fetchers.
 			last, _, err := ep.poll(ctx, &out)
+			if err != nil && ep.logHere {
+				p.failures.log(account.ID, ep.name, err)
+			}
 			out.Endpoints[i] = EndpointResult{Endpoint: ep.name, Err: err, Duration: time.Since(start), LastSuccess: last}
 		})
 	}

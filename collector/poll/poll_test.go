@@ -86,6 +86,20 @@ func (f *fakeClient) ListConnectors(ctx context.Context, account string) ([]api.
 	return api.DecodeConnectors(b)
 }
 
+// ListSites returns the account's sites as the simulated fleet holds them.
+func (f *fakeClient) ListSites(ctx context.Context, account string) ([]api.Site, error) {
+	a, err := f.call(ctx, account, api.EndpointSites)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(a.Sites)
+	if err != nil {
+		return nil, err
+	}
+	var sites []api.Site
+	return sites, json.Unmarshal(b, &sites)
+}
+
 func (f *fakeClient) ListApps(ctx context.Context, account string) ([]api.App, error) {
 	a, err := f.call(ctx, account, api.EndpointApps)
 	if err != nil {

@@ -19,6 +19,10 @@ type Flags struct {
 	MetricsPath string
 	Pprof       bool
 	Log         promslog.Config
+	// MaxRequests bounds the /metrics requests served at once.
+	MaxRequests int
+	// MaxLabelValueLength cuts longer label values on the pages.
+	MaxLabelValueLength int
 }
 
 // AddFlags defines on app exporter-toolkit's web flags (listening on
@@ -33,6 +37,10 @@ func AddFlags(app *kingpin.Application, defaultAddress string) *Flags {
 		Default("/metrics").StringVar(&f.MetricsPath)
 	app.Flag("web.enable-pprof", "Serve the Go runtime's profiles under /debug/pprof/ and link them from the landing page.").
 		Default("false").BoolVar(&f.Pprof)
+	app.Flag("web.max-requests", "Most /metrics requests served at once; past it, requests are answered 503. 0 sets no limit.").
+		Default("40").IntVar(&f.MaxRequests)
+	app.Flag("web.max-label-value-length", "Longest label value on a page, in bytes; longer ones (a connector's notes) are cut, so that a Prometheus with label_value_length_limit does not reject the scrape. 0 sets no limit.").
+		Default("1024").IntVar(&f.MaxLabelValueLength)
 	promslogflag.AddFlags(app, &f.Log)
 	return f
 }
@@ -40,6 +48,12 @@ func AddFlags(app *kingpin.Application, defaultAddress string) *Flags {
 // Validate checks what kingpin's types let through, before anything
 // listens; an error names the flag.
 func (f *Flags) Validate() error {
+	if f.MaxRequests < 0 {
+		return fmt.Errorf("--web.max-requests must not be negative, got %d", f.MaxRequests)
+	}
+	if f.MaxLabelValueLength < 0 {
+		return fmt.Errorf("--web.max-label-value-length must not be negative, got %d", f.MaxLabelValueLength)
+	}
 	if !strings.HasPrefix(f.MetricsPath, "/") {
 		return fmt.Errorf("--web.telemetry-path must start with /, got %q", f.MetricsPath)
 	}
