@@ -265,6 +265,8 @@ type request struct {
 	endpoint string
 	method   string
 	path     string
+	// op describes the call in errors; method and path when empty.
+	op string
 	// body is sent as application/json when not nil.
 	body   []byte
 	budget budget
@@ -333,10 +335,14 @@ func roomToRetry(ctx context.Context, pause time.Duration, now time.Time) bool {
 // transient: no response, or an HTTP 5xx.
 func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ http.Header, _ *Error, retry bool) {
 	var zero A
+	op := r.op
+	if op == "" {
+		op = r.method + " " + r.path
+	}
 	fail := func(status int, msgs []Message, err error) *Error {
 		return &Error{
 			Endpoint:   r.endpoint,
-			Op:         r.method + " " + r.path,
+			Op:         op,
 			StatusCode: status,
 			Errors:     c.redactMessages(msgs),
 			Err:        c.redactErr(err),
