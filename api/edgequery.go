@@ -70,7 +70,7 @@ func EdgeQueryDocument(limit int, datasets ...string) (string, error) {
 
 func selectDatasets(names []string) ([]edgeDataset, error) {
 	if len(names) == 0 {
-		return edgeDatasets, nil
+		return slices.Clone(edgeDatasets), nil
 	}
 	var out []edgeDataset
 	for _, d := range edgeDatasets {
@@ -424,7 +424,9 @@ func (r *edgeResponse) concerns(e *gqlError) []edgeDataset {
 			}
 		}
 	}
-	msg := strings.ToLower(string(e.Message))
+	// A validator's suggestions ("Did you mean ...?") name other fields.
+	full, _, _ := strings.Cut(string(e.Message), "Did you mean")
+	msg := strings.ToLower(full)
 	var named []edgeDataset
 	for _, d := range r.decls {
 		if strings.Contains(msg, strings.ToLower(d.graphQLName())) || containsWord(msg, d.alias()) {
@@ -434,7 +436,7 @@ func (r *edgeResponse) concerns(e *gqlError) []edgeDataset {
 	if len(named) > 0 {
 		return named
 	}
-	for _, field := range quoted(string(e.Message)) {
+	for _, field := range quoted(full) {
 		var have []edgeDataset
 		for _, d := range r.decls {
 			if slices.Contains(d.fields(), field) {

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // PathPrefix is where the simulated API is mounted, as in the real base URL
@@ -51,6 +53,11 @@ type Server struct {
 
 	latency        time.Duration
 	bytesPerSecond int
+
+	gqlLimit   rateLimiter
+	gqlCalls   map[string]int
+	gqlQueries []string
+	schemas    map[string]*ast.Schema
 
 	snapshots     map[connectorKey]*Snapshot
 	snapshotCalls map[string]int
@@ -93,6 +100,9 @@ type Account struct {
 	Name       string
 	Connectors []Connector
 	Apps       []App
+	// Edge is what the GraphQL Analytics API knows of the account; nil
+	// means nothing (every dataset answers no rows).
+	Edge *Edge
 }
 
 // Option configures a Server.
@@ -134,6 +144,9 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
 		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
+		gqlLimit: rateLimiter{quota: DefaultGraphQLQuota, window: 5 * time.Minute, blockFor: 5 * time.Minute},
+		gqlCalls: map[string]int{},
+		schemas:  map[string]*ast.Schema{},
 
 		snapshots:     map[connectorKey]*Snapshot{},
 		snapshotCalls: map[string]int{},
@@ -152,6 +165,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
+	s.mux.HandleFunc("POST "+PathPrefix+"/graphql", s.graphql)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
 	})
@@ -240,7 +254,7 @@ func (s *Server) account(id string) *Account {
 }
 
 // Calls returns how many requests reached endpoint ("connectors", "apps",
-// "telemetry").
+// "telemetry", "graphql").
 func (s *Server) Calls(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
