@@ -1,5 +1,6 @@
 // Package api is a client for the Cloudflare API v4 endpoints that describe
-// Magic WAN Connectors and apps.
+// Magic WAN Connectors and apps, and for the GraphQL Analytics datasets of
+// Cloudflare's edge view of tunnels and connectors (QueryEdge).
 //
 // It mirrors the API's schema in typed structs, has one method per endpoint,
 // and returns every failure as an *Error carrying the HTTP status and the

@@ -1,6 +1,8 @@
 // Package simulator is a simulated Cloudflare API v4: the Magic WAN
-// endpoints the exporter calls, served over real HTTP with the shapes
-// documented in shared/cloudflare/API.md, a demo fleet, large fleets and
+// endpoints the exporter calls and the GraphQL Analytics API's edge
+// datasets (POST /graphql, every query validated against schema.graphql),
+// served over real HTTP with the shapes documented in
+// shared/cloudflare/API.md and GRAPHQL.md, a demo fleet, large fleets and
 // fault injection.
 //
 // It is the engine of the exporter's --demo mode, which is why it is part of
