@@ -1,5 +1,6 @@
 // Package api is a client for the Cloudflare API v4 endpoints that describe
-// Magic WAN Connectors and apps.
+// Magic WAN Connectors and apps, and for the GraphQL Analytics datasets of
+// Cloudflare's edge view of tunnels and connectors (QueryEdge).
 //
 // It mirrors the API's schema in typed structs, has one method per endpoint,
 // and returns every failure as an *Error carrying the HTTP status and the
@@ -9,6 +10,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,9 +87,22 @@ type Client struct {
 	observe   func(RequestInfo)
 	now       func() time.Time
 
-	mu           sync.Mutex
-	backoffUntil time.Time
+	mu sync.Mutex
+	// backoffUntil is, per budget, when calls may be made again after a
+	// 429.
+	backoffUntil [budgets]time.Time
 }
+
+// budget names a rate limit of Cloudflare's: REST calls and GraphQL
+// queries are counted apart (1,200 and 300 per 5 minutes), so a 429 from
+// one pauses only the calls of its own budget.
+type budget int
+
+const (
+	budgetREST budget = iota
+	budgetGraphQL
+	budgets
+)
 
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
@@ -142,22 +157,29 @@ func New(cfg Config) (*Client, error) {
 // CloseIdleConnections closes the client's idle keep-alive connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
-// BackoffRemaining is how long the client will still refuse to call the API
-// after a 429; 0 when it calls normally.
-func (c *Client) BackoffRemaining() time.Duration {
+// BackoffRemaining is how long the client will still refuse to call the
+// REST API after a 429; 0 when it calls normally.
+func (c *Client) BackoffRemaining() time.Duration { return c.backoffRemaining(budgetREST) }
+
+// GraphQLBackoffRemaining is how long the client will still refuse to send
+// GraphQL queries after a 429 or a quota error; 0 when it sends them
+// normally. The GraphQL budget is Cloudflare's own, apart from REST's.
+func (c *Client) GraphQLBackoffRemaining() time.Duration { return c.backoffRemaining(budgetGraphQL) }
+
+func (c *Client) backoffRemaining(b budget) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return max(c.backoffUntil.Sub(c.now()), 0)
+	return max(c.backoffUntil[b].Sub(c.now()), 0)
 }
 
-// backOff records a 429's Retry-After; a later deadline wins.
-func (c *Client) backOff(retryAfter string) time.Duration {
+// backOff records a 429's Retry-After for budget b; a later deadline wins.
+func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 	now := c.now()
 	d := parseRetryAfter(retryAfter, now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if until := now.Add(d); until.After(c.backoffUntil) {
-		c.backoffUntil = until
+	if until := now.Add(d); until.After(c.backoffUntil[b]) {
+		c.backoffUntil[b] = until
 	}
 	return d
 }
@@ -218,11 +240,57 @@ func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error
 
 // getEnvelope is get, returning the whole envelope.
 func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (*envelope[T], error) {
-	var zero *envelope[T]
+	req := request{endpoint: endpoint, method: http.MethodGet, path: path, budget: budgetREST}
+	env, _, err := call(ctx, c, req, func() *envelope[T] { return new(envelope[T]) })
+	if err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+func (e *envelope[T]) messages() []Message { return e.Errors }
+
+func (e *envelope[T]) check() error {
+	switch {
+	case e.Success == nil:
+		return errNoSuccessField
+	case !*e.Success:
+		return errSuccessFalse
+	}
+	return nil
+}
+
+// request is one API call: what to send, and which rate-limit budget a 429
+// pauses.
+type request struct {
+	endpoint string
+	method   string
+	path     string
+	// op describes the call in errors; method and path when empty.
+	op string
+	// body is sent as application/json when not nil.
+	body   []byte
+	budget budget
+}
+
+// answer is a decoded response body.
+type answer interface {
+	// messages are the errors the body carried, reported when the call
+	// failed.
+	messages() []Message
+	// check says what is wrong with a body that came with a 2xx status.
+	check() error
+}
+
+// call makes req, decoding the body into a fresh answer, and retries a
+// transient failure once. It returns the answer and the response headers,
+// or an *Error.
+func call[A answer](ctx context.Context, c *Client, req request, fresh func() A) (A, http.Header, error) {
+	var zero A
 	for attempt := 1; ; attempt++ {
-		result, err, retry := getOnce[T](ctx, c, endpoint, path)
+		result, header, err, retry := callOnce(ctx, c, req, fresh())
 		if err == nil {
-			return result, nil
+			return result, header, nil
 		}
 		// Attempts counts the requests made: a call refused during a
 		// backoff made none.
@@ -232,16 +300,16 @@ func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (
 			err.Attempts--
 		}
 		if !retry || attempt == maxAttempts {
-			return zero, err
+			return zero, nil, err
 		}
 		pause := retryPause()
 		if !roomToRetry(ctx, pause, time.Now()) {
-			return zero, err
+			return zero, nil, err
 		}
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			return zero, err
+			return zero, nil, err
 		}
 	}
 }
@@ -264,31 +332,42 @@ func roomToRetry(ctx context.Context, pause time.Duration, now time.Time) bool {
 	return !ok || deadline.Sub(now) >= pause+minRetryRoom
 }
 
-// getOnce makes one request. retry reports whether the failure is
+// callOnce makes one request. retry reports whether the failure is
 // transient: no response, or an HTTP 5xx.
-func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (_ *envelope[T], _ *Error, retry bool) {
-	var zero *envelope[T]
+func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ http.Header, _ *Error, retry bool) {
+	var zero A
+	op := r.op
+	if op == "" {
+		op = r.method + " " + r.path
+	}
 	fail := func(status int, msgs []Message, err error) *Error {
 		return &Error{
-			Endpoint:   endpoint,
-			Op:         "GET " + path,
+			Endpoint:   r.endpoint,
+			Op:         op,
 			StatusCode: status,
 			Errors:     c.redactMessages(msgs),
 			Err:        c.redactErr(err),
 		}
 	}
-	if wait := c.BackoffRemaining(); wait > 0 {
-		return zero, fail(0, nil, &BackoffError{Remaining: wait}), false
+	if wait := c.backoffRemaining(r.budget); wait > 0 {
+		return zero, nil, fail(0, nil, &BackoffError{Remaining: wait}), false
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, c.baseURL+r.path, body)
 	if err != nil {
-		return zero, fail(0, nil, err), false
+		return zero, nil, fail(0, nil, err), false
 	}
 	if err := c.auth.apply(req.Header); err != nil {
-		return zero, fail(0, nil, err), false
+		return zero, nil, fail(0, nil, err), false
 	}
 	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
@@ -296,14 +375,13 @@ func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (_ *e
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.observe(RequestInfo{Endpoint: endpoint, Duration: time.Since(start)})
-		return zero, fail(0, nil, transportError(err)), ctx.Err() == nil
+		c.observe(RequestInfo{Endpoint: r.endpoint, Duration: time.Since(start)})
+		return zero, nil, fail(0, nil, transportError(err)), ctx.Err() == nil
 	}
-	var env envelope[T]
-	decodeErr := decodeBody(resp, &env, c.maxBytes)
+	decodeErr := decodeBody(resp, v, c.maxBytes)
 	closeBody(resp.Body)
 	c.observe(RequestInfo{
-		Endpoint:   endpoint,
+		Endpoint:   r.endpoint,
 		StatusCode: resp.StatusCode,
 		Duration:   time.Since(start),
 		RateLimit:  ParseRateLimit(resp.Header),
@@ -312,23 +390,22 @@ func getOnce[T any](ctx context.Context, c *Client, endpoint, path string) (_ *e
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// The status says it all; the body may be anything, so a decode
 		// error is not reported.
-		pause := c.backOff(resp.Header.Get("Retry-After"))
-		return zero, fail(resp.StatusCode, env.Errors, &BackoffError{Remaining: pause, Started: true}), false
+		pause := c.backOff(r.budget, resp.Header.Get("Retry-After"))
+		return zero, nil, fail(resp.StatusCode, v.messages(), &BackoffError{Remaining: pause, Started: true}), false
 	}
 	transient := resp.StatusCode >= 500 && ctx.Err() == nil
 	switch {
 	case decodeErr != nil:
 		// A body cut short by the network is as transient as a 5xx.
 		var read *readErr
-		return zero, fail(resp.StatusCode, nil, decodeErr), transient || (errors.As(decodeErr, &read) && ctx.Err() == nil)
+		return zero, nil, fail(resp.StatusCode, nil, decodeErr), transient || (errors.As(decodeErr, &read) && ctx.Err() == nil)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return zero, fail(resp.StatusCode, env.Errors, nil), transient
-	case env.Success == nil:
-		return zero, fail(resp.StatusCode, env.Errors, errNoSuccessField), false
-	case !*env.Success:
-		return zero, fail(resp.StatusCode, env.Errors, errSuccessFalse), false
+		return zero, nil, fail(resp.StatusCode, v.messages(), nil), transient
 	}
-	return &env, nil, false
+	if err := v.check(); err != nil {
+		return zero, nil, fail(resp.StatusCode, v.messages(), err), false
+	}
+	return v, resp.Header, nil, false
 }
 
 // transportError strips the *url.Error wrapper, whose text repeats the full

@@ -30,6 +30,9 @@ type Fault struct {
 	// CutAfter, when positive, announces Body's full length but sends only
 	// its first CutAfter bytes, then drops the connection.
 	CutAfter int
+	// GraphQL, for EndpointGraphQL, disturbs the answer that follows when
+	// nothing above has answered.
+	GraphQL *GraphQLFault
 	// Times is how many requests the fault affects; 0 means every request
 	// until ClearFaults.
 	Times int

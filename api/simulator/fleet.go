@@ -47,6 +47,12 @@ const LicenseKeyPrefix = "LK-SECRET-"
 // DHCP leases with client hostnames and MAC addresses that must never be
 // exported. The two virtual connectors have no temperature sensors and no
 // link speed.
+//
+// The GraphQL edge view (Account.Edge) holds the same connector telemetry,
+// except that ConnectorHot runs hot, plus tunnels health-checked from three
+// data centres each: TunnelDegraded degraded, TunnelDown down everywhere,
+// the others healthy, with traffic both ways, and a few recurring
+// lifecycle events.
 func DemoFleet(start time.Time) []Account {
 	start = start.UTC()
 	ts := func(d time.Duration) string { return start.Add(-d).Format(time.RFC3339) }
@@ -199,6 +205,8 @@ func DemoFleet(start time.Time) []Account {
 			{ManagedAppID: "slack", Name: "Slack", Type: "Collaboration", Hostnames: []string{"slack.com"}},
 		},
 	}
+	retail.Edge = demoRetailEdge(start, retail.Connectors)
+	labs.Edge = demoLabsEdge(start, labs.Connectors)
 	return []Account{retail, labs}
 }
 

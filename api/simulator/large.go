@@ -12,7 +12,8 @@ const AccountLarge = "1a2b3c4d5e6f708192a3b4c5d6e7f801"
 // shaped like the demo fleet (every field set, license keys included) and
 // varied the way a real fleet is: versions, device types, time zones,
 // windows, a few connectors stale or never seen. It is deterministic, for
-// benchmarks at fleet scale.
+// benchmarks at fleet scale. Its edge view (LargeEdge) has two tunnels per
+// connector.
 func LargeFleet(start time.Time, connectors, apps int) Account {
 	start = start.UTC()
 	zones := []string{"Europe/London", "America/New_York", "America/Chicago", "Europe/Berlin", "Asia/Singapore", "Australia/Sydney", "America/Los_Angeles", "Asia/Kolkata"}
@@ -61,5 +62,6 @@ func LargeFleet(start time.Time, connectors, apps int) Account {
 		}
 		a.Apps[i] = app
 	}
+	a.Edge = LargeEdge(a.Connectors, 2*connectors)
 	return a
 }

@@ -1,6 +1,8 @@
 // Package simulator is a simulated Cloudflare API v4: the Magic WAN
-// endpoints the exporter calls, served over real HTTP with the shapes
-// documented in shared/cloudflare/API.md, a demo fleet, large fleets and
+// endpoints the exporter calls and the GraphQL Analytics API's edge
+// datasets (POST /graphql, every query validated against schema.graphql),
+// served over real HTTP with the shapes documented in
+// shared/cloudflare/API.md and GRAPHQL.md, a demo fleet, large fleets and
 // fault injection.
 //
 // It is the engine of the exporter's --demo mode, which is why it is part of
@@ -20,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // PathPrefix is where the simulated API is mounted, as in the real base URL
@@ -52,6 +56,11 @@ type Server struct {
 
 	latency        time.Duration
 	bytesPerSecond int
+
+	gqlLimit   rateLimiter
+	gqlCalls   map[string]int
+	gqlQueries []string
+	schemas    map[string]*ast.Schema
 
 	snapshots     map[connectorKey]*Snapshot
 	snapshotCalls map[string]int
@@ -96,6 +105,9 @@ type Account struct {
 	Apps       []App
 	// Sites are served as they are; nil serves an empty list.
 	Sites []Site
+	// Edge is what the GraphQL Analytics API knows of the account; nil
+	// means nothing (every dataset answers no rows).
+	Edge *Edge
 }
 
 // Option configures a Server.
@@ -137,6 +149,9 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
 		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
+		gqlLimit: rateLimiter{quota: DefaultGraphQLQuota, window: 5 * time.Minute, blockFor: 5 * time.Minute},
+		gqlCalls: map[string]int{},
+		schemas:  map[string]*ast.Schema{},
 
 		snapshots:     map[connectorKey]*Snapshot{},
 		snapshotCalls: map[string]int{},
@@ -156,6 +171,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/sites", s.sites)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
+	s.mux.HandleFunc("POST "+PathPrefix+"/graphql", s.graphql)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, nil, Message{Code: 7003, Message: "No route for that URI"})
 	})
@@ -244,7 +260,7 @@ func (s *Server) account(id string) *Account {
 }
 
 // Calls returns how many requests reached endpoint ("connectors", "apps",
-// "telemetry").
+// "telemetry", "graphql").
 func (s *Server) Calls(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
