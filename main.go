@@ -176,14 +176,25 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		}
 		x.background = append(x.background, telemetry.Run)
 	}
+	budgets := map[string]*poll.Budget{"rest": budget}
+	var edge *poll.Edge
+	if p.Edge {
+		budgets["graphql"] = p.GraphQLBudget()
+		edge, err = poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: accounts, Interval: p.EdgeInterval,
+			Timeout: p.EdgeInterval / 2, Budget: budgets["graphql"], Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		x.background = append(x.background, edge.Run)
+	}
 	poller, err := poll.New(poll.Config{Client: client, Accounts: accounts, AccountConcurrency: p.AccountConcurrency,
 		ProbeOnly: !p.CollectAccounts, Timeout: p.Timeout, MinInterval: p.MinInterval, Logger: logger,
-		Telemetry: telemetry, Sites: p.Sites, Budget: budget})
+		Telemetry: telemetry, Sites: p.Sites, Budget: budget, Edge: edge})
 	if err != nil {
 		return nil, err
 	}
 	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger,
-		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: map[string]*poll.Budget{"rest": budget}})
+		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: budgets})
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,7 @@ type page struct {
 	apps           []appRow
 	appCounts      []appCount
 	snapshots      []snapshotRow
+	edge           edgeRows
 	sites          []siteRow
 	connectorSites []connectorSiteRow
 	exporter       []exporterRow
@@ -165,6 +166,7 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 		}
 		p.addSites(id, a.Sites, connectors, e.siteTimeout, now)
 		p.addApps(id, unique(a.Apps, func(a *api.App) string { return string(a.Source) + "/" + a.ID }))
+		p.edge.add(id, a.Edge, now)
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})
 		}

@@ -45,11 +45,12 @@ const (
 	SourceApps       Source = "apps endpoint"
 	SourceSites      Source = "sites endpoint"
 	SourceTelemetry  Source = "telemetry snapshots (opt-in)"
+	SourceEdge       Source = "GraphQL Analytics API (the edge view)"
 	SourceExporter   Source = "exporter"
 )
 
 // Sources lists every Source, in the order of the reference.
-var Sources = []Source{SourceConnectors, SourceApps, SourceSites, SourceTelemetry, SourceExporter}
+var Sources = []Source{SourceConnectors, SourceApps, SourceSites, SourceEdge, SourceTelemetry, SourceExporter}
 
 // renderer is a declared family bound to the objects of a page.
 type renderer interface {
@@ -107,6 +108,7 @@ func declarations() []renderer {
 	all = append(all, appFamilies()...)
 	all = append(all, siteFamilies()...)
 	all = append(all, telemetryFamilies()...)
+	all = append(all, edgeFamilies()...)
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)
 	sortRenderers(all)

@@ -20,6 +20,8 @@ type Flags struct {
 	Telemetry            bool
 	TelemetryInterval    time.Duration
 	TelemetryConcurrency int
+	Edge                 bool
+	EdgeInterval         time.Duration
 }
 
 // AddFlags defines the polling flags on app.
@@ -49,6 +51,10 @@ func AddFlags(app *kingpin.Application) *Flags {
 	// below Cloudflare's 200 requests/s per IP, leaving connections for scrapes.
 	app.Flag("collector.telemetry.concurrency", "Most telemetry calls in flight at once, across all accounts.").
 		Default("8").IntVar(&f.TelemetryConcurrency)
+	app.Flag("collector.edge", "Export Cloudflare's edge view from the GraphQL Analytics API: tunnel health from every data centre, tunnel traffic, and every connector's telemetry. One GraphQL query per account per --collector.edge.interval; needs the Account Analytics Read permission.").
+		Default("true").BoolVar(&f.Edge)
+	app.Flag("collector.edge.interval", "How often the edge view of each account is queried, whatever the number of scrapers.").
+		Default("60s").DurationVar(&f.EdgeInterval)
 	return f
 }
 
@@ -67,6 +73,7 @@ func (f *Flags) Validate() error {
 		{f.SiteHeartbeatTimeout > 0, "collector.sites.heartbeat-timeout", "must be positive", f.SiteHeartbeatTimeout},
 		{f.TelemetryInterval > 0, "collector.telemetry.interval", "must be positive", f.TelemetryInterval},
 		{f.TelemetryConcurrency > 0, "collector.telemetry.concurrency", "must be positive", f.TelemetryConcurrency},
+		{f.EdgeInterval >= time.Second, "collector.edge.interval", "must be at least 1s", f.EdgeInterval},
 	} {
 		if !c.ok {
 			return fmt.Errorf("--%s %s, got %q", c.flag, c.rule, fmt.Sprint(c.value))
@@ -89,4 +96,13 @@ func (f *Flags) RESTBudget() *Budget {
 		return nil
 	}
 	return NewBudget(int(f.BudgetShare*RESTLimit), LimitWindow, nil)
+}
+
+// GraphQLBudget is the budget the flags give the GraphQL queries; nil when
+// the guard is off.
+func (f *Flags) GraphQLBudget() *Budget {
+	if f.BudgetShare >= 1 {
+		return nil
+	}
+	return NewBudget(int(f.BudgetShare*GraphQLLimit), LimitWindow, nil)
 }

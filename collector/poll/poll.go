@@ -56,6 +56,8 @@ type Config struct {
 	// Budget, if set, is the share of the REST rate limit the list calls
 	// may spend.
 	Budget *Budget
+	// Edge, if set, adds Cloudflare's edge view of each account.
+	Edge *Edge
 }
 
 // Poller polls the API for scrapes.
@@ -68,6 +70,7 @@ type Poller struct {
 	logger             log.Logger
 	now                func() time.Time
 	telemetry          *Telemetry
+	edge               *Edge
 
 	connectors *fetcher[[]api.Connector]
 	apps       *fetcher[[]api.App]
@@ -115,12 +118,16 @@ type AccountResult struct {
 	Sites      []api.Site
 	// Snapshots are the latest telemetry snapshots, by connector ID.
 	Snapshots []Snapshot
+	// Edge is the account's edge view; nil when off or not refreshed yet.
+	Edge *EdgeView
 }
 
 // EndpointResult says how polling one endpoint of an account went.
 type EndpointResult struct {
 	Endpoint string
 	Err      error
+	// Duration is how long the scrape waited for it; negative for what a
+	// scrape does not wait for (the edge view, refreshed in the background).
 	Duration time.Duration
 	// LastSuccess is when a call for the account last succeeded; zero if
 	// never.
@@ -147,6 +154,7 @@ func New(cfg Config) (*Poller, error) {
 		logger:             cfg.Logger,
 		now:                cfg.Now,
 		telemetry:          cfg.Telemetry,
+		edge:               cfg.Edge,
 	}
 	if p.logger == nil {
 		p.logger = log.NewNopLogger()
@@ -276,8 +284,19 @@ func (p *Poller) pollAccount(ctx context.Context, account api.Account) AccountRe
 		})
 	}
 	wg.Wait()
+	if p.edge != nil {
+		if out.Edge = p.edge.View(account.ID); out.Edge != nil {
+			for _, d := range out.Edge.Datasets {
+				out.Endpoints = append(out.Endpoints, EndpointResult{Endpoint: EdgeEndpoint(d.Name), Err: d.Err, Duration: -1, LastSuccess: d.LastSuccess})
+			}
+		}
+	}
 	return out
 }
+
+// EdgeEndpoint is the endpoint label of an edge dataset in up and
+// last-success metrics.
+func EdgeEndpoint(dataset string) string { return "edge_" + dataset }
 
 // abandoned is the result of an account the scrape ran out of time for.
 func (p *Poller) abandoned(account api.Account, err error) AccountResult {

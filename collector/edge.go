@@ -1,0 +1,247 @@
+package collector
+
+import (
+	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
+)
+
+// of is one row of an account's edge view.
+type of[R any] struct {
+	account string
+	r       *R
+}
+
+// ofAll points at every row of an account's edge view.
+func ofAll[R any](account string, rows []R) []of[R] {
+	out := make([]of[R], len(rows))
+	for i := range rows {
+		out[i] = of[R]{account, &rows[i]}
+	}
+	return out
+}
+
+// tunnelColos is how many data centres see a tunnel in one state.
+type tunnelColos struct {
+	account, tunnel, state string
+	n                      int
+}
+
+// edgeDatasetRow is one dataset of an account's edge view, at scrape time.
+type edgeDatasetRow struct {
+	account string
+	*poll.EdgeDataset
+	now time.Time
+}
+
+// edgeRows are the rows of the edge families of one page.
+type edgeRows struct {
+	health    []of[api.TunnelHealthRow]
+	colos     []tunnelColos
+	traffic   []of[poll.TrafficSeries]
+	snapshots []of[api.ConnectorSnapshotRow]
+	mounts    []of[api.MountRow]
+	thermals  []of[api.ThermalRow]
+	tunnels   []of[api.ConnectorTunnelRow]
+	ha        []of[api.HAStateRow]
+	events    []of[poll.EventSeries]
+	datasets  []edgeDatasetRow
+}
+
+// add lays out an account's edge view.
+func (e *edgeRows) add(account string, v *poll.EdgeView, now time.Time) {
+	if v == nil {
+		return
+	}
+	e.health = append(e.health, ofAll(account, v.TunnelHealth)...)
+	e.colos = append(e.colos, countColos(account, v.TunnelHealth)...)
+	e.traffic = append(e.traffic, ofAll(account, v.TunnelTraffic)...)
+	e.snapshots = append(e.snapshots, ofAll(account, v.Snapshots)...)
+	e.mounts = append(e.mounts, ofAll(account, v.Mounts)...)
+	e.thermals = append(e.thermals, ofAll(account, v.Thermals)...)
+	e.tunnels = append(e.tunnels, ofAll(account, v.ConnectorTunnels)...)
+	e.ha = append(e.ha, ofAll(account, v.HA)...)
+	e.events = append(e.events, ofAll(account, v.Events)...)
+	for i := range v.Datasets {
+		e.datasets = append(e.datasets, edgeDatasetRow{account, &v.Datasets[i], now})
+	}
+}
+
+// tunnelStates are the states of tunnelState, as labels.
+var tunnelStates = []string{"down", "degraded", "healthy"}
+
+// countColos counts, per tunnel, the data centres that see it in each
+// state. rows are sorted by tunnel.
+func countColos(account string, rows []api.TunnelHealthRow) []tunnelColos {
+	var out []tunnelColos
+	for i := 0; i < len(rows); {
+		j, counts := i, [3]int{}
+		for ; j < len(rows) && rows[j].TunnelName == rows[i].TunnelName; j++ {
+			switch s := *rows[j].State; {
+			case s <= 0:
+				counts[0]++
+			case s < 1:
+				counts[1]++
+			default:
+				counts[2]++
+			}
+		}
+		for k, state := range tunnelStates {
+			out = append(out, tunnelColos{account, rows[i].TunnelName, state, counts[k]})
+		}
+		i = j
+	}
+	return out
+}
+
+// edgeGauge declares a family with one sample per row, skipped when value
+// is nil.
+func edgeGauge[R any](name, help, doc string, labels []string, value func(*R) *float64, labelValues func(*R) []string) *Family[of[R]] {
+	return &Family[of[R]]{
+		Name: namespace + "_edge_" + name, Help: help, Doc: doc, Type: exposition.Gauge,
+		Labels: append([]string{"account_id"}, labels...),
+		Samples: func(s Sampler, o *of[R]) {
+			if v := value(o.r); v != nil {
+				s.Add(*v, append([]string{o.account}, labelValues(o.r)...)...)
+			}
+		},
+	}
+}
+
+func connectorGaugeOf(name, help, doc string, value func(*api.ConnectorSnapshotRow) *float64) *Family[of[api.ConnectorSnapshotRow]] {
+	return edgeGauge(name, help, doc, []string{"connector_id"}, value,
+		func(r *api.ConnectorSnapshotRow) []string { return []string{r.ConnectorID} })
+}
+
+func edgeFamilies() []renderer {
+	const edgeDoc = "From the newest five-minute bucket of Cloudflare's GraphQL Analytics API, refreshed every --collector.edge.interval."
+	var out []renderer
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.TunnelHealthRow] { return p.edge.health },
+		edgeGauge("tunnel_health_state",
+			"Health of the tunnel as a Cloudflare data centre checks it: 0 down, 0.5 degraded, 1 healthy.",
+			"Magic WAN routes by these checks. "+edgeDoc,
+			[]string{"tunnel_name", "colo"},
+			func(r *api.TunnelHealthRow) *float64 { return r.State },
+			func(r *api.TunnelHealthRow) []string { return []string{r.TunnelName, r.Colo} }))...)
+	out = append(out, bind(SourceEdge, func(p *page) []tunnelColos { return p.edge.colos },
+		&Family[tunnelColos]{
+			Name: namespace + "_edge_tunnel_colos",
+			Help: "Cloudflare data centres that see the tunnel healthy, degraded or down.",
+			Doc:  "A tunnel down at every data centre that checks it carries no traffic. " + edgeDoc,
+			Type: exposition.Gauge, Labels: []string{"account_id", "tunnel_name", "state"},
+			Samples: func(s Sampler, c *tunnelColos) { s.Add(float64(c.n), c.account, c.tunnel, c.state) },
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[poll.TrafficSeries] { return p.edge.traffic },
+		edgeGauge("tunnel_traffic_bits_per_second",
+			"Average traffic of the tunnel over the newest five minutes, in bits per second.",
+			"`direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped_total`. "+edgeDoc,
+			[]string{"tunnel_name", "direction"},
+			func(r *poll.TrafficSeries) *float64 { return r.BitRate },
+			func(r *poll.TrafficSeries) []string { return []string{r.TunnelName, r.Direction} }),
+		&Family[of[poll.TrafficSeries]]{
+			Name: namespace + "_edge_tunnel_traffic_bits_total",
+			Help: "Bits the tunnel carried over the complete five-minute buckets since the exporter started.",
+			Doc:  "Counts each bucket once it is complete (a newer bucket has arrived); use `rate()` or `increase()` over 10 minutes or more.",
+			Type: exposition.Counter, Labels: []string{"account_id", "tunnel_name", "direction"},
+			Samples: func(s Sampler, o *of[poll.TrafficSeries]) {
+				s.Add(o.r.BitsTotal, o.account, o.r.TunnelName, o.r.Direction)
+			},
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorSnapshotRow] { return p.edge.snapshots },
+		connectorGaugeOf("connector_snapshot_timestamp_seconds",
+			"Unix time of the start of the connector's newest telemetry bucket.",
+			"Older than a few minutes beyond the data lag, the connector stopped reporting telemetry.",
+			func(r *api.ConnectorSnapshotRow) *float64 { v := unixSeconds(r.Time); return &v }),
+		connectorGaugeOf("connector_cpu_cores", "Number of CPU cores of the connector.", edgeDoc,
+			func(r *api.ConnectorSnapshotRow) *float64 { return r.CPUCount }),
+		connectorGaugeOf("connector_load1", "One-minute load average of the connector.", "Compare with `cloudflare_magic_edge_connector_cpu_cores`.",
+			func(r *api.ConnectorSnapshotRow) *float64 { return r.Load1 }),
+		connectorGaugeOf("connector_load5", "Five-minute load average of the connector.", "Compare with `cloudflare_magic_edge_connector_cpu_cores`.",
+			func(r *api.ConnectorSnapshotRow) *float64 { return r.Load5 }),
+		connectorGaugeOf("connector_memory_total_bytes", "Usable RAM of the connector, in bytes.", edgeDoc,
+			func(r *api.ConnectorSnapshotRow) *float64 { return r.MemoryTotalBytes }),
+		connectorGaugeOf("connector_memory_available_bytes", "Memory available to start new work on the connector, in bytes.", edgeDoc,
+			func(r *api.ConnectorSnapshotRow) *float64 { return r.MemoryAvailableBytes }),
+	)...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.MountRow] { return p.edge.mounts },
+		edgeGauge("connector_filesystem_size_bytes", "Size of the connector's filesystem, in bytes.", edgeDoc,
+			[]string{"connector_id", "mountpoint"},
+			func(r *api.MountRow) *float64 { return r.TotalBytes },
+			func(r *api.MountRow) []string { return []string{r.ConnectorID, r.MountPoint} }),
+		edgeGauge("connector_filesystem_avail_bytes", "Free space of the connector's filesystem, in bytes.",
+			"A full filesystem stops logging and software upgrades. "+edgeDoc,
+			[]string{"connector_id", "mountpoint"},
+			func(r *api.MountRow) *float64 { return r.AvailableBytes },
+			func(r *api.MountRow) []string { return []string{r.ConnectorID, r.MountPoint} }),
+	)...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.ThermalRow] { return p.edge.thermals },
+		edgeGauge("connector_temperature_celsius", "Temperature of the connector's sensor, in degrees Celsius.", edgeDoc,
+			[]string{"connector_id", "sensor"},
+			func(r *api.ThermalRow) *float64 { return r.CurrentCelsius },
+			func(r *api.ThermalRow) []string { return []string{r.ConnectorID, r.Label} }),
+		edgeGauge("connector_temperature_critical_celsius",
+			"Temperature at which the connector's sensor reports a critical failure, in degrees Celsius.", edgeDoc,
+			[]string{"connector_id", "sensor"},
+			func(r *api.ThermalRow) *float64 { return r.CriticalCelsius },
+			func(r *api.ThermalRow) []string { return []string{r.ConnectorID, r.Label} }),
+	)...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorTunnelRow] { return p.edge.tunnels },
+		edgeGauge("connector_tunnel_health",
+			"Health of the tunnel as the connector sees it: 0 unknown, 1 healthy, 2 degraded, 3 down.",
+			"The worst state of the bucket. "+edgeDoc,
+			[]string{"connector_id", "tunnel_id", "interface_name"},
+			func(r *api.ConnectorTunnelRow) *float64 { return r.HealthValue },
+			func(r *api.ConnectorTunnelRow) []string { return []string{r.ConnectorID, r.TunnelID, r.InterfaceName} }),
+	)...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.HAStateRow] { return p.edge.ha },
+		edgeGauge("connector_ha_state",
+			"HA state of the connector: 0 disabled, 1 active, 2 standby, 3 stopped, 4 fault.",
+			"An HA site needs exactly one active connector. "+edgeDoc,
+			[]string{"connector_id"},
+			func(r *api.HAStateRow) *float64 { return r.HAState },
+			func(r *api.HAStateRow) []string { return []string{r.ConnectorID} }),
+	)...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[poll.EventSeries] { return p.edge.events },
+		&Family[of[poll.EventSeries]]{
+			Name: namespace + "_edge_connector_events_total",
+			Help: "Lifecycle events of the connector, by type, since the exporter started.",
+			Doc:  "Types such as `Init`, `Leave`, attestation and key rotation successes and failures; counted per complete five-minute bucket.",
+			Type: exposition.Counter, Labels: []string{"account_id", "connector_id", "event"},
+			Samples: func(s Sampler, o *of[poll.EventSeries]) {
+				s.Add(o.r.Total, o.account, o.r.ConnectorID, o.r.EventType)
+			},
+		})...)
+	datasetLabels := []string{"account_id", "dataset"}
+	out = append(out, bind(SourceEdge, func(p *page) []edgeDatasetRow { return p.edge.datasets },
+		&Family[edgeDatasetRow]{
+			Name: namespace + "_edge_data_age_seconds",
+			Help: "Age of the newest bucket of the dataset, in seconds, computed when scraped.",
+			Doc:  "Cloudflare's analytics lag real time by a few minutes; much more means the data stopped. Absent before the first row.",
+			Type: exposition.Gauge, Labels: datasetLabels,
+			Samples: func(s Sampler, d *edgeDatasetRow) {
+				if !d.Newest.IsZero() {
+					s.Add(max(d.now.Sub(d.Newest).Seconds(), 0), d.account, d.Name)
+				}
+			},
+		},
+		&Family[edgeDatasetRow]{
+			Name: namespace + "_edge_rows_truncated",
+			Help: "Whether the dataset's latest answer held the 10,000-row limit (1), so may lack rows, or not (0).",
+			Type: exposition.Gauge, Labels: datasetLabels,
+			Samples: func(s Sampler, d *edgeDatasetRow) { s.Add(boolToFloat(d.Truncated), d.account, d.Name) },
+		},
+		&Family[edgeDatasetRow]{
+			Name: namespace + "_edge_rows_dropped_total",
+			Help: "Rows of the dataset left out, by reason.",
+			Doc:  "`unusable_value` (null, NaN or a string where a number belongs), `empty_tunnel_name`, `duplicate` (the same series and bucket twice).",
+			Type: exposition.Counter, Labels: []string{"account_id", "dataset", "reason"},
+			Samples: func(s Sampler, d *edgeDatasetRow) {
+				for _, reason := range []string{poll.DropDuplicate, poll.DropEmptyTunnelName, poll.DropValue} {
+					s.Add(d.Dropped[reason], d.account, d.Name, reason)
+				}
+			},
+		})...)
+	return out
+}

@@ -1,0 +1,577 @@
+package poll
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+)
+
+// EdgeClient is what the edge view needs from the Cloudflare API.
+type EdgeClient interface {
+	QueryEdge(ctx context.Context, accountID string, q api.EdgeQuery) (*api.EdgeResult, error)
+}
+
+// EdgeConfig configures an Edge.
+type EdgeConfig struct {
+	Client   EdgeClient
+	Accounts *Accounts
+	// Interval is how often each account is queried. It must be positive.
+	Interval time.Duration
+	// Timeout bounds one query; zero means Interval.
+	Timeout time.Duration
+	// Budget, if set, is the share of the GraphQL rate limit to spend.
+	Budget *Budget
+	Logger log.Logger
+	Now    func() time.Time
+}
+
+// Edge keeps Cloudflare's edge view of each account: tunnel health and
+// traffic as its data centres see them, and the telemetry every connector
+// reports, from the GraphQL Analytics API.
+//
+// Run refreshes it in the background, one GraphQL request per account per
+// Interval whatever the number of scrapers, connectors or tunnels; scrapes
+// read the latest view from memory and never wait for the API. Each refresh
+// asks only for the window that holds the newest bucket already seen (see
+// api.EdgeWindow), keeps the newest row of every series, and drops a
+// series not seen for edgeRetention.
+type Edge struct {
+	cfg EdgeConfig
+
+	mu    sync.Mutex
+	state map[string]*edgeAccount
+	// permissionLogged remembers the (account, dataset) pairs whose missing
+	// permission was logged: once is enough.
+	permissionLogged map[string]bool
+}
+
+// edgeRetention is how long a series is kept after its newest row: the
+// connector or tunnel stopped reporting, and its timestamp says so, until
+// then.
+const edgeRetention = time.Hour
+
+// EdgeView is an account's edge view at its latest refresh. It is not
+// changed after it is handed out.
+type EdgeView struct {
+	Datasets []EdgeDataset
+
+	TunnelHealth     []api.TunnelHealthRow
+	TunnelTraffic    []TrafficSeries
+	Snapshots        []api.ConnectorSnapshotRow
+	Mounts           []api.MountRow
+	Thermals         []api.ThermalRow
+	ConnectorTunnels []api.ConnectorTunnelRow
+	HA               []api.HAStateRow
+	Events           []EventSeries
+}
+
+// EdgeDataset is how the latest refresh of one dataset went.
+type EdgeDataset struct {
+	Name string
+	// Err is the error of the latest refresh; nil when it succeeded.
+	Err error
+	// LastSuccess is when a refresh of the dataset last succeeded.
+	LastSuccess time.Time
+	// Newest is the newest bucket seen; zero before the first row.
+	Newest time.Time
+	// Truncated is true when the latest answer held the row limit.
+	Truncated bool
+	// Dropped counts the rows left out since the start, by reason.
+	Dropped map[string]float64
+}
+
+// Reasons rows are dropped.
+const (
+	DropValue           = "unusable_value"
+	DropEmptyTunnelName = "empty_tunnel_name"
+	DropDuplicate       = "duplicate"
+)
+
+// TrafficSeries is the latest row of one tunnel's traffic in one
+// direction, and the bits counted over the complete buckets since the
+// exporter first saw it.
+type TrafficSeries struct {
+	api.TunnelTrafficRow
+	BitsTotal float64
+}
+
+// EventSeries is the count of one connector's events of one type over the
+// complete buckets since the exporter first saw it.
+type EventSeries struct {
+	ConnectorID, EventType string
+	Total                  float64
+}
+
+// edgeAccount is what Edge keeps of one account between refreshes.
+type edgeAccount struct {
+	view atomic.Pointer[EdgeView]
+
+	datasets map[string]*EdgeDataset
+
+	health    map[string]api.TunnelHealthRow
+	traffic   map[string]*TrafficSeries
+	trafficAt map[string]time.Time // the newest bucket counted, per series
+	snapshots map[string]api.ConnectorSnapshotRow
+	mounts    map[string]api.MountRow
+	thermals  map[string]api.ThermalRow
+	tunnels   map[string]api.ConnectorTunnelRow
+	ha        map[string]api.HAStateRow
+	events    map[string]*EventSeries
+	eventsAt  map[string]time.Time
+}
+
+// NewEdge returns an Edge for cfg; start its Run.
+func NewEdge(cfg EdgeConfig) (*Edge, error) {
+	switch {
+	case cfg.Client == nil:
+		return nil, errors.New("edge: no API client")
+	case cfg.Interval <= 0:
+		return nil, fmt.Errorf("edge interval must be positive, not %s", cfg.Interval)
+	}
+	if cfg.Accounts == nil {
+		cfg.Accounts = FixedAccounts()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = cfg.Interval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Edge{cfg: cfg, state: map[string]*edgeAccount{}, permissionLogged: map[string]bool{}}, nil
+}
+
+// edgeConcurrency bounds the accounts queried at once.
+const edgeConcurrency = 4
+
+// Run refreshes every account at once, then every Interval, until ctx is
+// done. Call it once.
+func (e *Edge) Run(ctx context.Context) {
+	level.Info(e.cfg.Logger).Log("msg", "refreshing the edge view in the background", "interval", e.cfg.Interval)
+	e.cfg.Accounts.waitReady(ctx)
+	ticker := time.NewTicker(e.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		e.RefreshAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// RefreshAll queries every account once, at most edgeConcurrency at once,
+// and forgets the accounts no longer scraped.
+func (e *Edge) RefreshAll(ctx context.Context) {
+	accounts := e.cfg.Accounts.Current()
+	e.mu.Lock()
+	for id := range e.state {
+		if !e.cfg.Accounts.Allowed(id) {
+			delete(e.state, id)
+		}
+	}
+	e.mu.Unlock()
+	slots := make(chan struct{}, edgeConcurrency)
+	var wg sync.WaitGroup
+	for _, a := range accounts {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			e.Refresh(ctx, a.ID)
+		})
+	}
+	wg.Wait()
+}
+
+// View returns the account's latest edge view; nil before its first
+// refresh.
+func (e *Edge) View(accountID string) *EdgeView {
+	e.mu.Lock()
+	st := e.state[accountID]
+	e.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	return st.view.Load()
+}
+
+// Refresh queries one account and updates its view.
+func (e *Edge) Refresh(ctx context.Context, accountID string) {
+	e.mu.Lock()
+	st := e.state[accountID]
+	if st == nil {
+		st = newEdgeAccount()
+		e.state[accountID] = st
+	}
+	e.mu.Unlock()
+
+	now := e.cfg.Now()
+	var oldest time.Time
+	for _, name := range api.EdgeDatasets() {
+		if d := st.datasets[name]; d == nil || d.Newest.IsZero() {
+			oldest = time.Time{}
+			break
+		} else if oldest.IsZero() || d.Newest.Before(oldest) {
+			oldest = d.Newest
+		}
+	}
+	start, end := api.EdgeWindow(oldest, now)
+
+	var res *api.EdgeResult
+	var err error
+	if !e.cfg.Budget.Take() {
+		err = ErrBudget
+	} else {
+		qctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+		res, err = e.cfg.Client.QueryEdge(qctx, accountID, api.EdgeQuery{Start: start, End: end})
+		cancel()
+		if ctx.Err() != nil {
+			return // shutting down: the query was cut short, it did not fail
+		}
+	}
+	if err != nil {
+		level.Warn(e.cfg.Logger).Log("msg", "querying the edge view failed; the last view is served", "account_id", accountID, "err", err)
+	}
+	e.merge(st, accountID, res, err, now)
+}
+
+func newEdgeAccount() *edgeAccount {
+	st := &edgeAccount{
+		datasets:  map[string]*EdgeDataset{},
+		health:    map[string]api.TunnelHealthRow{},
+		traffic:   map[string]*TrafficSeries{},
+		trafficAt: map[string]time.Time{},
+		snapshots: map[string]api.ConnectorSnapshotRow{},
+		mounts:    map[string]api.MountRow{},
+		thermals:  map[string]api.ThermalRow{},
+		tunnels:   map[string]api.ConnectorTunnelRow{},
+		ha:        map[string]api.HAStateRow{},
+		events:    map[string]*EventSeries{},
+		eventsAt:  map[string]time.Time{},
+	}
+	for _, name := range api.EdgeDatasets() {
+		st.datasets[name] = &EdgeDataset{Name: name, Dropped: map[string]float64{}}
+	}
+	return st
+}
+
+// merge folds a refresh into the account's state and publishes a new view.
+// Only Refresh calls it for an account, one at a time.
+func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err error, now time.Time) {
+	for _, name := range api.EdgeDatasets() {
+		d := st.datasets[name]
+		d.Err = err
+		if res == nil {
+			continue
+		}
+		s := res.Status(name)
+		d.Truncated = s.Truncated
+		d.Dropped[DropValue] += float64(s.Rejected)
+		d.Dropped[DropEmptyTunnelName] += float64(s.EmptyTunnelNames)
+		if s.Err != nil {
+			d.Err = s.Err
+			e.logDatasetError(accountID, s.Err)
+			continue
+		}
+		d.LastSuccess = now
+		if s.Newest.After(d.Newest) {
+			d.Newest = s.Newest
+		}
+		if s.Truncated {
+			level.Warn(e.cfg.Logger).Log("msg", "an edge dataset answered the row limit: the oldest bucket of the answer may be incomplete",
+				"account_id", accountID, "dataset", name, "limit", api.MaxEdgeRows)
+		}
+	}
+	if res != nil {
+		e.fold(st, res)
+	}
+	st.forget(now.Add(-edgeRetention))
+	st.view.Store(st.publish())
+}
+
+// logDatasetError logs a dataset's error; a missing permission once per
+// account and dataset, naming the permission, since it will not change by
+// itself.
+func (e *Edge) logDatasetError(accountID string, err *api.DatasetError) {
+	if err.Permission {
+		key := accountID + "/" + err.Dataset
+		e.mu.Lock()
+		logged := e.permissionLogged[key]
+		e.permissionLogged[key] = true
+		e.mu.Unlock()
+		if !logged {
+			level.Warn(e.cfg.Logger).Log("msg", "the credential may not read an edge dataset: give the token the "+api.PermissionAnalyticsRead+" permission, or turn the edge view off with --no-collector.edge",
+				"account_id", accountID, "dataset", err.Dataset, "err", err)
+		}
+		return
+	}
+	level.Warn(e.cfg.Logger).Log("msg", "an edge dataset failed; its last rows are served", "account_id", accountID, "dataset", err.Dataset, "err", err)
+}
+
+// fold keeps the newest row of every series of the datasets that answered.
+func (e *Edge) fold(st *edgeAccount, res *api.EdgeResult) {
+	ok := func(name string) bool { return res.Status(name).Err == nil }
+	dup := func(name string, n int) { st.datasets[name].Dropped[DropDuplicate] += float64(n) }
+	if ok(api.DatasetTunnelHealth) {
+		dup(api.DatasetTunnelHealth, latest(st.health, res.TunnelHealth.Rows, func(r *api.TunnelHealthRow) (string, time.Time, bool) {
+			return r.TunnelName + "\xff" + r.Colo, r.Time, r.TunnelName != "" && r.State != nil
+		}))
+	}
+	if ok(api.DatasetTunnelTraffic) {
+		rows := res.TunnelTraffic.Rows
+		dup(api.DatasetTunnelTraffic, countComplete(st.trafficAt, rows, func(r *api.TunnelTrafficRow) (string, time.Time, float64, bool) {
+			return r.TunnelName + "\xff" + r.Direction, r.Time, deref(r.Bits), r.TunnelName != ""
+		}, func(key string, bits float64, r *api.TunnelTrafficRow) {
+			s := st.traffic[key]
+			if s == nil {
+				s = &TrafficSeries{}
+				st.traffic[key] = s
+			}
+			if r != nil {
+				s.TunnelTrafficRow = *r
+			}
+			s.BitsTotal += bits
+		}))
+	}
+	if ok(api.DatasetConnectorSnapshots) {
+		dup(api.DatasetConnectorSnapshots, latest(st.snapshots, res.ConnectorSnapshots.Rows, func(r *api.ConnectorSnapshotRow) (string, time.Time, bool) {
+			return r.ConnectorID, r.Time, r.ConnectorID != ""
+		}))
+	}
+	if ok(api.DatasetConnectorMounts) {
+		dup(api.DatasetConnectorMounts, latest(st.mounts, res.ConnectorMounts.Rows, func(r *api.MountRow) (string, time.Time, bool) {
+			return r.ConnectorID + "\xff" + r.MountPoint, r.Time, r.ConnectorID != ""
+		}))
+	}
+	if ok(api.DatasetConnectorThermals) {
+		dup(api.DatasetConnectorThermals, latest(st.thermals, res.ConnectorThermals.Rows, func(r *api.ThermalRow) (string, time.Time, bool) {
+			return r.ConnectorID + "\xff" + r.Label, r.Time, r.ConnectorID != ""
+		}))
+	}
+	if ok(api.DatasetConnectorTunnels) {
+		dup(api.DatasetConnectorTunnels, latest(st.tunnels, res.ConnectorTunnels.Rows, func(r *api.ConnectorTunnelRow) (string, time.Time, bool) {
+			return r.ConnectorID + "\xff" + r.TunnelID + "\xff" + r.InterfaceName, r.Time, r.ConnectorID != "" && r.HealthValue != nil
+		}))
+	}
+	if ok(api.DatasetConnectorHA) {
+		dup(api.DatasetConnectorHA, latest(st.ha, res.ConnectorHA.Rows, func(r *api.HAStateRow) (string, time.Time, bool) {
+			return r.ConnectorID, r.Time, r.ConnectorID != "" && r.HAState != nil
+		}))
+	}
+	if ok(api.DatasetConnectorEvents) {
+		dup(api.DatasetConnectorEvents, countComplete(st.eventsAt, res.ConnectorEvents.Rows, func(r *api.EventRow) (string, time.Time, float64, bool) {
+			return r.ConnectorID + "\xff" + r.EventType, r.Time, deref(r.Count), r.ConnectorID != "" && r.EventType != ""
+		}, func(key string, n float64, r *api.EventRow) {
+			s := st.events[key]
+			if s == nil {
+				s = &EventSeries{}
+				st.events[key] = s
+			}
+			if r != nil {
+				s.ConnectorID, s.EventType = r.ConnectorID, r.EventType
+			}
+			s.Total += n
+		}))
+	}
+}
+
+func deref(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
+
+// latest keeps in m the newest row of each series of rows; key reports a
+// row's series, its bucket, and false for a row to leave out. It returns
+// how many rows repeated a series and bucket already taken.
+func latest[R any](m map[string]R, rows []R, key func(*R) (string, time.Time, bool)) (duplicates int) {
+	seen := make(map[string]time.Time, len(rows))
+	for i := range rows {
+		k, t, ok := key(&rows[i])
+		if !ok {
+			continue
+		}
+		if at, was := seen[k]; was && at.Equal(t) {
+			duplicates++
+			continue
+		}
+		seen[k] = t
+		old, had := m[k]
+		if had {
+			if _, oldT, _ := key(&old); t.Before(oldT) {
+				continue
+			}
+		}
+		m[k] = rows[i]
+	}
+	return duplicates
+}
+
+// countComplete adds to counters the value of every complete bucket not
+// counted yet: a bucket is complete once a newer one of the same series
+// has arrived, since the newest may still grow. A series seen for the
+// first time starts from its newest bucket, counting nothing before it.
+// at maps a series to the newest bucket counted; add is called with each
+// value to add, and once with the series' newest row. It returns the
+// duplicates.
+func countComplete[R any](at map[string]time.Time, rows []R, key func(*R) (string, time.Time, float64, bool),
+	add func(key string, v float64, newest *R)) (duplicates int) {
+	type bucket struct {
+		t time.Time
+		v float64
+	}
+	type series struct {
+		buckets []bucket
+		newest  int
+	}
+	all := map[string]*series{}
+	for i := range rows {
+		k, t, v, ok := key(&rows[i])
+		if !ok {
+			continue
+		}
+		s := all[k]
+		if s == nil {
+			s = &series{newest: i}
+			all[k] = s
+		}
+		if slices.ContainsFunc(s.buckets, func(b bucket) bool { return b.t.Equal(t) }) {
+			duplicates++
+			continue
+		}
+		s.buckets = append(s.buckets, bucket{t, v})
+		if _, top, _, _ := key(&rows[s.newest]); t.After(top) {
+			s.newest = i
+		}
+	}
+	for k, s := range all {
+		_, top, _, _ := key(&rows[s.newest])
+		counted, had := at[k]
+		if !had {
+			counted = top.Add(-api.EdgeBucket)
+		}
+		for _, b := range s.buckets {
+			if had && b.t.After(counted) && b.t.Before(top) {
+				add(k, b.v, nil)
+			}
+		}
+		if next := top.Add(-api.EdgeBucket); !had || next.After(counted) {
+			at[k] = next
+		}
+		add(k, 0, &rows[s.newest])
+	}
+	return duplicates
+}
+
+// forget drops the series whose newest row is older than cutoff.
+func (st *edgeAccount) forget(cutoff time.Time) {
+	for k, r := range st.health {
+		if r.Time.Before(cutoff) {
+			delete(st.health, k)
+		}
+	}
+	for k, s := range st.traffic {
+		if s.Time.Before(cutoff) {
+			delete(st.traffic, k)
+			delete(st.trafficAt, k)
+		}
+	}
+	forgetRows(st.snapshots, cutoff, func(r api.ConnectorSnapshotRow) time.Time { return r.Time })
+	forgetRows(st.mounts, cutoff, func(r api.MountRow) time.Time { return r.Time })
+	forgetRows(st.thermals, cutoff, func(r api.ThermalRow) time.Time { return r.Time })
+	forgetRows(st.tunnels, cutoff, func(r api.ConnectorTunnelRow) time.Time { return r.Time })
+	forgetRows(st.ha, cutoff, func(r api.HAStateRow) time.Time { return r.Time })
+	for k, t := range st.eventsAt {
+		if t.Before(cutoff.Add(-api.EdgeBucket)) {
+			delete(st.eventsAt, k)
+			delete(st.events, k)
+		}
+	}
+}
+
+func forgetRows[R any](m map[string]R, cutoff time.Time, at func(R) time.Time) {
+	for k, r := range m {
+		if at(r).Before(cutoff) {
+			delete(m, k)
+		}
+	}
+}
+
+// publish makes the view scrapes read: every series in a stable order,
+// tunnel health only from each tunnel's newest bucket (a data centre that
+// stopped checking a tunnel does not speak for it any more).
+func (st *edgeAccount) publish() *EdgeView {
+	v := &EdgeView{}
+	for _, name := range api.EdgeDatasets() {
+		d := *st.datasets[name]
+		d.Dropped = maps.Clone(d.Dropped)
+		v.Datasets = append(v.Datasets, d)
+	}
+	tunnelNewest := map[string]time.Time{}
+	for _, r := range st.health {
+		if r.Time.After(tunnelNewest[r.TunnelName]) {
+			tunnelNewest[r.TunnelName] = r.Time
+		}
+	}
+	for _, r := range st.health {
+		if r.Time.Equal(tunnelNewest[r.TunnelName]) {
+			v.TunnelHealth = append(v.TunnelHealth, r)
+		}
+	}
+	slices.SortFunc(v.TunnelHealth, func(a, b api.TunnelHealthRow) int {
+		return cmp.Or(strings.Compare(a.TunnelName, b.TunnelName), strings.Compare(a.Colo, b.Colo))
+	})
+	for _, s := range st.traffic {
+		v.TunnelTraffic = append(v.TunnelTraffic, *s)
+	}
+	slices.SortFunc(v.TunnelTraffic, func(a, b TrafficSeries) int {
+		return cmp.Or(strings.Compare(a.TunnelName, b.TunnelName), strings.Compare(a.Direction, b.Direction))
+	})
+	v.Snapshots = sortedRows(st.snapshots)
+	v.Mounts = sortedRows(st.mounts)
+	v.Thermals = sortedRows(st.thermals)
+	v.ConnectorTunnels = sortedRows(st.tunnels)
+	v.HA = sortedRows(st.ha)
+	for _, s := range st.events {
+		v.Events = append(v.Events, *s)
+	}
+	slices.SortFunc(v.Events, func(a, b EventSeries) int {
+		return cmp.Or(strings.Compare(a.ConnectorID, b.ConnectorID), strings.Compare(a.EventType, b.EventType))
+	})
+	return v
+}
+
+// sortedRows returns the rows of m in the order of their keys.
+func sortedRows[R any](m map[string]R) []R {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]R, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
