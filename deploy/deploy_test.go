@@ -31,7 +31,7 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
-var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
+var update = flag.Bool("update", false, "rewrite the files rendered from the mixin ("+alertsFile+", "+prometheusRuleFile+", the chart's copy, the dashboards)")
 
 const (
 	alertsFile           = "prometheus/alerts.yml"
@@ -131,8 +131,8 @@ func TestPromtool(t *testing.T) {
 }
 
 // TestAlertRulesComplete checks what promtool does not: every alert has a
-// severity, a summary, a description naming the connector's site when it is
-// about a connector, a runbook link to a section of the runbook that exists,
+// severity, a summary, a description naming the site when it is about a
+// connector or a site, a runbook link to a section of the runbook that exists,
 // a row in the runbook's alerts table, and unit tests where it fires and
 // where it does not.
 func TestAlertRulesComplete(t *testing.T) {
@@ -164,8 +164,12 @@ func TestAlertRulesComplete(t *testing.T) {
 		if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
 			t.Errorf("%s lacks a summary or a description", r.Alert)
 		}
-		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(r.Annotations["description"], "$labels.notes") {
-			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes)", r.Alert)
+		d := r.Annotations["description"]
+		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(d, "$labels.notes") && !strings.Contains(d, "$labels.site_name") {
+			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes or $labels.site_name)", r.Alert)
+		}
+		if strings.Contains(r.Expr, "site_id") && strings.Contains(r.Expr, "cloudflare_magic_site_") && !strings.Contains(d, "$labels.site_name") {
+			t.Errorf("%s is about a site, but its description does not name it ($labels.site_name)", r.Alert)
 		}
 		anchor := strings.ToLower(r.Alert)
 		if got, want := r.Annotations["runbook_url"], runbookURL+anchor; got != want {
@@ -258,9 +262,9 @@ func githubAnchor(heading string) string {
 }
 
 // prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
-const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
-# rules, by: go test ./deploy -run TestPrometheusRuleInSync -update
-# Do not edit: edit alerts.yml and regenerate.
+const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the rendering of the
+# monitoring mixin (deploy/mixin), by: go test ./deploy -run TestMixin -update
+# Do not edit: edit deploy/mixin and regenerate.
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
@@ -304,7 +308,7 @@ func TestPrometheusRuleInSync(t *testing.T) {
 	}
 	got := readFile(t, prometheusRuleFile)
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s is out of date with %s: run go test ./deploy -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
+		t.Errorf("%s is out of date with %s: run go test ./deploy -run TestMixin -update", prometheusRuleFile, alertsFile)
 	}
 
 	// And a YAML parser reads the same groups from both.
@@ -593,8 +597,9 @@ func (d dashboard) variables() map[string]map[string]any {
 	return out
 }
 
-// labelValuesRE parses a label_values(metric, label) variable.
-var labelValuesRE = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
+// labelValuesRE parses a label_values(series, label) variable; the series
+// may carry matchers.
+var labelValuesRE = regexp.MustCompile(`^label_values\((\w+(?:\{.*\})?), *(\w+)\)$`)
 
 // ---------------------------------------------------------------- metric names
 
@@ -621,17 +626,69 @@ func deployExprs(t *testing.T) map[string]string {
 
 var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
 
+// pendingMetrics are the metrics of the sites (issue 13) and edge view
+// (issue 12) contracts, which the rules and dashboards use while the
+// exporter learns to serve them. Until it does, a rule or query on them
+// may find nothing; drop each from here once the demo serves it.
+var pendingMetrics = map[string]bool{
+	"cloudflare_magic_site_info":                                   true,
+	"cloudflare_magic_site_connectors_expected":                    true,
+	"cloudflare_magic_site_connectors_heartbeating":                true,
+	"cloudflare_magic_connector_site_info":                         true,
+	"cloudflare_magic_connector_site_listed":                       true,
+	"cloudflare_magic_edge_tunnel_health_state":                    true,
+	"cloudflare_magic_edge_tunnel_colos":                           true,
+	"cloudflare_magic_edge_tunnel_traffic_bits_per_second":         true,
+	"cloudflare_magic_edge_tunnel_traffic_bits_total":              true,
+	"cloudflare_magic_edge_connector_cpu_cores":                    true,
+	"cloudflare_magic_edge_connector_load1":                        true,
+	"cloudflare_magic_edge_connector_load5":                        true,
+	"cloudflare_magic_edge_connector_memory_total_bytes":           true,
+	"cloudflare_magic_edge_connector_memory_available_bytes":       true,
+	"cloudflare_magic_edge_connector_filesystem_size_bytes":        true,
+	"cloudflare_magic_edge_connector_filesystem_avail_bytes":       true,
+	"cloudflare_magic_edge_connector_temperature_celsius":          true,
+	"cloudflare_magic_edge_connector_temperature_critical_celsius": true,
+	"cloudflare_magic_edge_connector_tunnel_health":                true,
+	"cloudflare_magic_edge_connector_ha_state":                     true,
+	"cloudflare_magic_edge_connector_events_total":                 true,
+	"cloudflare_magic_edge_data_age_seconds":                       true,
+	"cloudflare_magic_edge_rows_truncated":                         true,
+}
+
+// usesPendingMetric says whether an expression names a pending metric.
+func usesPendingMetric(expr string) bool {
+	for _, name := range metricNameRE.FindAllString(expr, -1) {
+		if pendingMetrics[name] {
+			return true
+		}
+	}
+	return false
+}
+
 // TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
 // every cloudflare_magic_* name they use is served by the exporter.
 func TestDeployMetricNames(t *testing.T) {
-	p := startExporter(t, nil, "--demo")
-	_, page := p.get(t, "/metrics")
-	served := servedFamilies(page)
+	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	// Telemetry arrives in the background, after the first scrape.
+	var served map[string]bool
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, page := p.get(t, "/metrics")
+		served = servedFamilies(page)
+		if served["cloudflare_magic_connector_snapshot_timestamp_seconds"] || time.Now().After(deadline) {
+			break
+		}
+	}
 	for where, expr := range deployExprs(t) {
 		for _, name := range metricNameRE.FindAllString(expr, -1) {
-			if !served[name] {
+			if !served[name] && !pendingMetrics[name] {
 				t.Errorf("%s uses %s, which the exporter does not serve", where, name)
 			}
+		}
+	}
+	for name := range pendingMetrics {
+		if served[name] {
+			t.Logf("the demo serves %s now: drop it from pendingMetrics", name)
 		}
 	}
 }
@@ -641,6 +698,10 @@ func TestDeployMetricNames(t *testing.T) {
 // e2eConnectorNeverConnected is a connector the end-to-end test adds to the
 // demo fleet: activated, and never heartbeated.
 const e2eConnectorNeverConnected = "c0ffee000000000000000000000015b0"
+
+// e2eConnectorDiskFull is the demo fleet's Manchester connector, whose /data
+// filesystem is nearly full.
+const e2eConnectorDiskFull = "c0ffee00000000000000000000001161"
 
 // e2eRuleFindings is what each alert expression must find on the test
 // fleet, one entry per series, by the labels that identify it. An empty list
@@ -665,12 +726,30 @@ var e2eRuleFindings = map[string][]string{
 	"MagicWANExporterRateLimitNearlyExhausted": {},
 	// The exporter is up and scraped.
 	"MagicWANExporterDown": {},
+	// The demo serves no site or edge metrics yet (pendingMetrics): these
+	// find nothing until it does. Then: an HA site with one connector
+	// stale for MagicWANSiteHADegraded, and the demo's down tunnel for
+	// MagicWANTunnelDown. The demo's REST telemetry has no hot or
+	// overloaded connector.
+	"MagicWANSiteDown":          {},
+	"MagicWANSiteHADegraded":    {},
+	"MagicWANSiteHAActiveCount": {},
+	"MagicWANTunnelDown":        {},
+	"MagicWANTunnelDegraded":    {},
+	// Berlin's snapshot is as old as its last heartbeat (REST telemetry).
+	"MagicWANConnectorTelemetryStale": {"connector_id=" + simulator.ConnectorStale},
+	// Manchester's /data is nearly full (REST telemetry).
+	"MagicWANConnectorFilesystemNearlyFull": {"connector_id=" + e2eConnectorDiskFull + ",mountpoint=/data"},
+	"MagicWANConnectorTemperatureHigh":      {},
+	"MagicWANConnectorLoadHigh":             {},
 }
 
 // e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
 // the test fleet, and why. Every other query must find something.
 var e2eDashboardMayBeEmpty = map[string]string{
-	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A": "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A":    "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+	"cloudflare-magic-connector-health.json / Interfaces down / A": "every interface of the demo fleet is up",
+	"cloudflare-magic-tunnels.json / Edge queries / A":             "the demo has no edge endpoints yet (issue 12); pendingMetrics covers the rest of the edge view",
 }
 
 // e2eDashboardVariables replaces the template variables as Grafana would for
@@ -681,6 +760,8 @@ var e2eDashboardVariables = strings.NewReplacer(
 	"$account", "("+simulator.AccountRetail+"|"+simulator.AccountLabs+")",
 	"${job}", "("+jobName+")",
 	"$job", "("+jobName+")",
+	"$instance", ".*",
+	"$site", ".*",
 	"$__rate_interval", "30s",
 	"$__interval", "5s",
 	"$__range", "1m",
@@ -723,7 +804,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{
 		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
 	})
-	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL)
+	// With telemetry, so that the connector health panels find the REST
+	// telemetry the demo fleet holds.
+	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry")
 	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
 
 	// Two scrapes, the last one successful.
@@ -734,6 +817,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
 		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+simulator.ConnectorStale+`"}`)
 	prom.checkRulesHealthy(t, loadAlertRules(t))
+	// Telemetry arrives in the background: rate() needs two samples of it.
+	prom.waitFor(t, "two scrapes of telemetry",
+		`count_over_time(cloudflare_magic_connector_network_receive_bytes_total[1m]) >= 2`)
 
 	t.Run("rules", func(t *testing.T) {
 		for _, r := range loadAlertRules(t) {
@@ -767,6 +853,8 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 				switch {
 				case err != nil:
 					t.Errorf("%s: %v\n%s", tg.where, err, expr)
+				case len(series) == 0 && usesPendingMetric(expr):
+					// Not served by the demo yet; it must parse, which it did.
 				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.where] == "":
 					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.where, expr)
 				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.where] != "":
@@ -774,13 +862,25 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 				}
 			}
 			for name, v := range d.variables() {
-				m := labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"]))
-				if v["type"] != "query" || m == nil {
+				if v["type"] != "query" {
 					continue
 				}
-				values, err := prom.labelValues(m[2], m[1])
-				if err != nil || len(values) == 0 {
-					t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+				def := e2eDashboardVariables.Replace(fmt.Sprint(v["definition"]))
+				if m := labelValuesRE.FindStringSubmatch(def); m != nil {
+					values, err := prom.labelValues(m[2], m[1])
+					if err != nil || len(values) == 0 {
+						t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+					}
+					continue
+				}
+				m := queryResultRE.FindStringSubmatch(def)
+				if m == nil {
+					t.Errorf("%s: variable %s: %q is neither label_values nor query_result", d.file, name, def)
+					continue
+				}
+				series, err := prom.query(m[1])
+				if err != nil || len(series) == 0 && !usesPendingMetric(m[1]) {
+					t.Errorf("%s: variable %s finds %d series: %v", d.file, name, len(series), err)
 				}
 			}
 		}
