@@ -339,146 +339,201 @@ func TestKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Skip("kubectl not found: skipping kubectl kustomize")
 	}
-	cmd := exec.Command(kubectl, "kustomize", kustomizeDir)
+	out := runManifestTool(t, kubectl, "kustomize", kustomizeDir)
+	checkManifests(t, "the kustomize base", out, manifestWants{
+		kinds:   []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
+		secret:  "cloudflare-magic-exporter",
+		noKinds: []string{"Secret"},
+	})
+}
+
+// runManifestTool runs kubectl kustomize or helm template and returns what
+// it printed.
+func runManifestTool(t *testing.T, tool string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v\n%s", kustomizeDir, err, stderr.String())
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(tool), strings.Join(args, " "), err, stderr.String())
 	}
-	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
-		t.Error("the manifests pass a credential in an environment variable; mount it as a file")
-	}
+	return out
+}
 
-	type probe struct {
-		HTTPGet struct {
-			Path string `yaml:"path"`
-		} `yaml:"httpGet"`
-	}
-	type object struct {
-		Kind     string `yaml:"kind"`
-		Metadata struct {
+type k8sProbe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+	} `yaml:"httpGet"`
+}
+
+// k8sObject is what the checks read of a Kubernetes object.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name   string            `yaml:"name"`
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       struct {
+		JobLabel string `yaml:"jobLabel"`
+		Ports    []struct {
 			Name string `yaml:"name"`
-		} `yaml:"metadata"`
-		Spec struct {
-			Ports []struct {
-				Name string `yaml:"name"`
-			} `yaml:"ports"`
-			Endpoints []struct {
-				Port string `yaml:"port"`
-			} `yaml:"endpoints"`
-			Groups   []ruleGroup `yaml:"groups"`
-			Template struct {
-				Spec struct {
+		} `yaml:"ports"`
+		Endpoints []struct {
+			Port        string `yaml:"port"`
+			HonorLabels bool   `yaml:"honorLabels"`
+		} `yaml:"endpoints"`
+		Groups   []ruleGroup `yaml:"groups"`
+		Template struct {
+			Spec struct {
+				AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
+				SecurityContext              struct {
+					RunAsNonRoot   bool `yaml:"runAsNonRoot"`
+					SeccompProfile struct {
+						Type string `yaml:"type"`
+					} `yaml:"seccompProfile"`
+				} `yaml:"securityContext"`
+				Containers []struct {
+					Args  []string `yaml:"args"`
+					Env   []any    `yaml:"env"`
+					Ports []struct {
+						ContainerPort int `yaml:"containerPort"`
+					} `yaml:"ports"`
+					LivenessProbe   *k8sProbe                    `yaml:"livenessProbe"`
+					ReadinessProbe  *k8sProbe                    `yaml:"readinessProbe"`
+					Resources       map[string]map[string]string `yaml:"resources"`
 					SecurityContext struct {
-						RunAsNonRoot bool `yaml:"runAsNonRoot"`
+						AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+						ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+						Capabilities             struct {
+							Drop []string `yaml:"drop"`
+						} `yaml:"capabilities"`
 					} `yaml:"securityContext"`
-					Containers []struct {
-						Args  []string `yaml:"args"`
-						Ports []struct {
-							ContainerPort int `yaml:"containerPort"`
-						} `yaml:"ports"`
-						LivenessProbe   *probe                       `yaml:"livenessProbe"`
-						ReadinessProbe  *probe                       `yaml:"readinessProbe"`
-						Resources       map[string]map[string]string `yaml:"resources"`
-						SecurityContext struct {
-							AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
-							Capabilities             struct {
-								Drop []string `yaml:"drop"`
-							} `yaml:"capabilities"`
-						} `yaml:"securityContext"`
-						VolumeMounts []struct {
-							Name      string `yaml:"name"`
-							MountPath string `yaml:"mountPath"`
-						} `yaml:"volumeMounts"`
-					} `yaml:"containers"`
-					Volumes []struct {
-						Name   string `yaml:"name"`
-						Secret *struct {
-							SecretName string `yaml:"secretName"`
-						} `yaml:"secret"`
-					} `yaml:"volumes"`
-				} `yaml:"spec"`
-			} `yaml:"template"`
-		} `yaml:"spec"`
+					VolumeMounts []struct {
+						Name      string `yaml:"name"`
+						MountPath string `yaml:"mountPath"`
+					} `yaml:"volumeMounts"`
+				} `yaml:"containers"`
+				Volumes []struct {
+					Name   string `yaml:"name"`
+					Secret *struct {
+						SecretName string `yaml:"secretName"`
+					} `yaml:"secret"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+// manifestWants is what differs between the manifests checked.
+type manifestWants struct {
+	kinds   []string // kinds that must be there
+	noKinds []string // kinds that must not
+	secret  string   // the Secret the token is mounted from
+}
+
+// checkManifests checks the rendered manifests of the kustomize base or the
+// Helm chart for what docs/deployment.md promises: the hardening of the
+// Deployment, the token read from a file of a mounted Secret, probes,
+// resources, the Service scraped by the ServiceMonitor under the job the
+// rules select, and the PrometheusRule holding the groups of alerts.yml.
+func checkManifests(t *testing.T, what string, out []byte, want manifestWants) {
+	t.Helper()
+	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
+		t.Errorf("%s passes a credential in an environment variable; mount it as a file", what)
 	}
-	byKind := map[string]object{}
-	for _, doc := range strings.Split(string(out), "\n---\n") {
-		var o object
+	byKind := map[string]k8sObject{}
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(out), -1) {
+		var o k8sObject
 		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
-			t.Fatalf("kustomize output: %v\n%s", err, doc)
+			t.Fatalf("%s: %v\n%s", what, err, doc)
 		}
-		byKind[o.Kind] = o
+		if o.Kind != "" {
+			byKind[o.Kind] = o
+		}
 	}
-	for _, kind := range []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+	for _, kind := range want.kinds {
 		if _, ok := byKind[kind]; !ok {
-			t.Errorf("the base lacks a %s", kind)
+			t.Errorf("%s lacks a %s", what, kind)
 		}
 	}
-	if _, ok := byKind["Secret"]; ok {
-		t.Error("the base holds a Secret: the token must never be committed")
+	for _, kind := range want.noKinds {
+		if _, ok := byKind[kind]; ok {
+			t.Errorf("%s holds a %s", what, kind)
+		}
 	}
-	if byKind["Service"].Metadata.Name != jobName {
-		t.Errorf("Service %q: the Prometheus Operator names the job after it, and the rules expect %q", byKind["Service"].Metadata.Name, jobName)
+	svc, sm := byKind["Service"], byKind["ServiceMonitor"]
+	// The Prometheus Operator names the job after the Service, or after the
+	// Service's label that jobLabel names.
+	job := svc.Metadata.Name
+	if sm.Spec.JobLabel != "" {
+		job = svc.Metadata.Labels[sm.Spec.JobLabel]
 	}
-	if sm, svc := byKind["ServiceMonitor"].Spec.Endpoints, byKind["Service"].Spec.Ports; len(sm) != 1 || len(svc) != 1 || sm[0].Port != svc[0].Name {
-		t.Errorf("the ServiceMonitor's endpoints %v do not scrape the Service's port %v", sm, svc)
+	if !strings.HasPrefix(job, jobName) {
+		t.Errorf("%s: the Prometheus Operator would name the job %q; the rules select %s", what, job, defaultSelector)
+	}
+	if e, p := sm.Spec.Endpoints, svc.Spec.Ports; len(e) != 1 || len(p) != 1 || e[0].Port != p[0].Name || !e[0].HonorLabels {
+		t.Errorf("%s: the ServiceMonitor's endpoints %+v do not scrape the Service's port %v, honouring the exporter's labels", what, e, p)
 	}
 	var alerts ruleFile
 	if err := yaml.Unmarshal(readFile(t, alertsFile), &alerts); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(byKind["PrometheusRule"].Spec.Groups, alerts.Groups) {
-		t.Errorf("the PrometheusRule does not hold the groups of %s", alertsFile)
+		t.Errorf("%s: the PrometheusRule does not hold the groups of %s", what, alertsFile)
 	}
 
 	pod := byKind["Deployment"].Spec.Template.Spec
-	if !pod.SecurityContext.RunAsNonRoot {
-		t.Error("the pod may run as root")
+	if !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
+		t.Errorf("%s: the pod may run as root or without the RuntimeDefault seccomp profile", what)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s: the pod mounts a service account token it does not need", what)
 	}
 	if len(pod.Containers) != 1 {
-		t.Fatalf("want one container, got %d", len(pod.Containers))
+		t.Fatalf("%s: want one container, got %d", what, len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	secretVolumes := map[string]bool{}
+	secretVolumes := map[string]string{}
 	for _, v := range pod.Volumes {
 		if v.Secret != nil {
-			secretVolumes[v.Name] = true
+			secretVolumes[v.Name] = v.Secret.SecretName
 		}
 	}
-	tokenFromSecret := false
+	tokenFrom := ""
 	for _, a := range c.Args {
 		if path, ok := strings.CutPrefix(a, "--cloudflare.api-token-file="); ok {
 			for _, m := range c.VolumeMounts {
-				if secretVolumes[m.Name] && filepath.Dir(path) == m.MountPath {
-					tokenFromSecret = true
+				if secretVolumes[m.Name] != "" && filepath.Dir(path) == m.MountPath {
+					tokenFrom = secretVolumes[m.Name]
 				}
 			}
 		}
 	}
-	if !tokenFromSecret {
-		t.Errorf("the token is not read from a file of a mounted Secret: args %q", c.Args)
+	if tokenFrom != want.secret {
+		t.Errorf("%s: the token is read from a file of the mounted Secret %q, want %q: args %q", what, tokenFrom, want.secret, c.Args)
 	}
 	if port := defaultPort(t); len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != port {
-		t.Errorf("container ports %v, want the default port %s", c.Ports, port)
+		t.Errorf("%s: container ports %v, want the default port %s", what, c.Ports, port)
 	}
 	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
-		t.Errorf("liveness probe %+v, want /-/healthy", c.LivenessProbe)
+		t.Errorf("%s: liveness probe %+v, want /-/healthy", what, c.LivenessProbe)
 	}
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" {
-		t.Errorf("readiness probe %+v, want /-/ready", c.ReadinessProbe)
+		t.Errorf("%s: readiness probe %+v, want /-/ready", what, c.ReadinessProbe)
 	}
 	for _, kind := range []string{"requests", "limits"} {
 		for _, res := range []string{"cpu", "memory"} {
 			if c.Resources[kind][res] == "" {
-				t.Errorf("no %s %s", res, kind)
+				t.Errorf("%s: no %s %s", what, res, kind)
 			}
 		}
 	}
 	sc := c.SecurityContext
 	if !sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
-		t.Errorf("container security context %+v: want a read-only root, no privilege escalation and every capability dropped", sc)
+		t.Errorf("%s: container security context %+v: want a read-only root, no privilege escalation and every capability dropped", what, sc)
 	}
 }
 
