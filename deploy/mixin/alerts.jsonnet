@@ -1,3 +1,3 @@
-// jsonnet -S -e 'std.manifestYamlDoc((import "alerts.jsonnet"))' or
-// jsonnet alerts.jsonnet | gojsontoyaml > alerts.yml
+// The alert rules as JSON, which Prometheus and promtool read as YAML:
+//   jsonnet alerts.jsonnet > alerts.json
 (import 'mixin.libsonnet').prometheusAlerts
