@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,17 +101,29 @@ var (
 	datasourceRef = map[string]any{"type": "prometheus", "uid": "${datasource}"}
 	// accountMetricRE finds the metrics that carry account_id: a panel on
 	// them must honour the account variable.
-	accountMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|app_info|apps\b|up\b|scrape_duration_seconds|last_success_timestamp_seconds|account_info)`)
-	variableRE      = regexp.MustCompile(`\$\{?(\w+)`)
-	labelValuesRE   = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
+	accountMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|edge_|site_|app_info|apps\b|up\b|scrape_duration_seconds|last_success_timestamp_seconds|account_info)`)
+	// siteMetricRE finds the metrics of connectors and sites: a panel on
+	// them must honour the site variable (by a site_id label or a join
+	// through the connector's _info series).
+	siteMetricRE = regexp.MustCompile(`cloudflare_magic_(connector_|edge_connector_|site_)`)
+	variableRE   = regexp.MustCompile(`\$\{?(\w+)`)
+	// labelValuesRE parses a label_values(series, label) variable.
+	labelValuesRE = regexp.MustCompile(`^label_values\((\w+)(\{.*\})?, *(\w+)\)$`)
+	queryResultRE = regexp.MustCompile(`^query_result\(.+\)$`)
 )
+
+// The template variables every dashboard has, in order: each narrows the
+// next (the mixin's lib.libsonnet).
+var wantVariables = []string{"datasource", "job", "instance", "account", "site"}
 
 // grafanaVariables are Grafana's built-in variables the dashboards may use.
 var grafanaVariables = map[string]bool{"__rate_interval": true, "__interval": true, "__range": true}
 
 // TestDashboards checks the dashboards without Grafana: JSON of a current
-// schema, the data source and account variables, and every query on the
-// data source variable.
+// schema, the data source, job, instance, account and site variables, and
+// every query on the data source variable and filtered by the others. The
+// dashboards are rendered from the mixin (../deploy/mixin); the deploy
+// package checks that they are its output and carry its selector.
 func TestDashboards(t *testing.T) {
 	uids := map[string]string{}
 	for _, d := range loadDashboards(t) {
@@ -134,14 +147,44 @@ func TestDashboards(t *testing.T) {
 			if ds := vars["datasource"]; ds["type"] != "datasource" || ds["query"] != "prometheus" {
 				t.Errorf("datasource variable %v, want type datasource, query prometheus", ds)
 			}
-			acc := vars["account"]
-			if acc["type"] != "query" || acc["definition"] != "label_values(cloudflare_magic_up, account_id)" ||
-				acc["multi"] != true || acc["includeAll"] != true || !reflect.DeepEqual(acc["datasource"], datasourceRef) {
-				t.Errorf("account variable %v, want a multi-value query label_values(cloudflare_magic_up, account_id) with All, on ${datasource}", acc)
+			var names []string
+			templating, _ := d.json["templating"].(map[string]any)
+			list, _ := templating["list"].([]any)
+			for _, v := range list {
+				vm, _ := v.(map[string]any)
+				names = append(names, fmt.Sprint(vm["name"]))
+			}
+			if !reflect.DeepEqual(names, wantVariables) {
+				t.Errorf("variables %q, want %q", names, wantVariables)
+			}
+			for _, want := range []struct{ name, metric, label string }{
+				{"job", "up", "job"},
+				{"instance", "up", "instance"},
+				{"account", "cloudflare_magic_up", "account_id"},
+			} {
+				v := vars[want.name]
+				m := labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"]))
+				if v["type"] != "query" || m == nil || m[1] != want.metric || m[3] != want.label ||
+					v["multi"] != true || v["includeAll"] != true || !reflect.DeepEqual(v["datasource"], datasourceRef) {
+					t.Errorf("%s variable %v, want a multi-value query label_values(%s{...}, %s) with All, on ${datasource}", want.name, v, want.metric, want.label)
+				}
+			}
+			site := vars["site"]
+			if def := fmt.Sprint(site["definition"]); !strings.Contains(def, "cloudflare_magic_site_info{") || site["allValue"] != ".*" || site["multi"] != true {
+				t.Errorf("site variable %v, want the sites of cloudflare_magic_site_info, multi-value, with All as .* (connectors of no listed site stay in view)", site)
 			}
 			for name, v := range vars {
-				if v["type"] == "query" && labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"])) == nil {
-					t.Errorf("variable %s: definition %q is not label_values(metric, label)", name, v["definition"])
+				def := fmt.Sprint(v["definition"])
+				if v["type"] == "query" && labelValuesRE.FindStringSubmatch(def) == nil && !queryResultRE.MatchString(def) {
+					t.Errorf("variable %s: definition %q is neither label_values(series, label) nor query_result(expr)", name, def)
+				}
+				// Each variable narrows by those before it.
+				if i := slices.Index(wantVariables, name); i > 1 {
+					for _, before := range wantVariables[1:i] {
+						if !strings.Contains(def, "$"+before) {
+							t.Errorf("variable %s is not narrowed by $%s: %s", name, before, def)
+						}
+					}
 				}
 			}
 
@@ -173,8 +216,16 @@ func TestDashboards(t *testing.T) {
 				if strings.TrimSpace(tg.expr) == "" {
 					t.Errorf("%s: no expr", tg.where)
 				}
+				for _, want := range []string{`job=~"$job"`, `instance=~"$instance"`} {
+					if !strings.Contains(tg.expr, want) {
+						t.Errorf("%s: not filtered by %s: %s", tg.where, want, tg.expr)
+					}
+				}
 				if accountMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `account_id=~"$account"`) {
 					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.where, tg.expr)
+				}
+				if siteMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `site_id=~"$site"`) {
+					t.Errorf("%s: queries connector or site series without site_id=~\"$site\": %s", tg.where, tg.expr)
 				}
 				for _, m := range variableRE.FindAllStringSubmatch(tg.expr, -1) {
 					if vars[m[1]] == nil && !grafanaVariables[m[1]] {

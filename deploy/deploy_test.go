@@ -31,7 +31,7 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
 
-var update = flag.Bool("update", false, "rewrite "+prometheusRuleFile+" from "+alertsFile)
+var update = flag.Bool("update", false, "rewrite the files rendered from the mixin ("+alertsFile+", "+prometheusRuleFile+", the chart's copy, the dashboards)")
 
 const (
 	alertsFile           = "prometheus/alerts.yml"
@@ -131,8 +131,8 @@ func TestPromtool(t *testing.T) {
 }
 
 // TestAlertRulesComplete checks what promtool does not: every alert has a
-// severity, a summary, a description naming the connector's site when it is
-// about a connector, a runbook link to a section of the runbook that exists,
+// severity, a summary, a description naming the site when it is about a
+// connector or a site, a runbook link to a section of the runbook that exists,
 // a row in the runbook's alerts table, and unit tests where it fires and
 // where it does not.
 func TestAlertRulesComplete(t *testing.T) {
@@ -164,8 +164,12 @@ func TestAlertRulesComplete(t *testing.T) {
 		if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
 			t.Errorf("%s lacks a summary or a description", r.Alert)
 		}
-		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(r.Annotations["description"], "$labels.notes") {
-			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes)", r.Alert)
+		d := r.Annotations["description"]
+		if strings.Contains(r.Expr, "connector_id") && !strings.Contains(d, "$labels.notes") && !strings.Contains(d, "$labels.site_name") {
+			t.Errorf("%s is about a connector, but its description does not name the site ($labels.notes or $labels.site_name)", r.Alert)
+		}
+		if strings.Contains(r.Expr, "site_id") && strings.Contains(r.Expr, "cloudflare_magic_site_") && !strings.Contains(d, "$labels.site_name") {
+			t.Errorf("%s is about a site, but its description does not name it ($labels.site_name)", r.Alert)
 		}
 		anchor := strings.ToLower(r.Alert)
 		if got, want := r.Annotations["runbook_url"], runbookURL+anchor; got != want {
@@ -258,9 +262,9 @@ func githubAnchor(heading string) string {
 }
 
 // prometheusRuleHeader heads the PrometheusRule generated from alerts.yml.
-const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the one source of the alert
-# rules, by: go test ./deploy -run TestPrometheusRuleInSync -update
-# Do not edit: edit alerts.yml and regenerate.
+const prometheusRuleHeader = `# Generated from deploy/prometheus/alerts.yml, the rendering of the
+# monitoring mixin (deploy/mixin), by: go test ./deploy -run TestMixin -update
+# Do not edit: edit deploy/mixin and regenerate.
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
@@ -304,7 +308,7 @@ func TestPrometheusRuleInSync(t *testing.T) {
 	}
 	got := readFile(t, prometheusRuleFile)
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s is out of date with %s: run go test ./deploy -run TestPrometheusRuleInSync -update", prometheusRuleFile, alertsFile)
+		t.Errorf("%s is out of date with %s: run go test ./deploy -run TestMixin -update", prometheusRuleFile, alertsFile)
 	}
 
 	// And a YAML parser reads the same groups from both.
@@ -335,146 +339,201 @@ func TestKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Skip("kubectl not found: skipping kubectl kustomize")
 	}
-	cmd := exec.Command(kubectl, "kustomize", kustomizeDir)
+	out := runManifestTool(t, kubectl, "kustomize", kustomizeDir)
+	checkManifests(t, "the kustomize base", out, manifestWants{
+		kinds:   []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
+		secret:  "cloudflare-magic-exporter",
+		noKinds: []string{"Secret"},
+	})
+}
+
+// runManifestTool runs kubectl kustomize or helm template and returns what
+// it printed.
+func runManifestTool(t *testing.T, tool string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v\n%s", kustomizeDir, err, stderr.String())
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(tool), strings.Join(args, " "), err, stderr.String())
 	}
-	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
-		t.Error("the manifests pass a credential in an environment variable; mount it as a file")
-	}
+	return out
+}
 
-	type probe struct {
-		HTTPGet struct {
-			Path string `yaml:"path"`
-		} `yaml:"httpGet"`
-	}
-	type object struct {
-		Kind     string `yaml:"kind"`
-		Metadata struct {
+type k8sProbe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+	} `yaml:"httpGet"`
+}
+
+// k8sObject is what the checks read of a Kubernetes object.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name   string            `yaml:"name"`
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       struct {
+		JobLabel string `yaml:"jobLabel"`
+		Ports    []struct {
 			Name string `yaml:"name"`
-		} `yaml:"metadata"`
-		Spec struct {
-			Ports []struct {
-				Name string `yaml:"name"`
-			} `yaml:"ports"`
-			Endpoints []struct {
-				Port string `yaml:"port"`
-			} `yaml:"endpoints"`
-			Groups   []ruleGroup `yaml:"groups"`
-			Template struct {
-				Spec struct {
+		} `yaml:"ports"`
+		Endpoints []struct {
+			Port        string `yaml:"port"`
+			HonorLabels bool   `yaml:"honorLabels"`
+		} `yaml:"endpoints"`
+		Groups   []ruleGroup `yaml:"groups"`
+		Template struct {
+			Spec struct {
+				AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
+				SecurityContext              struct {
+					RunAsNonRoot   bool `yaml:"runAsNonRoot"`
+					SeccompProfile struct {
+						Type string `yaml:"type"`
+					} `yaml:"seccompProfile"`
+				} `yaml:"securityContext"`
+				Containers []struct {
+					Args  []string `yaml:"args"`
+					Env   []any    `yaml:"env"`
+					Ports []struct {
+						ContainerPort int `yaml:"containerPort"`
+					} `yaml:"ports"`
+					LivenessProbe   *k8sProbe                    `yaml:"livenessProbe"`
+					ReadinessProbe  *k8sProbe                    `yaml:"readinessProbe"`
+					Resources       map[string]map[string]string `yaml:"resources"`
 					SecurityContext struct {
-						RunAsNonRoot bool `yaml:"runAsNonRoot"`
+						AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+						ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+						Capabilities             struct {
+							Drop []string `yaml:"drop"`
+						} `yaml:"capabilities"`
 					} `yaml:"securityContext"`
-					Containers []struct {
-						Args  []string `yaml:"args"`
-						Ports []struct {
-							ContainerPort int `yaml:"containerPort"`
-						} `yaml:"ports"`
-						LivenessProbe   *probe                       `yaml:"livenessProbe"`
-						ReadinessProbe  *probe                       `yaml:"readinessProbe"`
-						Resources       map[string]map[string]string `yaml:"resources"`
-						SecurityContext struct {
-							AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
-							Capabilities             struct {
-								Drop []string `yaml:"drop"`
-							} `yaml:"capabilities"`
-						} `yaml:"securityContext"`
-						VolumeMounts []struct {
-							Name      string `yaml:"name"`
-							MountPath string `yaml:"mountPath"`
-						} `yaml:"volumeMounts"`
-					} `yaml:"containers"`
-					Volumes []struct {
-						Name   string `yaml:"name"`
-						Secret *struct {
-							SecretName string `yaml:"secretName"`
-						} `yaml:"secret"`
-					} `yaml:"volumes"`
-				} `yaml:"spec"`
-			} `yaml:"template"`
-		} `yaml:"spec"`
+					VolumeMounts []struct {
+						Name      string `yaml:"name"`
+						MountPath string `yaml:"mountPath"`
+					} `yaml:"volumeMounts"`
+				} `yaml:"containers"`
+				Volumes []struct {
+					Name   string `yaml:"name"`
+					Secret *struct {
+						SecretName string `yaml:"secretName"`
+					} `yaml:"secret"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+// manifestWants is what differs between the manifests checked.
+type manifestWants struct {
+	kinds   []string // kinds that must be there
+	noKinds []string // kinds that must not
+	secret  string   // the Secret the token is mounted from
+}
+
+// checkManifests checks the rendered manifests of the kustomize base or the
+// Helm chart for what docs/deployment.md promises: the hardening of the
+// Deployment, the token read from a file of a mounted Secret, probes,
+// resources, the Service scraped by the ServiceMonitor under the job the
+// rules select, and the PrometheusRule holding the groups of alerts.yml.
+func checkManifests(t *testing.T, what string, out []byte, want manifestWants) {
+	t.Helper()
+	if bytes.Contains(out, []byte("CLOUDFLARE_API_TOKEN")) || bytes.Contains(out, []byte("CLOUDFLARE_API_KEY")) {
+		t.Errorf("%s passes a credential in an environment variable; mount it as a file", what)
 	}
-	byKind := map[string]object{}
-	for _, doc := range strings.Split(string(out), "\n---\n") {
-		var o object
+	byKind := map[string]k8sObject{}
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(out), -1) {
+		var o k8sObject
 		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
-			t.Fatalf("kustomize output: %v\n%s", err, doc)
+			t.Fatalf("%s: %v\n%s", what, err, doc)
 		}
-		byKind[o.Kind] = o
+		if o.Kind != "" {
+			byKind[o.Kind] = o
+		}
 	}
-	for _, kind := range []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+	for _, kind := range want.kinds {
 		if _, ok := byKind[kind]; !ok {
-			t.Errorf("the base lacks a %s", kind)
+			t.Errorf("%s lacks a %s", what, kind)
 		}
 	}
-	if _, ok := byKind["Secret"]; ok {
-		t.Error("the base holds a Secret: the token must never be committed")
+	for _, kind := range want.noKinds {
+		if _, ok := byKind[kind]; ok {
+			t.Errorf("%s holds a %s", what, kind)
+		}
 	}
-	if byKind["Service"].Metadata.Name != jobName {
-		t.Errorf("Service %q: the Prometheus Operator names the job after it, and the rules expect %q", byKind["Service"].Metadata.Name, jobName)
+	svc, sm := byKind["Service"], byKind["ServiceMonitor"]
+	// The Prometheus Operator names the job after the Service, or after the
+	// Service's label that jobLabel names.
+	job := svc.Metadata.Name
+	if sm.Spec.JobLabel != "" {
+		job = svc.Metadata.Labels[sm.Spec.JobLabel]
 	}
-	if sm, svc := byKind["ServiceMonitor"].Spec.Endpoints, byKind["Service"].Spec.Ports; len(sm) != 1 || len(svc) != 1 || sm[0].Port != svc[0].Name {
-		t.Errorf("the ServiceMonitor's endpoints %v do not scrape the Service's port %v", sm, svc)
+	if !strings.HasPrefix(job, jobName) {
+		t.Errorf("%s: the Prometheus Operator would name the job %q; the rules select %s", what, job, defaultSelector)
+	}
+	if e, p := sm.Spec.Endpoints, svc.Spec.Ports; len(e) != 1 || len(p) != 1 || e[0].Port != p[0].Name || !e[0].HonorLabels {
+		t.Errorf("%s: the ServiceMonitor's endpoints %+v do not scrape the Service's port %v, honouring the exporter's labels", what, e, p)
 	}
 	var alerts ruleFile
 	if err := yaml.Unmarshal(readFile(t, alertsFile), &alerts); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(byKind["PrometheusRule"].Spec.Groups, alerts.Groups) {
-		t.Errorf("the PrometheusRule does not hold the groups of %s", alertsFile)
+		t.Errorf("%s: the PrometheusRule does not hold the groups of %s", what, alertsFile)
 	}
 
 	pod := byKind["Deployment"].Spec.Template.Spec
-	if !pod.SecurityContext.RunAsNonRoot {
-		t.Error("the pod may run as root")
+	if !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
+		t.Errorf("%s: the pod may run as root or without the RuntimeDefault seccomp profile", what)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s: the pod mounts a service account token it does not need", what)
 	}
 	if len(pod.Containers) != 1 {
-		t.Fatalf("want one container, got %d", len(pod.Containers))
+		t.Fatalf("%s: want one container, got %d", what, len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	secretVolumes := map[string]bool{}
+	secretVolumes := map[string]string{}
 	for _, v := range pod.Volumes {
 		if v.Secret != nil {
-			secretVolumes[v.Name] = true
+			secretVolumes[v.Name] = v.Secret.SecretName
 		}
 	}
-	tokenFromSecret := false
+	tokenFrom := ""
 	for _, a := range c.Args {
 		if path, ok := strings.CutPrefix(a, "--cloudflare.api-token-file="); ok {
 			for _, m := range c.VolumeMounts {
-				if secretVolumes[m.Name] && filepath.Dir(path) == m.MountPath {
-					tokenFromSecret = true
+				if secretVolumes[m.Name] != "" && filepath.Dir(path) == m.MountPath {
+					tokenFrom = secretVolumes[m.Name]
 				}
 			}
 		}
 	}
-	if !tokenFromSecret {
-		t.Errorf("the token is not read from a file of a mounted Secret: args %q", c.Args)
+	if tokenFrom != want.secret {
+		t.Errorf("%s: the token is read from a file of the mounted Secret %q, want %q: args %q", what, tokenFrom, want.secret, c.Args)
 	}
 	if port := defaultPort(t); len(c.Ports) != 1 || ":"+strconv.Itoa(c.Ports[0].ContainerPort) != port {
-		t.Errorf("container ports %v, want the default port %s", c.Ports, port)
+		t.Errorf("%s: container ports %v, want the default port %s", what, c.Ports, port)
 	}
 	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" {
-		t.Errorf("liveness probe %+v, want /-/healthy", c.LivenessProbe)
+		t.Errorf("%s: liveness probe %+v, want /-/healthy", what, c.LivenessProbe)
 	}
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready" {
-		t.Errorf("readiness probe %+v, want /-/ready", c.ReadinessProbe)
+		t.Errorf("%s: readiness probe %+v, want /-/ready", what, c.ReadinessProbe)
 	}
 	for _, kind := range []string{"requests", "limits"} {
 		for _, res := range []string{"cpu", "memory"} {
 			if c.Resources[kind][res] == "" {
-				t.Errorf("no %s %s", res, kind)
+				t.Errorf("%s: no %s %s", what, res, kind)
 			}
 		}
 	}
 	sc := c.SecurityContext
 	if !sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
-		t.Errorf("container security context %+v: want a read-only root, no privilege escalation and every capability dropped", sc)
+		t.Errorf("%s: container security context %+v: want a read-only root, no privilege escalation and every capability dropped", what, sc)
 	}
 }
 
@@ -593,8 +652,9 @@ func (d dashboard) variables() map[string]map[string]any {
 	return out
 }
 
-// labelValuesRE parses a label_values(metric, label) variable.
-var labelValuesRE = regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`)
+// labelValuesRE parses a label_values(series, label) variable; the series
+// may carry matchers.
+var labelValuesRE = regexp.MustCompile(`^label_values\((\w+(?:\{.*\})?), *(\w+)\)$`)
 
 // ---------------------------------------------------------------- metric names
 
@@ -621,17 +681,69 @@ func deployExprs(t *testing.T) map[string]string {
 
 var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
 
+// pendingMetrics are the metrics of the sites (issue 13) and edge view
+// (issue 12) contracts, which the rules and dashboards use while the
+// exporter learns to serve them. Until it does, a rule or query on them
+// may find nothing; drop each from here once the demo serves it.
+var pendingMetrics = map[string]bool{
+	"cloudflare_magic_site_info":                                   true,
+	"cloudflare_magic_site_connectors_expected":                    true,
+	"cloudflare_magic_site_connectors_heartbeating":                true,
+	"cloudflare_magic_connector_site_info":                         true,
+	"cloudflare_magic_connector_site_listed":                       true,
+	"cloudflare_magic_edge_tunnel_health_state":                    true,
+	"cloudflare_magic_edge_tunnel_colos":                           true,
+	"cloudflare_magic_edge_tunnel_traffic_bits_per_second":         true,
+	"cloudflare_magic_edge_tunnel_traffic_bits_total":              true,
+	"cloudflare_magic_edge_connector_cpu_cores":                    true,
+	"cloudflare_magic_edge_connector_load1":                        true,
+	"cloudflare_magic_edge_connector_load5":                        true,
+	"cloudflare_magic_edge_connector_memory_total_bytes":           true,
+	"cloudflare_magic_edge_connector_memory_available_bytes":       true,
+	"cloudflare_magic_edge_connector_filesystem_size_bytes":        true,
+	"cloudflare_magic_edge_connector_filesystem_avail_bytes":       true,
+	"cloudflare_magic_edge_connector_temperature_celsius":          true,
+	"cloudflare_magic_edge_connector_temperature_critical_celsius": true,
+	"cloudflare_magic_edge_connector_tunnel_health":                true,
+	"cloudflare_magic_edge_connector_ha_state":                     true,
+	"cloudflare_magic_edge_connector_events_total":                 true,
+	"cloudflare_magic_edge_data_age_seconds":                       true,
+	"cloudflare_magic_edge_rows_truncated":                         true,
+}
+
+// usesPendingMetric says whether an expression names a pending metric.
+func usesPendingMetric(expr string) bool {
+	for _, name := range metricNameRE.FindAllString(expr, -1) {
+		if pendingMetrics[name] {
+			return true
+		}
+	}
+	return false
+}
+
 // TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
 // every cloudflare_magic_* name they use is served by the exporter.
 func TestDeployMetricNames(t *testing.T) {
-	p := startExporter(t, nil, "--demo")
-	_, page := p.get(t, "/metrics")
-	served := servedFamilies(page)
+	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	// Telemetry arrives in the background, after the first scrape.
+	var served map[string]bool
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, page := p.get(t, "/metrics")
+		served = servedFamilies(page)
+		if served["cloudflare_magic_connector_snapshot_timestamp_seconds"] || time.Now().After(deadline) {
+			break
+		}
+	}
 	for where, expr := range deployExprs(t) {
 		for _, name := range metricNameRE.FindAllString(expr, -1) {
-			if !served[name] {
+			if !served[name] && !pendingMetrics[name] {
 				t.Errorf("%s uses %s, which the exporter does not serve", where, name)
 			}
+		}
+	}
+	for name := range pendingMetrics {
+		if served[name] {
+			t.Logf("the demo serves %s now: drop it from pendingMetrics", name)
 		}
 	}
 }
@@ -641,6 +753,10 @@ func TestDeployMetricNames(t *testing.T) {
 // e2eConnectorNeverConnected is a connector the end-to-end test adds to the
 // demo fleet: activated, and never heartbeated.
 const e2eConnectorNeverConnected = "c0ffee000000000000000000000015b0"
+
+// e2eConnectorDiskFull is the demo fleet's Manchester connector, whose /data
+// filesystem is nearly full.
+const e2eConnectorDiskFull = "c0ffee00000000000000000000001161"
 
 // e2eRuleFindings is what each alert expression must find on the test
 // fleet, one entry per series, by the labels that identify it. An empty list
@@ -665,12 +781,30 @@ var e2eRuleFindings = map[string][]string{
 	"MagicWANExporterRateLimitNearlyExhausted": {},
 	// The exporter is up and scraped.
 	"MagicWANExporterDown": {},
+	// The demo serves no site or edge metrics yet (pendingMetrics): these
+	// find nothing until it does. Then: an HA site with one connector
+	// stale for MagicWANSiteHADegraded, and the demo's down tunnel for
+	// MagicWANTunnelDown. The demo's REST telemetry has no hot or
+	// overloaded connector.
+	"MagicWANSiteDown":          {},
+	"MagicWANSiteHADegraded":    {},
+	"MagicWANSiteHAActiveCount": {},
+	"MagicWANTunnelDown":        {},
+	"MagicWANTunnelDegraded":    {},
+	// Berlin's snapshot is as old as its last heartbeat (REST telemetry).
+	"MagicWANConnectorTelemetryStale": {"connector_id=" + simulator.ConnectorStale},
+	// Manchester's /data is nearly full (REST telemetry).
+	"MagicWANConnectorFilesystemNearlyFull": {"connector_id=" + e2eConnectorDiskFull + ",mountpoint=/data"},
+	"MagicWANConnectorTemperatureHigh":      {},
+	"MagicWANConnectorLoadHigh":             {},
 }
 
 // e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
 // the test fleet, and why. Every other query must find something.
 var e2eDashboardMayBeEmpty = map[string]string{
-	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A": "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A":    "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+	"cloudflare-magic-connector-health.json / Interfaces down / A": "every interface of the demo fleet is up",
+	"cloudflare-magic-tunnels.json / Edge queries / A":             "the demo has no edge endpoints yet (issue 12); pendingMetrics covers the rest of the edge view",
 }
 
 // e2eDashboardVariables replaces the template variables as Grafana would for
@@ -681,6 +815,8 @@ var e2eDashboardVariables = strings.NewReplacer(
 	"$account", "("+simulator.AccountRetail+"|"+simulator.AccountLabs+")",
 	"${job}", "("+jobName+")",
 	"$job", "("+jobName+")",
+	"$instance", ".*",
+	"$site", ".*",
 	"$__rate_interval", "30s",
 	"$__interval", "5s",
 	"$__range", "1m",
@@ -723,7 +859,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	sim.SetFault(simulator.AccountLabs, simulator.EndpointApps, simulator.Fault{
 		Status: http.StatusBadGateway, ContentType: "text/html", Body: "<html><title>502 Bad Gateway</title></html>",
 	})
-	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL)
+	// With telemetry, so that the connector health panels find the REST
+	// telemetry the demo fleet holds.
+	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry")
 	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
 
 	// Two scrapes, the last one successful.
@@ -734,6 +872,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
 		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+simulator.ConnectorStale+`"}`)
 	prom.checkRulesHealthy(t, loadAlertRules(t))
+	// Telemetry arrives in the background: rate() needs two samples of it.
+	prom.waitFor(t, "two scrapes of telemetry",
+		`count_over_time(cloudflare_magic_connector_network_receive_bytes_total[1m]) >= 2`)
 
 	t.Run("rules", func(t *testing.T) {
 		for _, r := range loadAlertRules(t) {
@@ -767,6 +908,8 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 				switch {
 				case err != nil:
 					t.Errorf("%s: %v\n%s", tg.where, err, expr)
+				case len(series) == 0 && usesPendingMetric(expr):
+					// Not served by the demo yet; it must parse, which it did.
 				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.where] == "":
 					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.where, expr)
 				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.where] != "":
@@ -774,13 +917,25 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 				}
 			}
 			for name, v := range d.variables() {
-				m := labelValuesRE.FindStringSubmatch(fmt.Sprint(v["definition"]))
-				if v["type"] != "query" || m == nil {
+				if v["type"] != "query" {
 					continue
 				}
-				values, err := prom.labelValues(m[2], m[1])
-				if err != nil || len(values) == 0 {
-					t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+				def := e2eDashboardVariables.Replace(fmt.Sprint(v["definition"]))
+				if m := labelValuesRE.FindStringSubmatch(def); m != nil {
+					values, err := prom.labelValues(m[2], m[1])
+					if err != nil || len(values) == 0 {
+						t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+					}
+					continue
+				}
+				m := queryResultRE.FindStringSubmatch(def)
+				if m == nil {
+					t.Errorf("%s: variable %s: %q is neither label_values nor query_result", d.file, name, def)
+					continue
+				}
+				series, err := prom.query(m[1])
+				if err != nil || len(series) == 0 && !usesPendingMetric(m[1]) {
+					t.Errorf("%s: variable %s finds %d series: %v", d.file, name, len(series), err)
 				}
 			}
 		}
