@@ -429,7 +429,7 @@ func helpFlags(t *testing.T) map[string]string {
 func TestHelpShowsBoolDefaults(t *testing.T) {
 	want := map[string]string{
 		"[no-]demo": "false", "[no-]collector.accounts": "true", "[no-]collector.telemetry": "false",
-		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false", "[no-]collector.sites": "true",
+		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false", "[no-]collector.sites": "true", "[no-]collector.edge": "true",
 	}
 	for name, text := range helpFlags(t) {
 		if !strings.HasPrefix(name, "[no-]") || name == "[no-]help" || name == "[no-]version" {

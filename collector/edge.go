@@ -134,19 +134,25 @@ func edgeFamilies() []renderer {
 			Samples: func(s Sampler, c *tunnelColos) { s.Add(float64(c.n), c.account, c.tunnel, c.state) },
 		})...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[poll.TrafficSeries] { return p.edge.traffic },
-		edgeGauge("tunnel_traffic_bits_per_second",
-			"Average traffic of the tunnel over the newest five minutes, in bits per second.",
-			"`direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped_total`. "+edgeDoc,
+		edgeGauge("tunnel_traffic_bytes_per_second",
+			"Average traffic of the tunnel over the newest five minutes, in bytes per second.",
+			"The API's bits divided by 8. `direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped_total`. "+edgeDoc,
 			[]string{"tunnel_name", "direction"},
-			func(r *poll.TrafficSeries) *float64 { return r.BitRate },
+			func(r *poll.TrafficSeries) *float64 {
+				if r.BitRate == nil {
+					return nil
+				}
+				v := *r.BitRate / 8
+				return &v
+			},
 			func(r *poll.TrafficSeries) []string { return []string{r.TunnelName, r.Direction} }),
 		&Family[of[poll.TrafficSeries]]{
-			Name: namespace + "_edge_tunnel_traffic_bits_total",
-			Help: "Bits the tunnel carried over the complete five-minute buckets since the exporter started.",
+			Name: namespace + "_edge_tunnel_traffic_bytes_total",
+			Help: "Bytes the tunnel carried over the complete five-minute buckets since the exporter started.",
 			Doc:  "Counts each bucket once it is complete (a newer bucket has arrived); use `rate()` or `increase()` over 10 minutes or more.",
 			Type: exposition.Counter, Labels: []string{"account_id", "tunnel_name", "direction"},
 			Samples: func(s Sampler, o *of[poll.TrafficSeries]) {
-				s.Add(o.r.BitsTotal, o.account, o.r.TunnelName, o.r.Direction)
+				s.Add(o.r.BitsTotal/8, o.account, o.r.TunnelName, o.r.Direction)
 			},
 		})...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorSnapshotRow] { return p.edge.snapshots },

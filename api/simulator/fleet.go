@@ -43,13 +43,14 @@ const LicenseKeyPrefix = "LK-SECRET-"
 // Every activated connector has a telemetry snapshot, recorded every
 // DemoSnapshotInterval with growing network counters (the stale one's is as
 // old as its heartbeat): healthy, degraded, down and unknown tunnels, an HA
-// pair active and standby, a /data filesystem 96% full in Manchester, and
+// pair active and standby, a /data filesystem 96% full in Manchester, a
+// hot and overloaded connector in Cambridge (ConnectorHot), and
 // DHCP leases with client hostnames and MAC addresses that must never be
 // exported. The two virtual connectors have no temperature sensors and no
 // link speed.
 //
 // The GraphQL edge view (Account.Edge) holds the same connector telemetry,
-// except that ConnectorHot runs hot, plus tunnels health-checked from three
+// plus tunnels health-checked from three
 // data centres each: TunnelDegraded degraded, TunnelDown down everywhere,
 // the others healthy, with traffic both ways, and a few recurring
 // lifecycle events.
@@ -207,6 +208,10 @@ func DemoFleet(start time.Time) []Account {
 	}
 	retail.Edge = demoRetailEdge(start, retail.Connectors)
 	labs.Edge = demoLabsEdge(start, labs.Connectors)
+	// Cambridge runs hot, as its edge telemetry says (ConnectorHot).
+	hot := labs.Connectors[0].Snapshot
+	hot.LoadAverage1m, hot.LoadAverage5m, hot.LoadAverage15m = num(6.3), num(5.8), num(5.1)
+	hot.Thermals[0].CurrentCelcius = num(92)
 	return []Account{retail, labs}
 }
 

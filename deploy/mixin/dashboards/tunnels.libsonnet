@@ -55,13 +55,13 @@ local lib = import 'lib.libsonnet';
         },
       }),
 
-      lib.simple('timeseries', 'Tunnel traffic', 'Bit rate per tunnel, ingress (negative) and egress, from the newest 5-minute bucket.', lib.gridPos(0, 22, 12, 8), [
-        lib.range('-sum by (account_id, tunnel_name) (cloudflare_magic_edge_tunnel_traffic_bits_per_second{%(f)s, direction="ingress"})' % v, '{{tunnel_name}} ingress'),
-        lib.range('sum by (account_id, tunnel_name) (cloudflare_magic_edge_tunnel_traffic_bits_per_second{%(f)s, direction="egress"})' % v, '{{tunnel_name}} egress'),
-      ], 'bps'),
-      lib.simple('bargauge', 'Traffic in the time range', 'Bits carried per tunnel and direction in the selected time range, from the traffic counters.', lib.gridPos(12, 22, 12, 8), [
-        lib.instant('topk(20, sum by (account_id, tunnel_name, direction) (increase(cloudflare_magic_edge_tunnel_traffic_bits_total{%(f)s}[$__range])))' % v, '{{tunnel_name}} {{direction}}'),
-      ], 'decbits'),
+      lib.simple('timeseries', 'Tunnel traffic', 'Traffic per tunnel, ingress (negative) and egress, from the newest 5-minute bucket.', lib.gridPos(0, 22, 12, 8), [
+        lib.range('-sum by (account_id, tunnel_name) (cloudflare_magic_edge_tunnel_traffic_bytes_per_second{%(f)s, direction="ingress"})' % v, '{{tunnel_name}} ingress'),
+        lib.range('sum by (account_id, tunnel_name) (cloudflare_magic_edge_tunnel_traffic_bytes_per_second{%(f)s, direction="egress"})' % v, '{{tunnel_name}} egress'),
+      ], 'Bps'),
+      lib.simple('bargauge', 'Traffic in the time range', 'Bytes carried per tunnel and direction in the selected time range, from the traffic counters.', lib.gridPos(12, 22, 12, 8), [
+        lib.instant('topk(20, sum by (account_id, tunnel_name, direction) (increase(cloudflare_magic_edge_tunnel_traffic_bytes_total{%(f)s}[$__range])))' % v, '{{tunnel_name}} {{direction}}'),
+      ], 'decbytes'),
 
       lib.simple('timeseries', 'Edge data age', 'Age of the newest bucket of each edge dataset; Cloudflare publishes buckets a few minutes late. Over %ss fires MagicWANConnectorTelemetryStale.' % c.edgeDataAgeSeconds, lib.gridPos(0, 30, 12, 8), [
         lib.range('max by (account_id, dataset) (cloudflare_magic_edge_data_age_seconds{%(f)s})' % v, '{{account_id}} {{dataset}}'),
