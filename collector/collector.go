@@ -147,11 +147,13 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 	if d := res.Discovery; d != nil {
 		p.endpoints = append(p.endpoints, endpointRow{endpoint: api.EndpointAccounts, up: d.Err == nil, duration: -1, lastSuccess: d.LastSuccess})
 	}
-	n := 0
+	// Rows are a slice each, sized once: at fleet scale, growing them is
+	// most of a scrape's garbage.
+	nc, na := 0, 0
 	for _, a := range res.Accounts {
-		n += len(a.Connectors)
+		nc, na = nc+len(a.Connectors), na+len(a.Apps)
 	}
-	p.connectors = make([]connectorRow, 0, n)
+	p.connectors, p.apps = make([]connectorRow, 0, nc), make([]appRow, 0, na)
 	for _, a := range res.Accounts {
 		id := a.Account.ID
 		p.accounts = append(p.accounts, a.Account)
@@ -165,7 +167,7 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 			connectors = p.connectors[first:]
 		}
 		p.addSites(id, a.Sites, connectors, e.siteTimeout, now)
-		p.addApps(id, unique(a.Apps, func(a *api.App) string { return string(a.Source) + "/" + a.ID }))
+		p.addApps(id, unique(a.Apps, func(a *api.App) appKey { return appKey{a.Source, a.ID} }))
 		p.edge.add(id, a.Edge, now)
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})
@@ -183,11 +185,8 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	connectors = unique(connectors, func(c *api.Connector) string { return c.ID })
 	for i := range connectors {
 		c := &connectors[i]
-		row := connectorRow{account: account, Connector: c, now: now}
 		w, err := newInterruptWindow(c, e.zones.load)
-		if err == nil {
-			row.window, row.windowOK = w.at(now), true
-		}
+		row := newConnectorRow(account, c, w, err == nil, now)
 		if len(c.InvalidFields) > 0 {
 			err = errors.Join(err, fmt.Errorf("unreadable %s, treated as absent", strings.Join(c.InvalidFields, " and ")))
 		}
@@ -197,11 +196,18 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	p.configErrors = append(p.configErrors, e.configErrors.counts(account, connectors)...)
 }
 
+// appKey identifies an app: the IDs of account and managed apps are
+// distinct namespaces.
+type appKey struct {
+	source api.AppSource
+	id     string
+}
+
 // unique returns items without the repeats of an ID already seen, keeping
 // the first: a listing that repeats an item must not make the page repeat
 // its series. It returns items itself when nothing repeats.
-func unique[T any](items []T, id func(*T) string) []T {
-	seen := make(map[string]bool, len(items))
+func unique[T any, K comparable](items []T, id func(*T) K) []T {
+	seen := make(map[K]bool, len(items))
 	for i := range items {
 		k := id(&items[i])
 		if !seen[k] {

@@ -8,15 +8,34 @@ import (
 )
 
 // connectorRow is one connector of one account, with what is computed
-// from it at scrape time.
+// from it at scrape time. It is kept small: a page holds one per
+// connector.
 type connectorRow struct {
 	account string
 	*api.Connector
-	now time.Time
-	// window is the connector's upgrade window state; windowOK is false
-	// when its configuration cannot be computed.
-	window   windowState
-	windowOK bool
+	// age is the seconds since the last heartbeat.
+	age float64
+	// The upgrade window at scrape time: windowOK is false when its
+	// configuration cannot be computed; windowNext is 0 when no window
+	// opens within the horizon.
+	windowActive, windowOK    bool
+	windowNext, windowSeconds float64
+}
+
+// newConnectorRow computes a connector's row at now; w is its upgrade
+// window, valid when windowOK (its configuration could be computed).
+func newConnectorRow(account string, c *api.Connector, w interruptWindow, windowOK bool, now time.Time) connectorRow {
+	// A heartbeat stamped ahead of our clock is "just now", not a negative
+	// age.
+	row := connectorRow{account: account, Connector: c, age: max(now.Sub(c.LastHeartbeat).Seconds(), 0)}
+	if windowOK {
+		st := w.at(now)
+		row.windowOK, row.windowActive, row.windowSeconds = true, st.Active, st.Duration.Seconds()
+		if !st.NextStart.IsZero() {
+			row.windowNext = unixSeconds(st.NextStart)
+		}
+	}
+	return row
 }
 
 // configErrorRow is one connector's count of invalid data found.
@@ -73,25 +92,21 @@ func connectorFamilies() []renderer {
 		connectorGauge("heartbeat_age_seconds",
 			"Seconds since the connector's last heartbeat, computed when scraped.",
 			"Minutes mean the connector or its uplink is down. Absent if the connector has never connected; a heartbeat stamped ahead of the exporter's clock gives 0.",
-			func(c *connectorRow) (float64, bool) {
-				return max(c.now.Sub(c.LastHeartbeat).Seconds(), 0), !c.LastHeartbeat.IsZero()
-			}),
+			func(c *connectorRow) (float64, bool) { return c.age, !c.LastHeartbeat.IsZero() }),
 		connectorGauge("last_updated_timestamp_seconds",
 			"Unix time the connector's configuration last changed.", "",
 			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastUpdated), !c.LastUpdated.IsZero() }),
 		connectorGauge("interrupt_window_active",
 			"Whether the connector is inside one of its upgrade windows now (1) or not (0).",
 			"Computed in the connector's own time zone. A connector may restart to upgrade inside one: a missed heartbeat then is expected.",
-			func(c *connectorRow) (float64, bool) { return boolToFloat(c.window.Active), c.windowOK }),
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.windowActive), c.windowOK }),
 		connectorGauge("interrupt_window_next_start_timestamp_seconds",
 			"Unix time the connector's next allowed upgrade window opens.",
 			"Skips disallowed days and embargo dates; absent if none opens within 400 days.",
-			func(c *connectorRow) (float64, bool) {
-				return unixSeconds(c.window.NextStart), c.windowOK && !c.window.NextStart.IsZero()
-			}),
+			func(c *connectorRow) (float64, bool) { return c.windowNext, c.windowOK && c.windowNext != 0 }),
 		connectorGauge("interrupt_window_duration_seconds",
 			"Length of the connector's upgrade windows, in seconds.", "",
-			func(c *connectorRow) (float64, bool) { return c.window.Duration.Seconds(), c.windowOK }),
+			func(c *connectorRow) (float64, bool) { return c.windowSeconds, c.windowOK }),
 	)
 	return append(out, bind(SourceConnectors, func(p *page) []configErrorRow { return p.configErrors },
 		&Family[configErrorRow]{

@@ -168,6 +168,9 @@ func (t *Writer) escape(i int, s string) string {
 	if i < maxCachedLabels && t.escaped[i].raw == s {
 		return t.escaped[i].esc
 	}
+	if plain(s) && (t.limits.MaxLabelValueLength <= 0 || len(s) <= t.limits.MaxLabelValueLength) {
+		return s // nearly every value: nothing to clean, escape or cache
+	}
 	esc := t.clean(s)
 	if strings.ContainsAny(esc, "\\\"\n") {
 		esc = omEscaper.Replace(esc)
@@ -199,6 +202,18 @@ func (t *Writer) clean(s string) string {
 		t.truncated++
 	}
 	return s
+}
+
+// plain reports whether s is printable ASCII without a quote or a
+// backslash: a value the page can carry as it is. One pass, for the common
+// case; the rest take the slower path.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasControl is a quick scan for what stripControl may change: ASCII
