@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"net"
 	"net/http"
 	"sync"
@@ -19,8 +20,9 @@ const NewConnIdleAfter = time.Second
 // (accept then fails, and honest scrapes with it). At the cap it still
 // serves scrapes: a new connection takes the place of the connection idle
 // the longest (a keep-alive between requests, or one that sent no request
-// for NewConnIdleAfter); only when every open connection is busy with a
-// request is the new one closed at once.
+// for NewConnIdleAfter), else of the oldest one yet to send its request;
+// only when every open connection is busy with a request (or hijacked) is
+// the new one closed at once.
 //
 // Its ConnState must be the http.Server's ConnState: that is how it knows
 // which connections are idle.
@@ -97,12 +99,23 @@ func (c *ConnLimit) admit(conn *limitedConn) (victim *limitedConn, ok bool) {
 	}()
 	conn.state, conn.since = http.StateNew, now
 	if len(c.open) >= c.max {
+		// The idle one idle the longest; failing that, the oldest of those
+		// yet to send a request: an honest client sends it at once, so it
+		// has long been busy by the time cap-many connections came after.
+		var young *limitedConn
 		for o := range c.open {
-			idle := o.state == http.StateIdle || o.state == http.StateNew && now.Sub(o.since) >= NewConnIdleAfter
-			if idle && (victim == nil || o.since.Before(victim.since)) {
-				victim = o
+			switch {
+			case o.state == http.StateIdle || o.state == http.StateNew && now.Sub(o.since) >= NewConnIdleAfter:
+				if victim == nil || o.since.Before(victim.since) {
+					victim = o
+				}
+			case o.state == http.StateNew:
+				if young == nil || o.since.Before(young.since) {
+					young = o
+				}
 			}
 		}
+		victim = cmp.Or(victim, young)
 		if victim == nil {
 			c.refused++
 			return nil, false

@@ -171,25 +171,27 @@ func TestConnLimitEvictsTheLongestIdle(t *testing.T) {
 }
 
 func TestConnLimitNewConnIsNotIdleAtOnce(t *testing.T) {
-	f := newLimitFixture(t, 2)
+	f := newLimitFixture(t, 3)
 	a, _ := f.open("a", http.StateNew)
-	b, _ := f.open("b", http.StateActive)
-	// a arrived just now: it may be about to send its request.
 	f.advance(NewConnIdleAfter / 2)
-	out := f.accept()
-	c := f.offer("c")
-	// Refused: Accept closes c and waits for the next.
-	f.advance(NewConnIdleAfter / 2)
-	d := f.offer("d")
-	got := <-out
-	if !c.closed(true) {
-		t.Error("c, refused while a was new and b active, is open")
+	b, _ := f.open("b", http.StateNew)
+	c, _ := f.open("c", http.StateIdle)
+	// a arrived before c went idle, but it may be about to send its
+	// request: c, idle, goes first.
+	d, _ := f.open("d", http.StateActive)
+	if !c.closed(true) || a.closed(false) || b.closed(false) || d.closed(false) {
+		t.Error("want only c closed")
 	}
-	if !a.closed(true) || b.closed(false) || d.closed(false) {
-		t.Errorf("want a closed (no request for %s), b and d open", NewConnIdleAfter)
+	// No idle connection: the oldest of those yet to send a request.
+	f.advance(10 * time.Millisecond)
+	e, _ := f.open("e", http.StateNew)
+	if !a.closed(true) || b.closed(false) || d.closed(false) || e.closed(false) {
+		t.Error("want only a closed")
 	}
-	if got.(*limitedConn).Conn != d {
-		t.Errorf("Accept returned %v, want d", got)
+	// Then b, older than e.
+	g, _ := f.open("g", http.StateNew)
+	if !b.closed(true) || e.closed(false) || g.closed(false) {
+		t.Error("want only b closed")
 	}
 }
 
@@ -279,8 +281,7 @@ func TestConnLimitThroughHTTP(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	// Two keep-alives, idle after one request; two that send nothing, for
-	// long enough to count as idle.
+	// Two keep-alives, idle after one request; two that send nothing.
 	var flood []net.Conn
 	for range 2 {
 		c := dial()
@@ -293,7 +294,6 @@ func TestConnLimitThroughHTTP(t *testing.T) {
 		flood = append(flood, dial())
 	}
 	waitOpen(t, limit, 4)
-	time.Sleep(NewConnIdleAfter + 100*time.Millisecond)
 	for range 3 {
 		if err := request(dial(), "/"); err != nil {
 			t.Fatalf("an honest request at the cap: %v", err)
