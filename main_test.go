@@ -13,11 +13,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -1368,4 +1371,215 @@ func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Durat
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return time.Since(start)
+}
+
+// ------------------------------------------------------------ hostile clients (issue 14)
+
+// launchUnder is launchExporter with the binary run by wrapper (such as
+// prlimit): it starts wrapper... binary args, and waits until it listens.
+func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
+	t.Helper()
+	argv := append(append(slices.Clone(wrapper), binary, "--web.listen-address=127.0.0.1:0"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &exporterProcess{logs: &syncBuffer{}, cmd: cmd}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", p.logs.String())
+		}
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(p.logs, sc.Text())
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1] + m[2]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-time.After(20 * time.Second):
+		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
+	}
+	return p
+}
+
+// openFiles returns the file handles a process has open.
+func openFiles(pid int) int {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(fds)
+}
+
+func TestWriteTimeoutOutlastsTheScrape(t *testing.T) {
+	code, out := exitOf(t, nil, "--demo", "--cloudflare.timeout=30s", "--web.write-timeout=30s")
+	if want := `--web.write-timeout must be longer than --cloudflare.timeout=30s, got "30s"`; code != 2 || !strings.Contains(out, want) {
+		t.Errorf("exit %d, %q; want 2 and %q", code, out, want)
+	}
+	for _, flag := range []string{"--web.read-timeout=0s", "--web.idle-timeout=-1s", "--web.max-connections=-1"} {
+		if code, out := exitOf(t, nil, "--demo", flag); code != 2 || !strings.Contains(out, strings.Split(flag, "=")[0]+" must") {
+			t.Errorf("%s: exit %d, %q", flag, code, out)
+		}
+	}
+}
+
+// TestIdleFloodBeyondFileLimit opens more idle connections than the
+// process has file handles, as the issue's 20,200 against 20,000 did: half
+// send nothing, half one request and then nothing. With
+// --web.max-connections below the limit, accept never runs out of handles,
+// and an honest scrape is served at once, taking an idle connection's
+// place.
+func TestIdleFloodBeyondFileLimit(t *testing.T) {
+	const limit, maxConns, flood = 256, 128, 300
+	// Go raises the soft limit to the hard one at start: set both.
+	wrapper := []string{"sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$@"`, limit), "sh"}
+	if prlimit, err := exec.LookPath("prlimit"); err == nil {
+		wrapper = []string{prlimit, fmt.Sprintf("--nofile=%d:%d", limit, limit), "--"}
+	}
+	p := launchUnder(t, wrapper, nil, "--demo", fmt.Sprintf("--web.max-connections=%d", maxConns))
+	p.waitReady(t)
+	pid := p.cmd.Process.Pid
+	if p.cmd.Path != binary {
+		// The wrapper exec'd the binary: the pid is the exporter's.
+		if limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid)); err != nil ||
+			!regexp.MustCompile(fmt.Sprintf(`Max open files\s+%d\s+%d`, limit, limit)).Match(limits) {
+			t.Fatalf("the exporter's file limit is not %d: %v\n%s", limit, err, limits)
+		}
+	}
+	addr := strings.TrimPrefix(p.url, "http://")
+
+	conns := make([]net.Conn, 0, flood)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range flood {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if i%2 == 1 {
+			// One request, answered or refused; then the connection idles.
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
+	during := openFiles(pid)
+
+	// The scrape of a Prometheus; it retries at once if its connection is
+	// refused while every open one is still new (under a second old).
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	attempts := 0
+	var lastErr error
+	for attempts < 100 && time.Since(start) < 30*time.Second {
+		attempts++
+		resp, err := hc.Get(p.url + "/metrics")
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK && strings.Contains(string(body), "cloudflare_magic_up{") {
+				lastErr = nil
+				break
+			}
+			err = fmt.Errorf("HTTP %d, %d bytes, %v", resp.StatusCode, len(body), rerr)
+		}
+		lastErr = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("%d idle connections against --web.max-connections=%d and %d file handles: the exporter had %d open during the flood; the honest scrape took %s, %d attempt(s)",
+		flood, maxConns, limit, during, took.Round(time.Millisecond), attempts)
+	if lastErr != nil {
+		t.Fatalf("the honest scrape failed after %d attempts: %v", attempts, lastErr)
+	}
+	if during >= limit {
+		t.Errorf("%d files open, at the limit of %d", during, limit)
+	}
+	if strings.Contains(p.logs.String(), "too many open files") {
+		t.Error("the log says too many open files")
+	}
+	if !strings.Contains(p.logs.String(), "--web.max-connections") {
+		t.Error("the log does not say the cap was reached")
+	}
+}
+
+// TestSlowReadersAreCutOff: clients that ask for /metrics and never read
+// hold the page, and the connection, only until --web.write-timeout. The
+// page must be larger than the kernel's socket buffers (4 MiB on Linux by
+// default, net.ipv4.tcp_wmem): a smaller one is written to them whole,
+// and the connection is then idle, closed after --web.idle-timeout.
+func TestSlowReadersAreCutOff(t *testing.T) {
+	const readers, connectors = 5, 4000
+	sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(time.Now(), connectors, connectors)},
+		simulator.WithToken(simulator.DemoToken), simulator.WithRateLimit(1<<30, 5*time.Minute))
+	apiURL := sim.Start(t)
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
+		"--cloudflare.api-url="+apiURL, "--no-collector.edge", "--web.write-timeout=3s", "--cloudflare.timeout=2s")
+	_, page := p.get(t, "/metrics")
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 3 {
+			if wmem, _ := strconv.Atoi(f[2]); len(page) < wmem+1<<20 {
+				t.Fatalf("the page of %d bytes fits in the socket buffers (tcp_wmem max %d): raise connectors", len(page), wmem)
+			}
+		}
+	}
+	addr := strings.TrimPrefix(p.url, "http://")
+	// A small receive buffer, so that the client's side holds little.
+	dialer := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	var conns []net.Conn
+	for range readers {
+		c, err := dialer.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	time.Sleep(4 * time.Second)
+	for i, c := range conns {
+		// Well before --web.idle-timeout (60s): the write timeout closed it.
+		_ = c.SetReadDeadline(start.Add(20 * time.Second))
+		got, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			t.Errorf("reader %d: still open after %s", i, time.Since(start).Round(time.Millisecond))
+		case err != nil && !errors.Is(err, syscall.ECONNRESET):
+			t.Errorf("reader %d: %v", i, err)
+		case got >= int64(len(page)):
+			t.Errorf("reader %d: read %d bytes, the whole page of %d", i, got, len(page))
+		default:
+			t.Logf("reader %d: cut off after %d of %d bytes (%v)", i, got, len(page), cmp.Or(err, io.EOF))
+		}
+	}
+	if code, _ := p.get(t, "/-/healthy"); code != http.StatusOK {
+		t.Errorf("/-/healthy: %d", code)
+	}
 }
