@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -348,4 +349,24 @@ func busy(l *ConnLimit) int {
 		}
 	}
 	return n
+}
+
+// TestConnLimitSeesThroughTLS: with --web.config.file serving HTTPS,
+// net/http reports the *tls.Conn over the counted connection.
+func TestConnLimitSeesThroughTLS(t *testing.T) {
+	f := newLimitFixture(t, 1)
+	out := f.accept()
+	a := f.offer("a")
+	c := <-out
+	f.limit.ConnState(tls.Server(c, &tls.Config{}), http.StateActive)
+	out = f.accept()
+	b := f.offer("b")
+	if !b.closed(true) || a.closed(false) {
+		t.Error("the active TLS connection was taken for idle")
+	}
+	f.limit.ConnState(tls.Server(c, &tls.Config{}), http.StateIdle)
+	f.offer("n")
+	if got := <-out; got == nil || !a.closed(true) {
+		t.Error("the idle TLS connection was not closed to make room")
+	}
 }
