@@ -92,6 +92,7 @@ func parseFlags(args []string) (*flags, error) {
 		value      any
 	}{
 		{f.timeoutOffset >= 0, "web.timeout-offset", "must not be negative", f.timeoutOffset},
+		{f.server.Limits.WriteTimeout > f.poll.Timeout, "web.write-timeout", "must be longer than --cloudflare.timeout=" + f.poll.Timeout.String(), f.server.Limits.WriteTimeout},
 		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", f.apiURL},
 	} {
 		if !c.ok {
@@ -131,7 +132,7 @@ func run(args []string) int {
 		return 1
 	}
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger}); err != nil {
+	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger, Limits: f.server.Limits}); err != nil {
 		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
 		return 1
 	}

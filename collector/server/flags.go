@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
@@ -23,6 +24,17 @@ type Flags struct {
 	MaxRequests int
 	// MaxLabelValueLength cuts longer label values on the pages.
 	MaxLabelValueLength int
+	// Limits bound the connections.
+	Limits Limits
+}
+
+// Limits bound what a client can hold of the server: a connection, and
+// the time to send a request, to read the answer, to send the next.
+type Limits struct {
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnections caps the connections open at once (see ConnLimit);
+	// 0 sets no cap.
+	MaxConnections int
 }
 
 // AddFlags defines on app exporter-toolkit's web flags (listening on
@@ -41,6 +53,20 @@ func AddFlags(app *kingpin.Application, defaultAddress string) *Flags {
 		Default("40").IntVar(&f.MaxRequests)
 	app.Flag("web.max-label-value-length", "Longest label value on a page, in bytes; longer ones (a connector's notes) are cut, so that a Prometheus with label_value_length_limit does not reject the scrape. 0 sets no limit.").
 		Default("1024").IntVar(&f.MaxLabelValueLength)
+	// A scrape request is a few hundred bytes: 10 s is ample, and bounds
+	// how long a client that sends nothing holds a connection.
+	app.Flag("web.read-timeout", "Longest time to read a request, headers included.").
+		Default("10s").DurationVar(&f.Limits.ReadTimeout)
+	// From the end of the request: the longest scrape (--cloudflare.timeout)
+	// and then the writing of a page of 100,000 connectors to a slow reader.
+	app.Flag("web.write-timeout", "Longest time from the end of a request to the end of its answer; must be longer than --cloudflare.timeout. A client that does not read is cut off after it, so its page is freed.").
+		Default("2m").DurationVar(&f.Limits.WriteTimeout)
+	app.Flag("web.idle-timeout", "Longest time a keep-alive connection waits for its next request.").
+		Default("60s").DurationVar(&f.Limits.IdleTimeout)
+	// Well below the file handles a process usually has (1,024 soft at the
+	// least), and far above what a few Prometheus servers keep open.
+	app.Flag("web.max-connections", "Most connections open at once; past it, a new connection takes the place of the one idle the longest, and is refused only when every open connection is serving a request. 0 sets no limit.").
+		Default("512").IntVar(&f.Limits.MaxConnections)
 	promslogflag.AddFlags(app, &f.Log)
 	return f
 }
@@ -53,6 +79,17 @@ func (f *Flags) Validate() error {
 	}
 	if f.MaxLabelValueLength < 0 {
 		return fmt.Errorf("--web.max-label-value-length must not be negative, got %d", f.MaxLabelValueLength)
+	}
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"web.read-timeout", f.Limits.ReadTimeout}, {"web.write-timeout", f.Limits.WriteTimeout}, {"web.idle-timeout", f.Limits.IdleTimeout}} {
+		if d.value <= 0 {
+			return fmt.Errorf("--%s must be positive, got %q", d.flag, d.value)
+		}
+	}
+	if f.Limits.MaxConnections < 0 {
+		return fmt.Errorf("--web.max-connections must not be negative, got %d", f.Limits.MaxConnections)
 	}
 	if !strings.HasPrefix(f.MetricsPath, "/") {
 		return fmt.Errorf("--web.telemetry-path must start with /, got %q", f.MetricsPath)

@@ -4,18 +4,25 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/exporter-toolkit/web"
 	sloggokit "github.com/tjhop/slog-gokit"
@@ -96,6 +103,9 @@ type Config struct {
 	// Grace is how long requests in flight may finish once stopping;
 	// ShutdownGrace when 0.
 	Grace time.Duration
+	// Limits bound the connections; a zero field sets no limit, but for
+	// the time to read a request's headers, 10 s.
+	Limits Limits
 }
 
 // Run serves until SIGTERM or SIGINT, then drains the requests in flight
@@ -125,13 +135,28 @@ func Serve(stop context.Context, cfg Config) error {
 	// those still running when the grace period is up.
 	requests, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
+	lim := cfg.Limits
 	srv := &http.Server{
 		Handler:           cfg.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cmp.Or(lim.ReadTimeout, 10*time.Second),
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
+	listeners, err := listen(cfg.Web, cfg.SLogger)
+	if err != nil {
+		return err
+	}
+	if lim.MaxConnections > 0 {
+		conns := NewConnLimit(lim.MaxConnections, cfg.Logger)
+		srv.ConnState = conns.ConnState
+		for i, l := range listeners {
+			listeners[i] = conns.Listener(l)
+		}
+	}
 	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(srv, cfg.Web, cfg.SLogger) }()
+	go func() { served <- web.ServeMultiple(listeners, srv, cfg.Web, cfg.SLogger) }()
 	select {
 	case err := <-served:
 		return err
@@ -151,4 +176,59 @@ func Serve(stop context.Context, cfg Config) error {
 	}
 	level.Info(cfg.Logger).Log("msg", "stopped")
 	return nil
+}
+
+// listen opens the listeners exporter-toolkit's web.ListenAndServe would:
+// systemd's activated sockets, or each of the listen addresses (TCP, or
+// vsock://). It is ListenAndServe's first half: the second, web.Serve,
+// takes the listeners, so that they can be wrapped first.
+func listen(flags *web.FlagConfig, logger *slog.Logger) ([]net.Listener, error) {
+	if flags == nil || flags.WebConfigFile == nil {
+		return nil, web.ErrMissingFlag
+	}
+	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
+		logger.Info("Listening on systemd activated listeners instead of port listeners.")
+		listeners, err := activation.Listeners()
+		if err != nil {
+			return nil, err
+		}
+		if len(listeners) < 1 {
+			return nil, errors.New("no socket activation file descriptors found")
+		}
+		return listeners, nil
+	}
+	if flags.WebListenAddresses == nil || len(*flags.WebListenAddresses) == 0 {
+		return nil, web.ErrNoListeners
+	}
+	var listeners []net.Listener
+	for _, address := range *flags.WebListenAddresses {
+		l, err := listenOn(address)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return nil, err
+		}
+		listeners = append(listeners, l)
+	}
+	return listeners, nil
+}
+
+func listenOn(address string) (net.Listener, error) {
+	if !strings.HasPrefix(address, "vsock://") {
+		return net.Listen("tcp", address)
+	}
+	u, err := url.Parse(address)
+	if err != nil {
+		return nil, err
+	}
+	_, portStr, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(portStr, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	return vsock.Listen(uint32(port), nil)
 }
