@@ -62,6 +62,12 @@ func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests[requestKey{ri.Endpoint, code}]++
+	if ri.Endpoint == api.EndpointGraphQL {
+		// GraphQL has its own quota (300 per 5 minutes, not REST's 1,200):
+		// mixed in, its remaining count read against REST's limit would
+		// fire the nearly-exhausted alert. Its budget guard shows it.
+		return
+	}
 	if rl := ri.RateLimit; rl.HasRemaining {
 		// Concurrent responses arrive in any order: within one window the
 		// lowest remaining count is the latest truth; a window ending

@@ -45,6 +45,9 @@ type stack struct {
 	page     *httptest.Server
 	logs     *syncBuffer
 	clock    *simulator.Clock
+	// edge is the edge view, nil unless stackConfig.edge; refreshEdge
+	// refreshes it.
+	edge *poll.Edge
 }
 
 // stackConfig is what differs between the tests' stacks.
@@ -63,7 +66,11 @@ type stackConfig struct {
 	telemetry time.Duration
 	// telemetryClient wraps the API client for telemetry.
 	telemetryClient func(poll.TelemetryClient) poll.TelemetryClient
-	simOpts         []simulator.Option
+	// edge adds the edge view on the stack's clock. Nothing refreshes it
+	// in the background: tests call refreshEdge, so that no assertion
+	// depends on timing.
+	edge    bool
+	simOpts []simulator.Option
 }
 
 func newStack(t *testing.T, minInterval time.Duration, opts ...simulator.Option) *stack {
@@ -104,6 +111,14 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 			t.Fatal(err)
 		}
 	}
+	var edge *poll.Edge
+	if cfg.edge {
+		edge, err = poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: accounts, Interval: time.Minute,
+			Timeout: 30 * time.Second, Logger: logger, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	poller, err := poll.New(poll.Config{
 		Client: client, Accounts: accounts, ProbeOnly: cfg.probeOnly,
 		MinInterval: cfg.minInterval, Now: clk.Now, Timeout: 10 * time.Second,
@@ -113,6 +128,7 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 		Logger:             logger,
 		Telemetry:          tel,
 		Sites:              !cfg.noSites,
+		Edge:               edge,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +143,17 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 	mux.Handle("/probe", NewProbeHandler(exp, opts2))
 	page := httptest.NewServer(mux)
 	t.Cleanup(page.Close)
-	return &stack{sim: sim, client: client, accounts: accounts, tel: tel, exp: exp, page: page, logs: logs, clock: clk}
+	return &stack{sim: sim, client: client, accounts: accounts, tel: tel, exp: exp, page: page, logs: logs, clock: clk, edge: edge}
+}
+
+// refreshEdge queries every account's edge view once, as one tick of the
+// background refresh does, and returns when the new views are published.
+func (s *stack) refreshEdge(t *testing.T) {
+	t.Helper()
+	if s.edge == nil {
+		t.Fatal("refreshEdge on a stack without stackConfig.edge")
+	}
+	s.edge.RefreshAll(context.Background())
 }
 
 // runAccounts lists the accounts in the background until the test ends,

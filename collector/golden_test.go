@@ -14,14 +14,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 )
 
-// goldenStack is the exporter as main wires it, with discovery and
-// telemetry on, against the demo fleet of the simulated API over real
+// goldenStack is the exporter as main wires it, with discovery, telemetry
+// and the edge view on (the edge view refreshed once, before the first
+// page), against the demo fleet of the simulated API over real
 // HTTP, at a fixed clock. Outcomes are reused for an hour, so that
 // repeated scrapes call nothing and the page settles.
 func goldenStack(t *testing.T) *httptest.Server {
 	t.Helper()
-	s := newStackWith(t, stackConfig{discover: true, telemetry: time.Hour, minInterval: time.Hour})
+	s := newStackWith(t, stackConfig{discover: true, telemetry: time.Hour, minInterval: time.Hour, edge: true})
 	s.runAccounts(t)
+	s.refreshEdge(t)
 	s.startTelemetry(t)
 	return s.page
 }

@@ -122,14 +122,14 @@ type edgeAccount struct {
 
 	health    map[string]api.TunnelHealthRow
 	traffic   map[string]*TrafficSeries
-	trafficAt map[string]time.Time // the newest bucket counted, per series
+	trafficAt map[string]*counted // where each series' counter stands
 	snapshots map[string]api.ConnectorSnapshotRow
 	mounts    map[string]api.MountRow
 	thermals  map[string]api.ThermalRow
 	tunnels   map[string]api.ConnectorTunnelRow
 	ha        map[string]api.HAStateRow
 	events    map[string]*EventSeries
-	eventsAt  map[string]time.Time
+	eventsAt  map[string]*counted
 }
 
 // NewEdge returns an Edge for cfg; start its Run.
@@ -260,14 +260,14 @@ func newEdgeAccount() *edgeAccount {
 		datasets:  map[string]*EdgeDataset{},
 		health:    map[string]api.TunnelHealthRow{},
 		traffic:   map[string]*TrafficSeries{},
-		trafficAt: map[string]time.Time{},
+		trafficAt: map[string]*counted{},
 		snapshots: map[string]api.ConnectorSnapshotRow{},
 		mounts:    map[string]api.MountRow{},
 		thermals:  map[string]api.ThermalRow{},
 		tunnels:   map[string]api.ConnectorTunnelRow{},
 		ha:        map[string]api.HAStateRow{},
 		events:    map[string]*EventSeries{},
-		eventsAt:  map[string]time.Time{},
+		eventsAt:  map[string]*counted{},
 	}
 	for _, name := range api.EdgeDatasets() {
 		st.datasets[name] = &EdgeDataset{Name: name, Dropped: map[string]float64{}}
@@ -428,14 +428,27 @@ func latest[R any](m map[string]R, rows []R, key func(*R) (string, time.Time, bo
 	return duplicates
 }
 
+// counted is where the counter of one series stands.
+type counted struct {
+	// upTo is the newest bucket counted: every bucket up to it is in the
+	// counter, or was never seen.
+	upTo time.Time
+	// top is the newest bucket seen, not counted yet since it may still
+	// grow, and topValue its value when last seen: a series whose buckets
+	// are sparse (events) may not have it in the answer that brings a newer
+	// one, so it is counted from here.
+	top      time.Time
+	topValue float64
+}
+
 // countComplete adds to counters the value of every complete bucket not
 // counted yet: a bucket is complete once a newer one of the same series
 // has arrived, since the newest may still grow. A series seen for the
 // first time starts from its newest bucket, counting nothing before it.
-// at maps a series to the newest bucket counted; add is called with each
+// at maps a series to where its counter stands; add is called with each
 // value to add, and once with the series' newest row. It returns the
 // duplicates.
-func countComplete[R any](at map[string]time.Time, rows []R, key func(*R) (string, time.Time, float64, bool),
+func countComplete[R any](at map[string]*counted, rows []R, key func(*R) (string, time.Time, float64, bool),
 	add func(key string, v float64, newest *R)) (duplicates int) {
 	type bucket struct {
 		t time.Time
@@ -466,18 +479,29 @@ func countComplete[R any](at map[string]time.Time, rows []R, key func(*R) (strin
 		}
 	}
 	for k, s := range all {
-		_, top, _, _ := key(&rows[s.newest])
-		counted, had := at[k]
-		if !had {
-			counted = top.Add(-api.EdgeBucket)
+		_, top, topValue, _ := key(&rows[s.newest])
+		c := at[k]
+		if c == nil {
+			at[k] = &counted{upTo: top.Add(-api.EdgeBucket), top: top, topValue: topValue}
+			add(k, 0, &rows[s.newest])
+			continue
 		}
 		for _, b := range s.buckets {
-			if had && b.t.After(counted) && b.t.Before(top) {
+			if b.t.After(c.upTo) && b.t.Before(top) {
 				add(k, b.v, nil)
 			}
 		}
-		if next := top.Add(-api.EdgeBucket); !had || next.After(counted) {
-			at[k] = next
+		// The bucket that was newest is complete now, and this answer
+		// does not hold it: count it as last seen.
+		if c.top.After(c.upTo) && c.top.Before(top) &&
+			!slices.ContainsFunc(s.buckets, func(b bucket) bool { return b.t.Equal(c.top) }) {
+			add(k, c.topValue, nil)
+		}
+		if !top.Before(c.top) {
+			c.top, c.topValue = top, topValue
+		}
+		if next := top.Add(-api.EdgeBucket); next.After(c.upTo) {
+			c.upTo = next
 		}
 		add(k, 0, &rows[s.newest])
 	}
@@ -502,8 +526,8 @@ func (st *edgeAccount) forget(cutoff time.Time) {
 	forgetRows(st.thermals, cutoff, func(r api.ThermalRow) time.Time { return r.Time })
 	forgetRows(st.tunnels, cutoff, func(r api.ConnectorTunnelRow) time.Time { return r.Time })
 	forgetRows(st.ha, cutoff, func(r api.HAStateRow) time.Time { return r.Time })
-	for k, t := range st.eventsAt {
-		if t.Before(cutoff.Add(-api.EdgeBucket)) {
+	for k, c := range st.eventsAt {
+		if c.upTo.Before(cutoff.Add(-api.EdgeBucket)) {
 			delete(st.eventsAt, k)
 			delete(st.events, k)
 		}

@@ -1,0 +1,236 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
+)
+
+// heapObjects is the runtime metric of the bytes of heap objects, live or
+// not yet swept: what the process holds, garbage included, between GCs.
+const heapObjects = "/memory/classes/heap/objects:bytes"
+
+func heapNow() uint64 {
+	s := []metrics.Sample{{Name: heapObjects}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// peakHeap samples heapObjects every 100 µs until the returned function is
+// called, which returns the highest sample. Sampling misses peaks shorter
+// than its period and costs a little CPU; runtime/metrics reads do not stop
+// the world.
+func peakHeap() func() uint64 {
+	var (
+		mu   sync.Mutex
+		peak = heapNow()
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+			if h := heapNow(); h > peak {
+				mu.Lock()
+				peak = h
+				mu.Unlock()
+			}
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		if h := heapNow(); h > peak {
+			peak = h
+		}
+		return peak
+	}
+}
+
+// settledHeap is the heap after a full collection: what is live.
+func settledHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	return heapNow()
+}
+
+const mib = 1 << 20
+
+// largeEdge is an Edge of one LargeFleet account of 10,000 connectors and
+// 20,000 tunnels, querying the simulated API over real HTTP at testNow.
+// With recorded, the client asks a server that answers every query with
+// the simulator's answer, recorded once: the simulator's work to build it
+// is left out.
+func largeEdge(b *testing.B, recorded bool) *poll.Edge {
+	b.Helper()
+	sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(testNow, 10_000, 10)},
+		simulator.WithClock(func() time.Time { return testNow }), simulator.WithToken(simulator.DemoToken),
+		// The benchmark asks far more often than a real exporter would.
+		simulator.WithGraphQLRateLimit(1<<30, 5*time.Minute), simulator.WithRateLimit(1<<30, 5*time.Minute))
+	auth, err := api.TokenAuth(simulator.DemoToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := sim.Start(b)
+	if recorded {
+		url = recordedGraphQL(b, url)
+	}
+	client, err := api.New(api.Config{BaseURL: url, Auth: auth, Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(client.CloseIdleConnections)
+	e, err := poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: poll.FixedAccounts(simulator.AccountLarge),
+		Interval: time.Minute, Timeout: time.Minute, Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkEdge measures the edge view of one account of 10,000
+// connectors and 20,000 tunnels (simulator.LargeFleet and LargeEdge):
+// every dataset answers its 10,000-row limit, about 70,000 rows a query.
+//
+//   - refresh: one refresh as the background loop does it: the GraphQL
+//     query over real HTTP to the simulator in this process (its work to
+//     build the answer included), decoding, and the fold into the view.
+//     view-MiB is the heap the view holds once built; peak-heap-MiB is the
+//     highest heap, garbage included, during the timed refreshes, above
+//     the heap before them.
+//   - refresh-recorded: the same, against a server that answers the
+//     simulator's recorded answer, so the exporter's own work only.
+//   - page: one GET /metrics of that view through the handler, in the text
+//     format, into a discarding writer; the REST part of the page is empty
+//     (see BenchmarkHandler for that), so this is the edge view's share.
+func BenchmarkEdge(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		recorded bool
+	}{{"refresh", false}, {"refresh-recorded", true}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkRefresh(b, largeEdge(b, c.recorded)) })
+	}
+	b.Run("page", func(b *testing.B) {
+		e := largeEdge(b, false)
+		e.Refresh(ctx, simulator.AccountLarge)
+		p, err := poll.New(poll.Config{Client: &fixedClient{}, Accounts: poll.FixedAccounts(simulator.AccountLarge),
+			Now: func() time.Time { return testNow }, Edge: e})
+		if err != nil {
+			b.Fatal(err)
+		}
+		exp, err := New(Config{Poller: p, Now: func() time.Time { return testNow }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := NewHandler(exp, prometheus.NewRegistry(), HandlerOpts{})
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		w := &countingDiscard{discard: discard{h: http.Header{}}}
+		h.ServeHTTP(w, req)
+		if w.n < 10*mib {
+			b.Fatalf("a page of %d bytes: the view is not on it", w.n)
+		}
+		base := settledHeap()
+		b.ReportAllocs()
+		b.ResetTimer()
+		stop := peakHeap()
+		for b.Loop() {
+			h.ServeHTTP(&discard{h: http.Header{}}, req)
+		}
+		peak := stop()
+		b.StopTimer()
+		b.ReportMetric(float64(peak-min(base, peak))/mib, "peak-heap-MiB")
+		b.ReportMetric(float64(w.n)/mib, "page-MiB")
+	})
+}
+
+// benchmarkRefresh times e.Refresh of the large account, after a first one
+// that builds the view.
+func benchmarkRefresh(b *testing.B, e *poll.Edge) {
+	ctx := context.Background()
+	before := settledHeap()
+	e.Refresh(ctx, simulator.AccountLarge)
+	base := settledHeap()
+	view := base - min(before, base)
+	if e.View(simulator.AccountLarge) == nil {
+		b.Fatal("no view")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	stop := peakHeap()
+	for b.Loop() {
+		e.Refresh(ctx, simulator.AccountLarge)
+	}
+	peak := stop()
+	b.StopTimer()
+	for _, d := range e.View(simulator.AccountLarge).Datasets {
+		if d.Err != nil {
+			b.Fatalf("%s: %v", d.Name, d.Err)
+		}
+	}
+	b.ReportMetric(float64(view)/mib, "view-MiB")
+	b.ReportMetric(float64(peak-min(base, peak))/mib, "peak-heap-MiB")
+}
+
+// recordedGraphQL records the simulator's answer to the edge query of the
+// large account, and serves it to every POST /graphql.
+func recordedGraphQL(b *testing.B, simURL string) string {
+	b.Helper()
+	doc, err := api.EdgeQueryDocument(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, end := api.EdgeWindow(time.Time{}, testNow)
+	body, err := json.Marshal(map[string]any{"query": doc, "variables": map[string]any{
+		"accountTag": simulator.AccountLarge, "start": start.Format(time.RFC3339), "end": end.Format(time.RFC3339)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, simURL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+simulator.DemoToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("recording the answer: %d %v", resp.StatusCode, err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+		_, _ = w.Write(answer)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// countingDiscard is a discard that counts the bytes thrown away.
+type countingDiscard struct {
+	discard
+	n int
+}
+
+func (d *countingDiscard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
