@@ -96,15 +96,18 @@ func countColos(account string, rows []api.TunnelHealthRow) []tunnelColos {
 	return out
 }
 
-// edgeGauge declares a family with one sample per row, skipped when value
-// is nil.
-func edgeGauge[R any](name, help, doc string, labels []string, value func(*R) *float64, labelValues func(*R) []string) *Family[of[R]] {
+// edgeGauge declares a family with at most one sample per row: value
+// returns the sample's value, nil to skip the row, and add writes it with
+// the row's labels (a call with its label values spelt out, so that they
+// stay on the stack: a page holds tens of thousands of these).
+func edgeGauge[R any](name, help, doc string, labels []string, value func(*R) *float64,
+	add func(s Sampler, v float64, account string, r *R)) *Family[of[R]] {
 	return &Family[of[R]]{
 		Name: namespace + "_edge_" + name, Help: help, Doc: doc, Type: exposition.Gauge,
 		Labels: append([]string{"account_id"}, labels...),
 		Samples: func(s Sampler, o *of[R]) {
 			if v := value(o.r); v != nil {
-				s.Add(*v, append([]string{o.account}, labelValues(o.r)...)...)
+				add(s, *v, o.account, o.r)
 			}
 		},
 	}
@@ -112,7 +115,9 @@ func edgeGauge[R any](name, help, doc string, labels []string, value func(*R) *f
 
 func connectorGaugeOf(name, help, doc string, value func(*api.ConnectorSnapshotRow) *float64) *Family[of[api.ConnectorSnapshotRow]] {
 	return edgeGauge(name, help, doc, []string{"connector_id"}, value,
-		func(r *api.ConnectorSnapshotRow) []string { return []string{r.ConnectorID} })
+		func(s Sampler, v float64, account string, r *api.ConnectorSnapshotRow) {
+			s.Add(v, account, r.ConnectorID)
+		})
 }
 
 func edgeFamilies() []renderer {
@@ -124,7 +129,7 @@ func edgeFamilies() []renderer {
 			"Magic WAN routes by these checks. "+edgeDoc,
 			[]string{"tunnel_name", "colo"},
 			func(r *api.TunnelHealthRow) *float64 { return r.State },
-			func(r *api.TunnelHealthRow) []string { return []string{r.TunnelName, r.Colo} }))...)
+			func(s Sampler, v float64, a string, r *api.TunnelHealthRow) { s.Add(v, a, r.TunnelName, r.Colo) }))...)
 	out = append(out, bind(SourceEdge, func(p *page) []tunnelColos { return p.edge.colos },
 		&Family[tunnelColos]{
 			Name: namespace + "_edge_tunnel_colos",
@@ -145,7 +150,7 @@ func edgeFamilies() []renderer {
 				v := *r.BitRate / 8
 				return &v
 			},
-			func(r *poll.TrafficSeries) []string { return []string{r.TunnelName, r.Direction} }),
+			func(s Sampler, v float64, a string, r *poll.TrafficSeries) { s.Add(v, a, r.TunnelName, r.Direction) }),
 		&Family[of[poll.TrafficSeries]]{
 			Name: namespace + "_edge_tunnel_traffic_bytes_total",
 			Help: "Bytes the tunnel carried over the complete five-minute buckets since the exporter started.",
@@ -175,23 +180,23 @@ func edgeFamilies() []renderer {
 		edgeGauge("connector_filesystem_size_bytes", "Size of the connector's filesystem, in bytes.", edgeDoc,
 			[]string{"connector_id", "mountpoint"},
 			func(r *api.MountRow) *float64 { return r.TotalBytes },
-			func(r *api.MountRow) []string { return []string{r.ConnectorID, r.MountPoint} }),
+			func(s Sampler, v float64, a string, r *api.MountRow) { s.Add(v, a, r.ConnectorID, r.MountPoint) }),
 		edgeGauge("connector_filesystem_avail_bytes", "Free space of the connector's filesystem, in bytes.",
 			"A full filesystem stops logging and software upgrades. "+edgeDoc,
 			[]string{"connector_id", "mountpoint"},
 			func(r *api.MountRow) *float64 { return r.AvailableBytes },
-			func(r *api.MountRow) []string { return []string{r.ConnectorID, r.MountPoint} }),
+			func(s Sampler, v float64, a string, r *api.MountRow) { s.Add(v, a, r.ConnectorID, r.MountPoint) }),
 	)...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[api.ThermalRow] { return p.edge.thermals },
 		edgeGauge("connector_temperature_celsius", "Temperature of the connector's sensor, in degrees Celsius.", edgeDoc,
 			[]string{"connector_id", "sensor"},
 			func(r *api.ThermalRow) *float64 { return r.CurrentCelsius },
-			func(r *api.ThermalRow) []string { return []string{r.ConnectorID, r.Label} }),
+			func(s Sampler, v float64, a string, r *api.ThermalRow) { s.Add(v, a, r.ConnectorID, r.Label) }),
 		edgeGauge("connector_temperature_critical_celsius",
 			"Temperature at which the connector's sensor reports a critical failure, in degrees Celsius.", edgeDoc,
 			[]string{"connector_id", "sensor"},
 			func(r *api.ThermalRow) *float64 { return r.CriticalCelsius },
-			func(r *api.ThermalRow) []string { return []string{r.ConnectorID, r.Label} }),
+			func(s Sampler, v float64, a string, r *api.ThermalRow) { s.Add(v, a, r.ConnectorID, r.Label) }),
 	)...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorTunnelRow] { return p.edge.tunnels },
 		edgeGauge("connector_tunnel_health",
@@ -199,7 +204,9 @@ func edgeFamilies() []renderer {
 			"The worst state of the bucket. "+edgeDoc,
 			[]string{"connector_id", "tunnel_id", "interface_name"},
 			func(r *api.ConnectorTunnelRow) *float64 { return r.HealthValue },
-			func(r *api.ConnectorTunnelRow) []string { return []string{r.ConnectorID, r.TunnelID, r.InterfaceName} }),
+			func(s Sampler, v float64, a string, r *api.ConnectorTunnelRow) {
+				s.Add(v, a, r.ConnectorID, r.TunnelID, r.InterfaceName)
+			}),
 	)...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[api.HAStateRow] { return p.edge.ha },
 		edgeGauge("connector_ha_state",
@@ -207,7 +214,7 @@ func edgeFamilies() []renderer {
 			"An HA site needs exactly one active connector. "+edgeDoc,
 			[]string{"connector_id"},
 			func(r *api.HAStateRow) *float64 { return r.HAState },
-			func(r *api.HAStateRow) []string { return []string{r.ConnectorID} }),
+			func(s Sampler, v float64, a string, r *api.HAStateRow) { s.Add(v, a, r.ConnectorID) }),
 	)...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[poll.EventSeries] { return p.edge.events },
 		&Family[of[poll.EventSeries]]{
