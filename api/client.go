@@ -49,6 +49,11 @@ type RequestInfo struct {
 	Duration   time.Duration
 	// RateLimit is what the response's rate-limit headers said.
 	RateLimit RateLimit
+	// Failed is true when the status was 2xx but the call failed all the
+	// same: the body was cut short, too large or unreadable, not a valid
+	// answer, or the answer said success false. StatusCode alone would
+	// count such a call as a success.
+	Failed bool
 }
 
 // Config configures a Client.
@@ -187,32 +192,32 @@ func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 // ListConnectors returns every Magic WAN Connector of the account
 // (GET /accounts/{account_id}/magic/connectors).
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
-	wire, err := get[[]wireConnector](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
+	wire, err := get[list[wireConnector]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
 	if err != nil {
 		return nil, err
 	}
-	return connectors(wire), nil
+	return connectors(wire.items), nil
 }
 
 // ListApps returns every Magic WAN app of the account, custom and managed
 // (GET /accounts/{account_id}/magic/apps).
 func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
-	wire, err := get[[]wireApp](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
+	wire, err := get[list[wireApp]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
 	if err != nil {
 		return nil, err
 	}
-	return apps(wire), nil
+	return apps(wire.items), nil
 }
 
 func accountPath(accountID, rest string) string {
 	return "/accounts/" + url.PathEscape(accountID) + rest
 }
 
-// envelope is the response shape shared by every v4 endpoint.
+// envelope is the response shape shared by every v4 endpoint. Its
+// messages array is never used, so it is skipped, not held.
 type envelope[T any] struct {
 	Success    *bool       `json:"success"`
-	Errors     []Message   `json:"errors"`
-	Messages   []Message   `json:"messages"`
+	Errors     messageList `json:"errors"`
 	Result     T           `json:"result"`
 	ResultInfo *resultInfo `json:"result_info"`
 }
@@ -248,7 +253,7 @@ func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (
 	return env, nil
 }
 
-func (e *envelope[T]) messages() []Message { return e.Errors }
+func (e *envelope[T]) messages() ([]Message, int) { return e.Errors.items, e.Errors.more }
 
 func (e *envelope[T]) check() error {
 	switch {
@@ -256,6 +261,9 @@ func (e *envelope[T]) check() error {
 		return errNoSuccessField
 	case !*e.Success:
 		return errSuccessFalse
+	}
+	if r, ok := any(&e.Result).(interface{ check() error }); ok {
+		return r.check()
 	}
 	return nil
 }
@@ -275,9 +283,9 @@ type request struct {
 
 // answer is a decoded response body.
 type answer interface {
-	// messages are the errors the body carried, reported when the call
-	// failed.
-	messages() []Message
+	// messages are the first errors the body carried, reported when the
+	// call failed, and how many more it carried.
+	messages() ([]Message, int)
 	// check says what is wrong with a body that came with a 2xx status.
 	check() error
 }
@@ -340,14 +348,13 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	if op == "" {
 		op = r.method + " " + r.path
 	}
-	fail := func(status int, msgs []Message, err error) *Error {
-		return &Error{
-			Endpoint:   r.endpoint,
-			Op:         op,
-			StatusCode: status,
-			Errors:     c.redactMessages(msgs),
-			Err:        c.redactErr(err),
+	fail := func(status int, v answer, err error) *Error {
+		e := &Error{Endpoint: r.endpoint, Op: op, StatusCode: status, Err: c.redactErr(err)}
+		if v != nil {
+			msgs, more := v.messages()
+			e.Errors, e.MoreErrors = c.redactMessages(msgs), more
 		}
+		return e
 	}
 	if wait := c.backoffRemaining(r.budget); wait > 0 {
 		return zero, nil, fail(0, nil, &BackoffError{Remaining: wait}), false
@@ -380,18 +387,24 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	}
 	decodeErr := decodeBody(resp, v, c.maxBytes)
 	closeBody(resp.Body)
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	var checkErr error
+	if decodeErr == nil && ok2xx {
+		checkErr = v.check()
+	}
 	c.observe(RequestInfo{
 		Endpoint:   r.endpoint,
 		StatusCode: resp.StatusCode,
 		Duration:   time.Since(start),
 		RateLimit:  ParseRateLimit(resp.Header),
+		Failed:     ok2xx && (decodeErr != nil || checkErr != nil),
 	})
 
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// The status says it all; the body may be anything, so a decode
 		// error is not reported.
 		pause := c.backOff(r.budget, resp.Header.Get("Retry-After"))
-		return zero, nil, fail(resp.StatusCode, v.messages(), &BackoffError{Remaining: pause, Started: true}), false
+		return zero, nil, fail(resp.StatusCode, v, &BackoffError{Remaining: pause, Started: true}), false
 	}
 	transient := resp.StatusCode >= 500 && ctx.Err() == nil
 	switch {
@@ -399,11 +412,10 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 		// A body cut short by the network is as transient as a 5xx.
 		var read *readErr
 		return zero, nil, fail(resp.StatusCode, nil, decodeErr), transient || (errors.As(decodeErr, &read) && ctx.Err() == nil)
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return zero, nil, fail(resp.StatusCode, v.messages(), nil), transient
-	}
-	if err := v.check(); err != nil {
-		return zero, nil, fail(resp.StatusCode, v.messages(), err), false
+	case !ok2xx:
+		return zero, nil, fail(resp.StatusCode, v, nil), transient
+	case checkErr != nil:
+		return zero, nil, fail(resp.StatusCode, v, checkErr), false
 	}
 	return v, resp.Header, nil, false
 }
@@ -431,10 +443,11 @@ func closeBody(body io.ReadCloser) {
 var decodeOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // decodeBody decodes a JSON envelope from resp into v, reading at most limit
-// bytes, and explains every way the body can be unusable.
+// bytes, and explains every way the body can be unusable. The body streams
+// through: no string longer than maxJSONString is held, whatever was sent.
 func decodeBody(resp *http.Response, v any, limit int64) error {
 	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
-	br := bufio.NewReaderSize(lr, 64<<10)
+	br := bufio.NewReaderSize(&stringCutter{r: lr, max: maxJSONString}, 64<<10)
 	first, err := firstNonSpace(br)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -455,7 +468,8 @@ func decodeBody(resp *http.Response, v any, limit int64) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("response body is truncated JSON")
 	}
-	return fmt.Errorf("response body is malformed JSON: %w", err)
+	// The decoder's error may quote a member name: keep it short.
+	return fmt.Errorf("response body is malformed JSON: %s", bound(err.Error()))
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {
@@ -560,7 +574,27 @@ func (c *Client) redact(s string) string {
 	for _, secret := range c.auth.secrets() {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "[REDACTED]")
+			s = redactCutSecret(s, secret)
 		}
 	}
 	return s
 }
+
+// redactCutSecret redacts the start of a secret left at the end of a text
+// cut short ("...", as bound cuts), which the whole secret does not match.
+func redactCutSecret(s, secret string) string {
+	body, cut := strings.CutSuffix(s, "...")
+	if !cut {
+		return s
+	}
+	for n := len(secret) - 1; n >= minSecretPrefix; n-- {
+		if strings.HasSuffix(body, secret[:n]) {
+			return body[:len(body)-n] + "[REDACTED]..."
+		}
+	}
+	return s
+}
+
+// minSecretPrefix is the shortest start of a secret redactCutSecret
+// removes: shorter ones are as likely to be ordinary text.
+const minSecretPrefix = 4
