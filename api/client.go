@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -30,9 +31,15 @@ import (
 // DefaultBaseURL is the Cloudflare API v4 base URL.
 const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
-// DefaultMaxResponseBytes bounds how much of a response body is read. The
-// largest expected answer, 50,000 connectors, is about 40 MiB.
-const DefaultMaxResponseBytes = 64 << 20
+// DefaultMaxResponseBytes bounds how much of a response body is read: what
+// the largest fleet planned for needs, and no more. A connector takes 566
+// bytes of JSON with every field set (the simulator's LargeFleet, license
+// key included), so 50,000 connectors are 28.3 MB (27 MiB); 40 MiB leaves
+// about half as much again for longer notes and fields added later. The
+// other answers are smaller: 50,000 apps are 7.6 MB, the GraphQL edge
+// answer at MaxEdgeRows 13 MB. A larger answer fails the call with an
+// error naming --cloudflare.max-response-bytes.
+const DefaultMaxResponseBytes = 40 << 20
 
 // Endpoint names, as used in errors, RequestInfo and metric labels.
 const (
@@ -70,6 +77,12 @@ type Config struct {
 	UserAgent string
 	// MaxResponseBytes defaults to DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// MaxInflightBytes bounds the bytes of response bodies being read at
+	// once by all the client's calls together; it defaults to
+	// DefaultMaxInflightBytes and must not be less than MaxResponseBytes.
+	// A call that finds it reached waits, at most as long as its context
+	// allows, and then fails with an *InflightError.
+	MaxInflightBytes int64
 	// Observe, if set, is called once per HTTP request, from the goroutine
 	// that made it.
 	Observe func(RequestInfo)
@@ -89,6 +102,7 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	maxBytes  int64
+	inflight  *inflight
 	observe   func(RequestInfo)
 	now       func() time.Time
 
@@ -136,9 +150,16 @@ func New(cfg Config) (*Client, error) {
 		hc = &c
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	maxBytes := cfg.MaxResponseBytes
+	maxBytes, maxInflight := cfg.MaxResponseBytes, cfg.MaxInflightBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
+	}
+	if maxInflight <= 0 {
+		maxInflight = max(DefaultMaxInflightBytes, maxBytes)
+	}
+	if maxInflight < maxBytes {
+		return nil, fmt.Errorf("--cloudflare.max-inflight-bytes (%s) must not be less than --cloudflare.max-response-bytes (%s): "+
+			"the largest answer could never be read", units.Base2Bytes(maxInflight), units.Base2Bytes(maxBytes))
 	}
 	observe := cfg.Observe
 	if observe == nil {
@@ -154,6 +175,7 @@ func New(cfg Config) (*Client, error) {
 		http:      hc,
 		userAgent: cfg.UserAgent,
 		maxBytes:  maxBytes,
+		inflight:  newInflight(maxInflight),
 		observe:   observe,
 		now:       now,
 	}, nil
@@ -385,8 +407,13 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 		c.observe(RequestInfo{Endpoint: r.endpoint, Duration: time.Since(start)})
 		return zero, nil, fail(0, nil, transportError(err)), ctx.Err() == nil
 	}
+	// The body takes its bytes from the bound shared by every call, and
+	// gives them back once decoded.
+	counted := c.inflight.body(ctx, resp.Body)
+	resp.Body = counted
 	decodeErr := decodeBody(resp, v, c.maxBytes)
 	closeBody(resp.Body)
+	counted.done()
 	ok2xx := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	var checkErr error
 	if decodeErr == nil && ok2xx {
@@ -488,7 +515,8 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 
 func readError(err error) error {
 	var tooLarge errTooLarge
-	if errors.As(err, &tooLarge) {
+	var inflight *InflightError
+	if errors.As(err, &tooLarge) || errors.As(err, &inflight) {
 		return err
 	}
 	return &readErr{err}

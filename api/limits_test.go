@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,5 +157,79 @@ func TestResultOfTheWrongShapeFails(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInflightBound: five accounts answering bodies that never end, read
+// at once, keep the heap within the bound on the bytes in flight, and every
+// call fails with an error naming the flag to raise.
+func TestInflightBound(t *testing.T) {
+	const maxInflight, maxResponse = 24 << 20, 24 << 20
+	sim, c := newClient(t, api.Config{MaxInflightBytes: maxInflight, MaxResponseBytes: maxResponse})
+	gate := make(chan struct{})
+	connector := `{"id":"c0ffee00000000000000000000000001","activated":true,"device":{"id":"dev-000001","serial_number":"MC1000-000001","type":"MANAGED"},` +
+		`"interrupt_window_days_of_week":["Sunday"],"interrupt_window_hour_of_day":3,"interrupt_window_duration_hours":2,"interrupt_window_embargo_dates":["2026-12-24"],` +
+		`"last_heartbeat":"2026-11-24T11:59:52Z","last_seen_version":"2026.10.2","last_updated":"2026-11-20T08:15:02Z","notes":"Branch 1 - Europe/London store",` +
+		`"primary":true,"site_id":"site-000001","timezone":"Europe/London"},`
+	sim.SetFault("", simulator.EndpointConnectors, simulator.Fault{Gate: gate, Body: `{"success":true,"errors":[],"result":[`, Endless: connector})
+
+	accounts := make([]string, 5)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%032x", i+1)
+	}
+	errs := make([]error, len(accounts))
+	grew := heapPeak(t, func() {
+		var wg sync.WaitGroup
+		for i, id := range accounts {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				_, errs[i] = c.ListConnectors(ctx, id)
+			})
+		}
+		time.Sleep(50 * time.Millisecond)
+		close(gate)
+		wg.Wait()
+	})
+	t.Logf("heap grew %.1f MiB with %d MiB in flight at most", float64(grew)/(1<<20), maxInflight>>20)
+	inflight := 0
+	for i, err := range errs {
+		var apiErr *api.Error
+		var inflightErr *api.InflightError
+		switch {
+		case !errors.As(err, &apiErr):
+			t.Errorf("account %d: %T %v, want an *api.Error", i, err, err)
+		case errors.As(err, &inflightErr):
+			inflight++
+			if !strings.Contains(err.Error(), "reached --cloudflare.max-inflight-bytes (24MiB)") {
+				t.Errorf("account %d: %v", i, err)
+			}
+		case !strings.Contains(err.Error(), fmt.Sprintf("response body larger than %d bytes (--cloudflare.max-response-bytes)", maxResponse)):
+			t.Errorf("account %d: %v", i, err)
+		}
+		if apiErr != nil && apiErr.Attempts != 1 {
+			t.Errorf("account %d: %d attempts; a limit is no reason to retry", i, apiErr.Attempts)
+		}
+	}
+	if inflight == 0 {
+		t.Error("no call met the bound on bytes in flight")
+	}
+	// Decoded connectors take about 0.8 times their JSON; with the garbage
+	// of decoding and of the calls that failed, not yet collected, the heap
+	// grows up to about twice the bound (5 x 24 MiB unbounded: 115 MiB).
+	if grew > 5*maxInflight/2 {
+		t.Errorf("heap grew %d MiB, bound %d MiB in flight", grew>>20, maxInflight>>20)
+	}
+	// Once the calls have ended, the bound is free again.
+	sim.ClearFaults()
+	if _, err := c.ListConnectors(context.Background(), simulator.AccountRetail); err != nil {
+		t.Errorf("after the endless answers: %v", err)
+	}
+}
+
+func TestInflightBoundBelowResponseBoundIsRefused(t *testing.T) {
+	_, err := api.New(api.Config{Auth: mustAuth(api.TokenAuth("t0ken")), MaxResponseBytes: 64 << 20, MaxInflightBytes: 32 << 20})
+	if err == nil || !strings.Contains(err.Error(), "--cloudflare.max-inflight-bytes (32MiB) must not be less than --cloudflare.max-response-bytes (64MiB)") {
+		t.Errorf("error: %v", err)
 	}
 }
