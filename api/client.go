@@ -83,6 +83,11 @@ type Config struct {
 	// A call that finds it reached waits, at most as long as its context
 	// allows, and then fails with an *InflightError.
 	MaxInflightBytes int64
+	// OnCredentialError, if set, is called when re-reading a credential
+	// file (TokenFileAuth) failed and the last good credential stays in
+	// use: once per distinct failure, from the goroutine of the request
+	// that found it. The error names the file, never the secret.
+	OnCredentialError func(error)
 	// Observe, if set, is called once per HTTP request, from the goroutine
 	// that made it.
 	Observe func(RequestInfo)
@@ -104,7 +109,9 @@ type Client struct {
 	maxBytes  int64
 	inflight  *inflight
 	observe   func(RequestInfo)
-	now       func() time.Time
+	// credErr receives a credential file's reload failures.
+	credErr func(error)
+	now     func() time.Time
 
 	mu sync.Mutex
 	// backoffUntil is, per budget, when calls may be made again after a
@@ -169,6 +176,10 @@ func New(cfg Config) (*Client, error) {
 	if now == nil {
 		now = time.Now
 	}
+	credErr := cfg.OnCredentialError
+	if credErr == nil {
+		credErr = func(error) {}
+	}
 	return &Client{
 		baseURL:   strings.TrimRight(u.String(), "/"),
 		auth:      cfg.Auth,
@@ -177,6 +188,7 @@ func New(cfg Config) (*Client, error) {
 		maxBytes:  maxBytes,
 		inflight:  newInflight(maxInflight),
 		observe:   observe,
+		credErr:   credErr,
 		now:       now,
 	}, nil
 }
@@ -390,7 +402,7 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	if err != nil {
 		return zero, nil, fail(0, nil, err), false
 	}
-	if err := c.auth.apply(req.Header); err != nil {
+	if err := c.auth.apply(req.Header, func(err error) { c.credErr(c.redactErr(err)) }); err != nil {
 		return zero, nil, fail(0, nil, err), false
 	}
 	req.Header.Set("Accept", "application/json")

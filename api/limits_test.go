@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -232,4 +234,77 @@ func TestInflightBoundBelowResponseBoundIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--cloudflare.max-inflight-bytes (32MiB) must not be less than --cloudflare.max-response-bytes (64MiB)") {
 		t.Errorf("error: %v", err)
 	}
+}
+
+// TestTokenFileReloadFailuresAreReported: a token file rotated to nothing,
+// or removed, leaves the last good token in use and is reported once per
+// distinct failure, without the token.
+func TestTokenFileReloadFailuresAreReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	write := func(s string) {
+		t.Helper()
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(simulator.DemoToken + "\n")
+	var mu sync.Mutex
+	var reported []string
+	sim, c := newClient(t, api.Config{
+		Auth: mustAuth(api.TokenFileAuth(path)),
+		OnCredentialError: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reported = append(reported, err.Error())
+		},
+	})
+	list := func(times int) {
+		t.Helper()
+		for range times {
+			if _, err := c.ListApps(context.Background(), simulator.AccountLabs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	expect := func(want ...string) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reported) != len(want) {
+			t.Fatalf("reported %q, want %d reports", reported, len(want))
+		}
+		for i, w := range want {
+			if !strings.Contains(reported[i], w) || !strings.Contains(reported[i], "the last good token stays in use") {
+				t.Errorf("report %d = %q, want %q", i, reported[i], w)
+			}
+			assertNoSecret(t, "report", reported[i])
+		}
+	}
+
+	list(2)
+	expect()
+	write("\n")
+	list(3)
+	expect("API token in " + path + " is empty")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	list(3)
+	expect("API token in "+path+" is empty", "read API token file: stat "+path+": no such file or directory")
+	for _, r := range sim.Requests() {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+simulator.DemoToken {
+			t.Errorf("Authorization = %q, want the last good token", got)
+		}
+	}
+
+	// A good file again, then the same failure as before: reported anew.
+	write(simulator.DemoToken)
+	list(1)
+	write("")
+	list(2)
+	expect("is empty", "no such file", "is empty")
 }
