@@ -49,6 +49,7 @@ type flags struct {
 	accounts, accountIDs []string
 	apiURL               string
 	maxResponseBytes     api.ByteSize
+	maxInflightBytes     api.ByteSize
 	timeoutOffset        time.Duration
 	demo                 bool
 }
@@ -76,7 +77,9 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("cloudflare.api-url", "Base URL of the Cloudflare API.").
 		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
 	app.Flag("cloudflare.max-response-bytes", "Largest API response body read; a larger one fails the call with a clear error.").
-		Default("64MiB").SetValue(&f.maxResponseBytes)
+		Default("40MiB").SetValue(&f.maxResponseBytes)
+	app.Flag("cloudflare.max-inflight-bytes", "Most bytes of API response bodies read at once, by all calls together: the bound on the memory they take.").
+		Default("64MiB").SetValue(&f.maxInflightBytes)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		Default("false").BoolVar(&f.demo)
 	f.poll = poll.AddFlags(app)
@@ -158,7 +161,12 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		Auth:             auth,
 		UserAgent:        version.ComponentUserAgent(exporterName),
 		MaxResponseBytes: int64(f.maxResponseBytes),
+		MaxInflightBytes: int64(f.maxInflightBytes),
 		Observe:          apiMetrics.Observe,
+		OnCredentialError: func(err error) {
+			level.Warn(logger).Log("msg", "re-reading the API token file failed; the last good token stays in use", "err", err)
+			apiMetrics.CredentialError(err)
+		},
 	})
 	if err != nil {
 		return nil, err

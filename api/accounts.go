@@ -28,12 +28,12 @@ func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 	var all []Account
 	for page := 1; page <= maxAccountPages; page++ {
 		path := fmt.Sprintf("/accounts?page=%d&per_page=%d", page, AccountsPerPage)
-		env, err := getEnvelope[[]Account](ctx, c, EndpointAccounts, path)
+		env, err := getEnvelope[list[Account]](ctx, c, EndpointAccounts, path)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, env.Result...)
-		if env.ResultInfo == nil || page >= env.ResultInfo.TotalPages || len(env.Result) == 0 {
+		all = append(all, env.Result.items...)
+		if env.ResultInfo == nil || page >= env.ResultInfo.TotalPages || len(env.Result.items) == 0 {
 			return all, nil
 		}
 	}

@@ -14,7 +14,10 @@ import (
 // are the only ones: they also know which strings are secret, so the client
 // can keep them out of every error it returns.
 type Auth interface {
-	apply(h http.Header) error
+	// apply sets the credential's headers. A credential that keeps
+	// working after a failed reload reports the failure to report, once
+	// per distinct failure.
+	apply(h http.Header, report func(error)) error
 	secrets() []string
 }
 
@@ -32,8 +35,10 @@ func TokenAuth(token string) (Auth, error) {
 // such as a trailing newline, is ignored. The file is read again whenever
 // it changes (new modification time, size or inode, as when Kubernetes
 // swaps a mounted Secret), so a token can be rotated without a restart.
-// Should the changed file be unreadable or hold no valid token, the last
-// good token stays in use and the file is tried again on the next request.
+// Should the changed file be unreadable, gone or hold no valid token, the
+// last good token stays in use, the file is tried again on the next
+// request, and the failure goes to Config.OnCredentialError, once until
+// the file reads well again or fails otherwise.
 func TokenFileAuth(path string) (Auth, error) {
 	a := &tokenFileAuth{path: path}
 	if err := a.reload(); err != nil {
@@ -54,13 +59,27 @@ type tokenFileAuth struct {
 	// seen holds every token read so far, to redact from errors: an error
 	// about a request made just before a rotation may carry the old one.
 	seen []string
+	// reported is the text of the reload failure reported last; "" once a
+	// reload succeeded.
+	reported string
 }
 
-func (a *tokenFileAuth) apply(h http.Header) error {
-	if err := a.reload(); err != nil && a.current() == "" {
-		return err
+func (a *tokenFileAuth) apply(h http.Header, report func(error)) error {
+	err := a.reload()
+	token := a.current()
+	if err != nil {
+		if token == "" {
+			return err
+		}
+		a.mu.Lock()
+		fresh := err.Error() != a.reported
+		a.reported = err.Error()
+		a.mu.Unlock()
+		if fresh {
+			report(fmt.Errorf("%w; the last good token stays in use", err))
+		}
 	}
-	h.Set("Authorization", "Bearer "+a.current())
+	h.Set("Authorization", "Bearer "+token)
 	return nil
 }
 
@@ -92,7 +111,7 @@ func (a *tokenFileAuth) reload() error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.token, a.stat = token, fi
+	a.token, a.stat, a.reported = token, fi, ""
 	if !slices.Contains(a.seen, token) {
 		a.seen = append(a.seen, token)
 		if len(a.seen) > maxSeenTokens {
@@ -137,7 +156,7 @@ func checkSecret(what, s string) error {
 
 type tokenAuth string
 
-func (t tokenAuth) apply(h http.Header) error {
+func (t tokenAuth) apply(h http.Header, _ func(error)) error {
 	h.Set("Authorization", "Bearer "+string(t))
 	return nil
 }
@@ -146,7 +165,7 @@ func (t tokenAuth) secrets() []string { return []string{string(t)} }
 
 type keyAuth struct{ email, key string }
 
-func (k keyAuth) apply(h http.Header) error {
+func (k keyAuth) apply(h http.Header, _ func(error)) error {
 	h.Set("X-Auth-Email", k.email)
 	h.Set("X-Auth-Key", k.key)
 	return nil

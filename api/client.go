@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -30,9 +31,15 @@ import (
 // DefaultBaseURL is the Cloudflare API v4 base URL.
 const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
-// DefaultMaxResponseBytes bounds how much of a response body is read. The
-// largest expected answer, 50,000 connectors, is about 40 MiB.
-const DefaultMaxResponseBytes = 64 << 20
+// DefaultMaxResponseBytes bounds how much of a response body is read: what
+// the largest fleet planned for needs, and no more. A connector takes 566
+// bytes of JSON with every field set (the simulator's LargeFleet, license
+// key included), so 50,000 connectors are 28.3 MB (27 MiB); 40 MiB leaves
+// about half as much again for longer notes and fields added later. The
+// other answers are smaller: 50,000 apps are 7.6 MB, the GraphQL edge
+// answer at MaxEdgeRows 13 MB. A larger answer fails the call with an
+// error naming --cloudflare.max-response-bytes.
+const DefaultMaxResponseBytes = 40 << 20
 
 // Endpoint names, as used in errors, RequestInfo and metric labels.
 const (
@@ -49,6 +56,11 @@ type RequestInfo struct {
 	Duration   time.Duration
 	// RateLimit is what the response's rate-limit headers said.
 	RateLimit RateLimit
+	// Failed is true when the status was 2xx but the call failed all the
+	// same: the body was cut short, too large or unreadable, not a valid
+	// answer, or the answer said success false. StatusCode alone would
+	// count such a call as a success.
+	Failed bool
 }
 
 // Config configures a Client.
@@ -65,6 +77,17 @@ type Config struct {
 	UserAgent string
 	// MaxResponseBytes defaults to DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// MaxInflightBytes bounds the bytes of response bodies being read at
+	// once by all the client's calls together; it defaults to
+	// DefaultMaxInflightBytes and must not be less than MaxResponseBytes.
+	// A call that finds it reached waits, at most as long as its context
+	// allows, and then fails with an *InflightError.
+	MaxInflightBytes int64
+	// OnCredentialError, if set, is called when re-reading a credential
+	// file (TokenFileAuth) failed and the last good credential stays in
+	// use: once per distinct failure, from the goroutine of the request
+	// that found it. The error names the file, never the secret.
+	OnCredentialError func(error)
 	// Observe, if set, is called once per HTTP request, from the goroutine
 	// that made it.
 	Observe func(RequestInfo)
@@ -84,8 +107,11 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	maxBytes  int64
+	inflight  *inflight
 	observe   func(RequestInfo)
-	now       func() time.Time
+	// credErr receives a credential file's reload failures.
+	credErr func(error)
+	now     func() time.Time
 
 	mu sync.Mutex
 	// backoffUntil is, per budget, when calls may be made again after a
@@ -131,9 +157,16 @@ func New(cfg Config) (*Client, error) {
 		hc = &c
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	maxBytes := cfg.MaxResponseBytes
+	maxBytes, maxInflight := cfg.MaxResponseBytes, cfg.MaxInflightBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
+	}
+	if maxInflight <= 0 {
+		maxInflight = max(DefaultMaxInflightBytes, maxBytes)
+	}
+	if maxInflight < maxBytes {
+		return nil, fmt.Errorf("--cloudflare.max-inflight-bytes (%s) must not be less than --cloudflare.max-response-bytes (%s): "+
+			"the largest answer could never be read", units.Base2Bytes(maxInflight), units.Base2Bytes(maxBytes))
 	}
 	observe := cfg.Observe
 	if observe == nil {
@@ -143,13 +176,19 @@ func New(cfg Config) (*Client, error) {
 	if now == nil {
 		now = time.Now
 	}
+	credErr := cfg.OnCredentialError
+	if credErr == nil {
+		credErr = func(error) {}
+	}
 	return &Client{
 		baseURL:   strings.TrimRight(u.String(), "/"),
 		auth:      cfg.Auth,
 		http:      hc,
 		userAgent: cfg.UserAgent,
 		maxBytes:  maxBytes,
+		inflight:  newInflight(maxInflight),
 		observe:   observe,
+		credErr:   credErr,
 		now:       now,
 	}, nil
 }
@@ -187,32 +226,32 @@ func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 // ListConnectors returns every Magic WAN Connector of the account
 // (GET /accounts/{account_id}/magic/connectors).
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
-	wire, err := get[[]wireConnector](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
+	wire, err := get[list[wireConnector]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
 	if err != nil {
 		return nil, err
 	}
-	return connectors(wire), nil
+	return connectors(wire.items), nil
 }
 
 // ListApps returns every Magic WAN app of the account, custom and managed
 // (GET /accounts/{account_id}/magic/apps).
 func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
-	wire, err := get[[]wireApp](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
+	wire, err := get[list[wireApp]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
 	if err != nil {
 		return nil, err
 	}
-	return apps(wire), nil
+	return apps(wire.items), nil
 }
 
 func accountPath(accountID, rest string) string {
 	return "/accounts/" + url.PathEscape(accountID) + rest
 }
 
-// envelope is the response shape shared by every v4 endpoint.
+// envelope is the response shape shared by every v4 endpoint. Its
+// messages array is never used, so it is skipped, not held.
 type envelope[T any] struct {
 	Success    *bool       `json:"success"`
-	Errors     []Message   `json:"errors"`
-	Messages   []Message   `json:"messages"`
+	Errors     messageList `json:"errors"`
 	Result     T           `json:"result"`
 	ResultInfo *resultInfo `json:"result_info"`
 }
@@ -248,7 +287,7 @@ func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (
 	return env, nil
 }
 
-func (e *envelope[T]) messages() []Message { return e.Errors }
+func (e *envelope[T]) messages() ([]Message, int) { return e.Errors.items, e.Errors.more }
 
 func (e *envelope[T]) check() error {
 	switch {
@@ -256,6 +295,9 @@ func (e *envelope[T]) check() error {
 		return errNoSuccessField
 	case !*e.Success:
 		return errSuccessFalse
+	}
+	if r, ok := any(&e.Result).(interface{ check() error }); ok {
+		return r.check()
 	}
 	return nil
 }
@@ -275,9 +317,9 @@ type request struct {
 
 // answer is a decoded response body.
 type answer interface {
-	// messages are the errors the body carried, reported when the call
-	// failed.
-	messages() []Message
+	// messages are the first errors the body carried, reported when the
+	// call failed, and how many more it carried.
+	messages() ([]Message, int)
 	// check says what is wrong with a body that came with a 2xx status.
 	check() error
 }
@@ -340,14 +382,13 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	if op == "" {
 		op = r.method + " " + r.path
 	}
-	fail := func(status int, msgs []Message, err error) *Error {
-		return &Error{
-			Endpoint:   r.endpoint,
-			Op:         op,
-			StatusCode: status,
-			Errors:     c.redactMessages(msgs),
-			Err:        c.redactErr(err),
+	fail := func(status int, v answer, err error) *Error {
+		e := &Error{Endpoint: r.endpoint, Op: op, StatusCode: status, Err: c.redactErr(err)}
+		if v != nil {
+			msgs, more := v.messages()
+			e.Errors, e.MoreErrors = c.redactMessages(msgs), more
 		}
+		return e
 	}
 	if wait := c.backoffRemaining(r.budget); wait > 0 {
 		return zero, nil, fail(0, nil, &BackoffError{Remaining: wait}), false
@@ -361,7 +402,7 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	if err != nil {
 		return zero, nil, fail(0, nil, err), false
 	}
-	if err := c.auth.apply(req.Header); err != nil {
+	if err := c.auth.apply(req.Header, func(err error) { c.credErr(c.redactErr(err)) }); err != nil {
 		return zero, nil, fail(0, nil, err), false
 	}
 	req.Header.Set("Accept", "application/json")
@@ -378,20 +419,31 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 		c.observe(RequestInfo{Endpoint: r.endpoint, Duration: time.Since(start)})
 		return zero, nil, fail(0, nil, transportError(err)), ctx.Err() == nil
 	}
+	// The body takes its bytes from the bound shared by every call, and
+	// gives them back once decoded.
+	counted := c.inflight.body(ctx, resp.Body)
+	resp.Body = counted
 	decodeErr := decodeBody(resp, v, c.maxBytes)
 	closeBody(resp.Body)
+	counted.done()
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	var checkErr error
+	if decodeErr == nil && ok2xx {
+		checkErr = v.check()
+	}
 	c.observe(RequestInfo{
 		Endpoint:   r.endpoint,
 		StatusCode: resp.StatusCode,
 		Duration:   time.Since(start),
 		RateLimit:  ParseRateLimit(resp.Header),
+		Failed:     ok2xx && (decodeErr != nil || checkErr != nil),
 	})
 
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// The status says it all; the body may be anything, so a decode
 		// error is not reported.
 		pause := c.backOff(r.budget, resp.Header.Get("Retry-After"))
-		return zero, nil, fail(resp.StatusCode, v.messages(), &BackoffError{Remaining: pause, Started: true}), false
+		return zero, nil, fail(resp.StatusCode, v, &BackoffError{Remaining: pause, Started: true}), false
 	}
 	transient := resp.StatusCode >= 500 && ctx.Err() == nil
 	switch {
@@ -399,11 +451,10 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 		// A body cut short by the network is as transient as a 5xx.
 		var read *readErr
 		return zero, nil, fail(resp.StatusCode, nil, decodeErr), transient || (errors.As(decodeErr, &read) && ctx.Err() == nil)
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return zero, nil, fail(resp.StatusCode, v.messages(), nil), transient
-	}
-	if err := v.check(); err != nil {
-		return zero, nil, fail(resp.StatusCode, v.messages(), err), false
+	case !ok2xx:
+		return zero, nil, fail(resp.StatusCode, v, nil), transient
+	case checkErr != nil:
+		return zero, nil, fail(resp.StatusCode, v, checkErr), false
 	}
 	return v, resp.Header, nil, false
 }
@@ -431,10 +482,11 @@ func closeBody(body io.ReadCloser) {
 var decodeOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // decodeBody decodes a JSON envelope from resp into v, reading at most limit
-// bytes, and explains every way the body can be unusable.
+// bytes, and explains every way the body can be unusable. The body streams
+// through: no string longer than maxJSONString is held, whatever was sent.
 func decodeBody(resp *http.Response, v any, limit int64) error {
 	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
-	br := bufio.NewReaderSize(lr, 64<<10)
+	br := bufio.NewReaderSize(&stringCutter{r: lr, max: maxJSONString}, 64<<10)
 	first, err := firstNonSpace(br)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -455,7 +507,8 @@ func decodeBody(resp *http.Response, v any, limit int64) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("response body is truncated JSON")
 	}
-	return fmt.Errorf("response body is malformed JSON: %w", err)
+	// The decoder's error may quote a member name: keep it short.
+	return fmt.Errorf("response body is malformed JSON: %s", bound(err.Error()))
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {
@@ -474,7 +527,8 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 
 func readError(err error) error {
 	var tooLarge errTooLarge
-	if errors.As(err, &tooLarge) {
+	var inflight *InflightError
+	if errors.As(err, &tooLarge) || errors.As(err, &inflight) {
 		return err
 	}
 	return &readErr{err}
@@ -560,7 +614,27 @@ func (c *Client) redact(s string) string {
 	for _, secret := range c.auth.secrets() {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "[REDACTED]")
+			s = redactCutSecret(s, secret)
 		}
 	}
 	return s
 }
+
+// redactCutSecret redacts the start of a secret left at the end of a text
+// cut short ("...", as bound cuts), which the whole secret does not match.
+func redactCutSecret(s, secret string) string {
+	body, cut := strings.CutSuffix(s, "...")
+	if !cut {
+		return s
+	}
+	for n := len(secret) - 1; n >= minSecretPrefix; n-- {
+		if strings.HasSuffix(body, secret[:n]) {
+			return body[:len(body)-n] + "[REDACTED]..."
+		}
+	}
+	return s
+}
+
+// minSecretPrefix is the shortest start of a secret redactCutSecret
+// removes: shorter ones are as likely to be ordinary text.
+const minSecretPrefix = 4

@@ -354,7 +354,25 @@ func TestFailures(t *testing.T) {
 			name:       "wrong JSON type",
 			fault:      simulator.Fault{Body: `{"success":true,"result":{"id":"x"}}`},
 			wantStatus: 200,
-			want:       []string{"malformed JSON", `unmarshal JSON object into Go`, `within "/result"`},
+			want:       []string{"result is not a list but an object"},
+		},
+		{
+			name:       "null result",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":null}`},
+			wantStatus: 200,
+			want:       []string{"HTTP 200 OK: result is null, not a list"},
+		},
+		{
+			name:       "no result",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[]}`},
+			wantStatus: 200,
+			want:       []string{`response has no "result"`},
+		},
+		{
+			name:       "wrong type inside the result",
+			fault:      simulator.Fault{Body: `{"success":true,"result":[{"id":7}]}`},
+			wantStatus: 200,
+			want:       []string{"malformed JSON", `within "/result/0/id"`},
 		},
 		{
 			name:       "empty body",
@@ -454,9 +472,12 @@ func TestFailures(t *testing.T) {
 			if apiErr.Attempts != wantAttempts || len(observed) != wantAttempts {
 				t.Errorf("%d attempts, %d observed, want %d", apiErr.Attempts, len(observed), wantAttempts)
 			}
+			// A 2xx answer that failed all the same is observed as failed,
+			// so that it is not counted as a success.
+			wantFailed := tc.wantStatus >= 200 && tc.wantStatus <= 299
 			for _, o := range observed {
-				if o.StatusCode != tc.wantStatus || o.Endpoint != api.EndpointConnectors {
-					t.Errorf("observed %+v, want status %d", o, tc.wantStatus)
+				if o.StatusCode != tc.wantStatus || o.Endpoint != api.EndpointConnectors || o.Failed != wantFailed {
+					t.Errorf("observed %+v, want status %d, failed %v", o, tc.wantStatus, wantFailed)
 				}
 			}
 		})

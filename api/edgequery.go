@@ -195,15 +195,13 @@ type edgeResponse struct {
 	decodeError map[edgeDataset]error
 }
 
-func (r *edgeResponse) messages() []Message {
-	out := make([]Message, 0, min(len(r.errors), 10))
-	for i := range r.errors {
-		if i == 10 {
-			break
-		}
-		out = append(out, r.errors[i].message())
+func (r *edgeResponse) messages() ([]Message, int) {
+	n := min(len(r.errors), maxErrorMessages)
+	out := make([]Message, n)
+	for i := range out {
+		out[i] = r.errors[i].message()
 	}
-	return out
+	return out, len(r.errors) - n + r.moreErrors
 }
 
 func (r *edgeResponse) check() error { return nil }

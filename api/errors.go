@@ -27,9 +27,12 @@ type Error struct {
 	Op string
 	// StatusCode is the HTTP status, or 0 when no response arrived.
 	StatusCode int
-	// Errors are the Cloudflare errors of the response envelope, with any
-	// credential text removed.
+	// Errors are the first Cloudflare errors of the response envelope (at
+	// most 5, each message cut to 300 bytes), with any credential text
+	// removed.
 	Errors []Message
+	// MoreErrors is how many more errors the envelope carried.
+	MoreErrors int
 	// Err is the transport, decode or protocol problem, if any.
 	Err error
 	// Attempts is how many requests were made: 2 when a transient failure
@@ -57,6 +60,9 @@ func (e *Error) Error() string {
 			b.WriteString("; ")
 		}
 		fmt.Fprintf(&b, "%d: %s", m.Code, m.Message)
+	}
+	if e.MoreErrors > 0 {
+		fmt.Fprintf(&b, " (and %d more)", e.MoreErrors)
 	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
@@ -127,5 +133,5 @@ func (e *BackoffError) Unwrap() error { return ErrBackoff }
 type errTooLarge struct{ limit int64 }
 
 func (e errTooLarge) Error() string {
-	return fmt.Sprintf("response body larger than %d bytes", e.limit)
+	return fmt.Sprintf("response body larger than %d bytes (--cloudflare.max-response-bytes)", e.limit)
 }

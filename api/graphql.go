@@ -126,11 +126,7 @@ func (e *gqlError) message() Message {
 	if e.Extensions.Code != "" {
 		m = string(e.Extensions.Code) + ": " + m
 	}
-	code := 0
-	if e.Code.ok() && e.Code.v >= 0 && e.Code.v < 1e9 {
-		code = int(e.Code.v)
-	}
-	return Message{Code: code, Message: m}
+	return Message{Code: e.Code.code(), Message: m}
 }
 
 // boundedString is a JSON string cut to maxMessageBytes; any other JSON
@@ -210,6 +206,14 @@ const (
 )
 
 func (n number) ok() bool { return n.state == numberOK }
+
+// code is n as an error code: 0 unless a number from 0 to 1e9.
+func (n number) code() int {
+	if n.ok() && n.v >= 0 && n.v < 1e9 {
+		return int(n.v)
+	}
+	return 0
+}
 
 func (n *number) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	v, err := dec.ReadValue()

@@ -42,5 +42,6 @@ func (s *Site) ConnectorIDs() []string {
 // ListSites returns the account's Magic WAN sites
 // (GET /accounts/{account_id}/magic/sites, one page).
 func (c *Client) ListSites(ctx context.Context, accountID string) ([]Site, error) {
-	return get[[]Site](ctx, c, EndpointSites, accountPath(accountID, "/magic/sites"))
+	sites, err := get[list[Site]](ctx, c, EndpointSites, accountPath(accountID, "/magic/sites"))
+	return sites.items, err
 }

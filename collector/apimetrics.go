@@ -13,9 +13,9 @@ import (
 )
 
 // APIMetrics records the exporter's use of the Cloudflare API over the
-// life of the process: requests by endpoint and status, and the rate limit
-// the latest responses reported. Hand Observe to the API client; /metrics
-// shows what it holds.
+// life of the process: requests by endpoint and status, the rate limit the
+// latest responses reported, and failed credential reloads. Hand Observe
+// and CredentialError to the API client; /metrics shows what it holds.
 type APIMetrics struct {
 	now func() time.Time
 
@@ -23,6 +23,8 @@ type APIMetrics struct {
 	requests map[requestKey]float64
 	latest   api.RateLimit
 	seenAt   time.Time
+	// credentialErrors counts failed re-reads of the credential file.
+	credentialErrors float64
 }
 
 type requestKey struct{ endpoint, code string }
@@ -56,7 +58,7 @@ func NewAPIMetrics(now func() time.Time) *APIMetrics {
 // signature fits api.Config.Observe.
 func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	code := "error"
-	if ri.StatusCode != 0 {
+	if ri.StatusCode != 0 && !ri.Failed {
 		code = strconv.Itoa(ri.StatusCode)
 	}
 	m.mu.Lock()
@@ -84,6 +86,14 @@ func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	}
 }
 
+// CredentialError counts a failed re-read of the credential file. Its
+// signature fits api.Config.OnCredentialError.
+func (m *APIMetrics) CredentialError(error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.credentialErrors++
+}
+
 // addTo puts what m holds on the page.
 func (m *APIMetrics) addTo(p *page) {
 	m.mu.Lock()
@@ -101,6 +111,7 @@ func (m *APIMetrics) addTo(p *page) {
 		}
 	}
 	p.rateLimit = []rateLimitRow{r}
+	p.credentialErrors = []float64{m.credentialErrors}
 }
 
 // budgetRow is the state of the budget guard of one API.
@@ -126,12 +137,22 @@ func apiFamilies() []renderer {
 			Type: exposition.Counter, Labels: []string{"api"},
 			Samples: func(s Sampler, r *budgetRow) { s.Add(r.Denied, r.api) },
 		})
-	return append(budget, append(
+	credentials := bind(SourceExporter, func(p *page) []float64 { return p.credentialErrors },
+		&Family[float64]{
+			Name: namespace + "_credential_reload_errors_total",
+			Help: "Failed re-reads of the API token file; the last good token stays in use.",
+			Doc: "Counted once per distinct failure (file empty, unreadable or gone) until the file reads well again; " +
+				"the log says which. The exporter will fail when the token in use expires or is revoked.",
+			Type:    exposition.Counter,
+			Samples: func(s Sampler, n *float64) { s.Add(*n) },
+		})
+	return append(append(budget, credentials...), append(
 		bind(SourceExporter, func(p *page) []requestRow { return p.requests },
 			&Family[requestRow]{
 				Name: namespace + "_api_requests_total",
 				Help: "Requests made to the Cloudflare API, by endpoint and HTTP status code.",
-				Doc:  "`code` is `error` when no response arrived. A rise in 429 means the rate limit is reached; in 403, the token lacks permission.",
+				Doc: "`code` is `error` when no response arrived, or when a 2xx answer failed all the same (cut short, too large, " +
+					"not a valid answer). A rise in 429 means the rate limit is reached; in 403, the token lacks permission.",
 				Type: exposition.Counter, Labels: []string{"endpoint", "code"},
 				Samples: func(s Sampler, r *requestRow) { s.Add(r.n, r.endpoint, r.code) },
 			}),

@@ -104,6 +104,8 @@ type page struct {
 	budgets        []budgetRow
 	requests       []requestRow
 	rateLimit      []rateLimitRow
+	// credentialErrors has one row, the count, when APIMetrics is set.
+	credentialErrors []float64
 }
 
 // Scrape polls one account (only), or every account, and returns the

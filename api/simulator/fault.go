@@ -1,8 +1,10 @@
 package simulator
 
 import (
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,9 +13,9 @@ import (
 //
 // Delay comes first. Then Hang or CloseConnection, if set, end the exchange.
 // Otherwise, if Errors is set the answer is a Cloudflare error envelope
-// (success false) with Status (default 200); else if Status, Body or CutAfter
-// is set the answer is Body verbatim with Status (default 200); else the
-// normal answer follows, with Header added.
+// (success false) with Status (default 200); else if Status, Body, CutAfter
+// or Endless is set the answer is Body verbatim with Status (default 200);
+// else the normal answer follows, with Header added.
 type Fault struct {
 	// Gate, if set, holds the request until it is closed (or the client
 	// gives up), before anything else.
@@ -30,6 +32,9 @@ type Fault struct {
 	// CutAfter, when positive, announces Body's full length but sends only
 	// its first CutAfter bytes, then drops the connection.
 	CutAfter int
+	// Endless, when set, follows Body with Endless again and again, with no
+	// Content-Length, until the client hangs up: an answer that never ends.
+	Endless string
 	// GraphQL, for EndpointGraphQL, disturbs the answer that follows when
 	// nothing above has answered.
 	GraphQL *GraphQLFault
@@ -115,12 +120,17 @@ func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
 	case f.Errors != nil:
 		writeEnvelope(w, orOK(f.Status), nil, f.Errors...)
 		return true
-	case f.Status != 0 || f.Body != "" || f.CutAfter > 0:
+	case f.Status != 0 || f.Body != "" || f.CutAfter > 0 || f.Endless != "":
 		ct := f.ContentType
 		if ct == "" {
 			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
+		if f.Endless != "" {
+			w.WriteHeader(orOK(f.Status))
+			endless(w, r, f.Body, f.Endless)
+			return true
+		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
 		w.WriteHeader(orOK(f.Status))
 		if f.CutAfter > 0 && f.CutAfter < len(f.Body) {
@@ -131,10 +141,27 @@ func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
 			hijackClose(w)
 			return true
 		}
-		_, _ = w.Write([]byte(f.Body))
+		// WriteString, not Write: a body of many megabytes is not copied.
+		_, _ = io.WriteString(w, f.Body)
 		return true
 	}
 	return false
+}
+
+// endless writes head, then tail over and over until the client goes away
+// (or maxHang has passed). It writes from one buffer of about 64 KiB, so
+// that the server's memory does not grow with what the client reads.
+func endless(w http.ResponseWriter, r *http.Request, head, tail string) {
+	if _, err := io.WriteString(w, head); err != nil {
+		return
+	}
+	chunk := []byte(strings.Repeat(tail, max(1, (64<<10)/len(tail))))
+	deadline := time.Now().Add(maxHang)
+	for r.Context().Err() == nil && time.Now().Before(deadline) {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
 }
 
 func orOK(status int) int {
