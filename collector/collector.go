@@ -55,6 +55,7 @@ type Exporter struct {
 	configErrors *configErrors
 	siteTimeout  time.Duration
 	budgets      map[string]*poll.Budget
+	drops        *dropLog
 	// truncated and stripped count the label values the writer cleaned,
 	// over every page.
 	truncated, stripped atomic.Int64
@@ -75,6 +76,7 @@ func New(cfg Config) (*Exporter, error) {
 		configErrors: newConfigErrors(),
 		siteTimeout:  cmp.Or(cfg.SiteHeartbeatTimeout, DefaultSiteHeartbeatTimeout),
 		budgets:      cfg.Budgets,
+		drops:        &dropLog{last: map[dropKey]int{}},
 	}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
@@ -101,6 +103,7 @@ type page struct {
 	sites          []siteRow
 	connectorSites []connectorSiteRow
 	exporter       []exporterRow
+	dropped        []droppedRow
 	budgets        []budgetRow
 	requests       []requestRow
 	rateLimit      []rateLimitRow
@@ -168,8 +171,17 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 		if a.Connectors != nil {
 			connectors = p.connectors[first:]
 		}
-		p.addSites(id, a.Sites, connectors, e.siteTimeout, now)
-		p.addApps(id, unique(a.Apps, func(a *api.App) appKey { return appKey{a.Source, a.ID} }))
+		sites, empty, repeated := valid(a.Sites, func(s *api.Site) string { return s.ID })
+		e.dropped(p, id, api.EndpointSites, a.Sites != nil, empty, repeated)
+		p.addSites(id, sites, connectors, e.siteTimeout, now)
+		apps, empty, repeated := valid(a.Apps, func(a *api.App) appKey {
+			if a.ID == "" {
+				return appKey{}
+			}
+			return appKey{a.Source, a.ID}
+		})
+		e.dropped(p, id, api.EndpointApps, a.Apps != nil, empty, repeated)
+		p.addApps(id, apps)
 		p.edge.add(id, a.Edge, now)
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})
@@ -184,7 +196,8 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	if connectors == nil {
 		return
 	}
-	connectors = unique(connectors, func(c *api.Connector) string { return c.ID })
+	connectors, empty, repeated := valid(connectors, func(c *api.Connector) string { return c.ID })
+	e.dropped(p, account, api.EndpointConnectors, true, empty, repeated)
 	for i := range connectors {
 		c := &connectors[i]
 		w, err := newInterruptWindow(c, e.zones.load)
@@ -205,25 +218,37 @@ type appKey struct {
 	id     string
 }
 
-// unique returns items without the repeats of an ID already seen, keeping
-// the first: a listing that repeats an item must not make the page repeat
-// its series. It returns items itself when nothing repeats.
-func unique[T any, K comparable](items []T, id func(*T) K) []T {
+// valid returns items without those whose ID is empty or repeats one
+// already seen (the first is kept): a listing that repeats an item must not
+// make the page repeat its series, and an empty ID identifies nothing. It
+// returns items itself when none is dropped, and how many were.
+func valid[T any, K comparable](items []T, id func(*T) K) (out []T, empty, repeated int) {
+	var zero K
 	seen := make(map[K]bool, len(items))
-	for i := range items {
-		k := id(&items[i])
-		if !seen[k] {
+	keep := func(t *T) bool {
+		k := id(t)
+		switch {
+		case k == zero:
+			empty++
+		case seen[k]:
+			repeated++
+		default:
 			seen[k] = true
+			return true
+		}
+		return false
+	}
+	for i := range items {
+		if keep(&items[i]) {
 			continue
 		}
-		out := append([]T(nil), items[:i]...)
+		out = append([]T(nil), items[:i]...)
 		for j := i + 1; j < len(items); j++ {
-			if k := id(&items[j]); !seen[k] {
-				seen[k] = true
+			if keep(&items[j]) {
 				out = append(out, items[j])
 			}
 		}
-		return out
+		return out, empty, repeated
 	}
-	return items
+	return items, 0, 0
 }

@@ -111,6 +111,7 @@ func declarations() []renderer {
 	all = append(all, edgeFamilies()...)
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)
+	all = append(all, droppedFamilies()...)
 	sortRenderers(all)
 	return all
 }
