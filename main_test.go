@@ -1696,3 +1696,44 @@ func TestBudgetGuardThroughTheBinary(t *testing.T) {
 		t.Errorf("%d scrapes had an up 0: the guard must serve the last answers", upZro)
 	}
 }
+
+// TestHugeErrorMessageThroughTheBinary: an API answering every list call
+// with a 30 MB error message, scraped by five scrapers at once, again and
+// again, gives a bounded log (each failed call one line, the message cut)
+// and a bounded process: the message is streamed and cut as it is decoded,
+// never held whole, and scrapes sharing a call do not each log it.
+func TestHugeErrorMessageThroughTheBinary(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	body := `{"success":false,"errors":[{"code":1000,"message":"` + strings.Repeat("A", 30<<20) + `"}],"messages":[],"result":null}`
+	for _, endpoint := range []string{simulator.EndpointConnectors, simulator.EndpointApps, simulator.EndpointSites} {
+		sim.SetFault("", endpoint, simulator.Fault{Status: http.StatusInternalServerError, Body: body})
+	}
+	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL, "--no-collector.edge")
+	for range 4 {
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				code, page := p.scrapeWithTimeout(t, 10)
+				if code != http.StatusOK || !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountRetail+`",endpoint="connectors"} 0`) {
+					t.Errorf("scrape answered %d, or not with up 0:\n%s", code, page)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	logs := p.logs.String()
+	if len(logs) > 64<<10 {
+		t.Errorf("%d bytes of log, want under 64 KiB", len(logs))
+	}
+	if !strings.Contains(logs, "1000: AAAA") {
+		t.Errorf("the log does not say what the API answered:\n%.2000s", logs)
+	}
+	hwm, err := procStatus(p.cmd.Process.Pid, "VmHWM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hwm > 100<<10 {
+		t.Errorf("peak RSS %d KiB, want under 100 MiB", hwm)
+	}
+	t.Logf("log %d bytes, peak RSS %d KiB", len(logs), hwm)
+}
