@@ -1293,6 +1293,10 @@ var (
 // Prometheus does (gzip accepted), and reports per scrape: wall time, the
 // exporter's CPU seconds (utime+stime from /proc/<pid>/stat), its peak RSS
 // (VmHWM), and the time the slower of the two API calls takes on its own.
+// scaleArgs are more flags for the exporter of TestScale: compare with the
+// defaults, or with the edge view and sites off as before they existed.
+var scaleArgs = flag.String("scale.args", "", "more exporter flags, space-separated, such as --no-collector.edge")
+
 func TestScale(t *testing.T) {
 	if *scaleSizes == "" {
 		t.Skip("a scale run: give -scale.sizes=1000,10000,50000 to run it")
@@ -1309,7 +1313,7 @@ func TestScale(t *testing.T) {
 			simulator.WithRateLimit(1<<30, 5*time.Minute), simulator.WithNetwork(*scaleLatency, *scaleRate))
 		apiURL := sim.Start(t)
 		p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
-			"--cloudflare.api-url="+apiURL, "--cloudflare.timeout=60s")
+			append([]string{"--cloudflare.api-url=" + apiURL, "--cloudflare.timeout=60s"}, strings.Fields(*scaleArgs)...)...)
 		pid := p.cmd.Process.Pid
 		hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: !*scaleGzip}}
 
@@ -1698,15 +1702,16 @@ func TestBudgetGuardThroughTheBinary(t *testing.T) {
 }
 
 // TestHugeErrorMessageThroughTheBinary: an API answering every list call
-// with a 30 MB error message, scraped by five scrapers at once, again and
-// again, gives a bounded log (each failed call one line, the message cut)
+// with a 30 MB error message (under HTTP 200, with success false: the case
+// that cannot be told from a fleet before it is read), scraped by five
+// scrapers at once, again and again, gives a bounded log (each failed call one line, the message cut)
 // and a bounded process: the message is streamed and cut as it is decoded,
 // never held whole, and scrapes sharing a call do not each log it.
 func TestHugeErrorMessageThroughTheBinary(t *testing.T) {
 	sim, apiURL := startSimulatedAPI(t)
 	body := `{"success":false,"errors":[{"code":1000,"message":"` + strings.Repeat("A", 30<<20) + `"}],"messages":[],"result":null}`
 	for _, endpoint := range []string{simulator.EndpointConnectors, simulator.EndpointApps, simulator.EndpointSites} {
-		sim.SetFault("", endpoint, simulator.Fault{Status: http.StatusInternalServerError, Body: body})
+		sim.SetFault("", endpoint, simulator.Fault{Status: http.StatusOK, Body: body})
 	}
 	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL, "--no-collector.edge")
 	for range 4 {

@@ -53,9 +53,18 @@ func (c *stringCutter) Read(p []byte) (int, error) {
 // filter rewrites b in place and returns how many bytes it kept.
 func (c *stringCutter) filter(b []byte) int {
 	w, i := 0, 0
+	// put moves kept bytes down over dropped ones; while nothing has been
+	// dropped (nearly always) they are already in place.
+	// (seg always starts at b[i], the byte being read.)
+	put := func(seg []byte) {
+		if w != i {
+			copy(b[w:], seg)
+		}
+		w += len(seg)
+	}
 	keep := func(seg []byte) {
-		if !c.drop {
-			w += copy(b[w:], seg)
+		if !c.drop && len(seg) > 0 {
+			put(seg)
 			c.n += len(seg)
 		}
 	}
@@ -64,10 +73,10 @@ func (c *stringCutter) filter(b []byte) int {
 		case !c.in:
 			j := bytes.IndexByte(b[i:], '"')
 			if j < 0 {
-				w += copy(b[w:], b[i:])
+				put(b[i:])
 				return w
 			}
-			w += copy(b[w:], b[i:i+j+1])
+			put(b[i : i+j+1])
 			i += j + 1
 			c.in, c.drop, c.esc, c.hex, c.n = true, false, false, 0, 0
 		case c.esc:
@@ -89,7 +98,18 @@ func (c *stringCutter) filter(b []byte) int {
 			if !c.drop && len(seg) > c.max-c.n {
 				seg = seg[:c.max-c.n]
 			}
-			j := bytes.IndexAny(seg, `"\`)
+			// Two byte scans, not IndexAny: they are vectorised, and the
+			// second runs over one string, which rarely holds a backslash.
+			j := bytes.IndexByte(seg, '"')
+			if j < 0 {
+				j = len(seg)
+			}
+			if k := bytes.IndexByte(seg[:j], '\\'); k >= 0 {
+				j = k
+			}
+			if j == len(seg) {
+				j = -1
+			}
 			if j < 0 {
 				keep(seg)
 				i += len(seg)

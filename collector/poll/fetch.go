@@ -141,6 +141,11 @@ func (f *fetcher[T]) start(ctx context.Context, account string, e *fetchEntry[T]
 	}
 	fl := &flight[T]{done: make(chan struct{}), cancel: cancel}
 	e.flight = fl
+	// The last answer is needed only until a call replaces it, and nobody
+	// reads it while a call is in flight: dropping it now keeps one
+	// fleet's decoded answer in memory, not two, while the next decodes.
+	var zero T
+	e.result, e.at, e.err = zero, time.Time{}, nil
 	go func() {
 		defer cancel()
 		result, err := call(callCtx)
