@@ -305,17 +305,19 @@ func TestConnLimitThroughHTTP(t *testing.T) {
 	}
 
 	// Every connection busy: the next is closed without an answer.
+	// One at a time: a connection dialled at the cap may take the place
+	// of one that has not sent its request yet.
 	var wg sync.WaitGroup
-	for range 4 {
+	for i := range 4 {
 		c := dial()
 		wg.Go(func() { _ = request(c, "/block") })
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for busy(limit) < 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("busy = %d, want 4", busy(limit))
+		deadline := time.Now().Add(5 * time.Second)
+		for busy(limit) < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("busy = %d, want %d", busy(limit), i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	c := dial()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
