@@ -55,6 +55,8 @@ type Edge struct {
 	// permissionLogged remembers the (account, dataset) pairs whose missing
 	// permission was logged: once is enough.
 	permissionLogged map[string]bool
+	// failures holds back the same line logged again within a minute.
+	failures *failureLogger
 }
 
 // edgeRetention is how long a series is kept after its newest row: the
@@ -152,7 +154,8 @@ func NewEdge(cfg EdgeConfig) (*Edge, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Edge{cfg: cfg, state: map[string]*edgeAccount{}, permissionLogged: map[string]bool{}}, nil
+	return &Edge{cfg: cfg, state: map[string]*edgeAccount{}, permissionLogged: map[string]bool{},
+		failures: newFailureLogger(cfg.Logger, cfg.Now)}, nil
 }
 
 // edgeConcurrency bounds the accounts queried at once.
@@ -250,7 +253,7 @@ func (e *Edge) Refresh(ctx context.Context, accountID string) {
 		}
 	}
 	if err != nil {
-		level.Warn(e.cfg.Logger).Log("msg", "querying the edge view failed; the last view is served", "account_id", accountID, "err", err)
+		e.warn("querying the edge view failed; the last view is served", accountID, "", err.Error(), "err", err)
 	}
 	e.merge(st, accountID, res, err, now)
 }
@@ -278,6 +281,7 @@ func newEdgeAccount() *edgeAccount {
 // merge folds a refresh into the account's state and publishes a new view.
 // Only Refresh calls it for an account, one at a time.
 func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err error, now time.Time) {
+	var failed []*api.DatasetError
 	for _, name := range api.EdgeDatasets() {
 		d := st.datasets[name]
 		d.Err = err
@@ -290,7 +294,7 @@ func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err
 		d.Dropped[DropEmptyTunnelName] += float64(s.EmptyTunnelNames)
 		if s.Err != nil {
 			d.Err = s.Err
-			e.logDatasetError(accountID, s.Err)
+			failed = append(failed, s.Err)
 			continue
 		}
 		d.LastSuccess = now
@@ -298,10 +302,11 @@ func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err
 			d.Newest = s.Newest
 		}
 		if s.Truncated {
-			level.Warn(e.cfg.Logger).Log("msg", "an edge dataset answered the row limit: the oldest bucket of the answer may be incomplete",
-				"account_id", accountID, "dataset", name, "limit", api.MaxEdgeRows)
+			e.warn("an edge dataset answered the row limit: the oldest bucket of the answer may be incomplete",
+				accountID, name, "truncated", "dataset", name, "limit", api.MaxEdgeRows)
 		}
 	}
+	e.logDatasetErrors(accountID, failed)
 	if res != nil {
 		e.fold(st, res)
 	}
@@ -309,23 +314,56 @@ func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err
 	st.view.Store(st.publish())
 }
 
-// logDatasetError logs a dataset's error; a missing permission once per
-// account and dataset, naming the permission, since it will not change by
-// itself.
-func (e *Edge) logDatasetError(accountID string, err *api.DatasetError) {
-	if err.Permission {
-		key := accountID + "/" + err.Dataset
-		e.mu.Lock()
-		logged := e.permissionLogged[key]
-		e.permissionLogged[key] = true
-		e.mu.Unlock()
-		if !logged {
-			level.Warn(e.cfg.Logger).Log("msg", "the credential may not read an edge dataset: give the token the "+api.PermissionAnalyticsRead+" permission, or turn the edge view off with --no-collector.edge",
-				"account_id", accountID, "dataset", err.Dataset, "err", err)
+// logDatasetErrors logs the datasets' errors of one refresh: those with
+// the same cause in one line (a quota error or data null concerns them
+// all), a missing permission once per account and dataset, naming the
+// permission, since it will not change by itself.
+func (e *Edge) logDatasetErrors(accountID string, errs []*api.DatasetError) {
+	var causes []string
+	byCause := map[string][]string{}
+	for _, err := range errs {
+		if err.Permission {
+			key := accountID + "/" + err.Dataset
+			e.mu.Lock()
+			logged := e.permissionLogged[key]
+			e.permissionLogged[key] = true
+			e.mu.Unlock()
+			if !logged {
+				level.Warn(e.cfg.Logger).Log("msg", "the credential may not read an edge dataset: give the token the "+api.PermissionAnalyticsRead+" permission, or turn the edge view off with --no-collector.edge",
+					"account_id", accountID, "dataset", err.Dataset, "err", err)
+			}
+			continue
 		}
+		cause := err.Code + ": " + err.Message
+		if byCause[cause] == nil {
+			causes = append(causes, cause)
+		}
+		byCause[cause] = append(byCause[cause], err.Dataset)
+	}
+	for _, cause := range causes {
+		datasets := strings.Join(byCause[cause], ",")
+		var first *api.DatasetError
+		for _, err := range errs {
+			if err.Dataset == byCause[cause][0] {
+				first = err
+			}
+		}
+		e.warn("an edge dataset failed; its last rows are served", accountID, datasets, cause, "dataset", datasets, "err", first)
+	}
+}
+
+// warn logs a line about an account's edge view, the same one again at
+// most once a minute, with the count of repeats held back.
+func (e *Edge) warn(msg, accountID, dataset, cause string, kv ...any) {
+	repeated, ok := e.failures.allow(failureKey{accountID, "edge/" + dataset, msg + cause})
+	if !ok {
 		return
 	}
-	level.Warn(e.cfg.Logger).Log("msg", "an edge dataset failed; its last rows are served", "account_id", accountID, "dataset", err.Dataset, "err", err)
+	kv = append([]any{"msg", msg, "account_id", accountID}, kv...)
+	if repeated > 0 {
+		kv = append(kv, "repeated", repeated, "since", e.failures.interval)
+	}
+	level.Warn(e.cfg.Logger).Log(kv...)
 }
 
 // fold keeps the newest row of every series of the datasets that answered.

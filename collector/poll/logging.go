@@ -50,25 +50,10 @@ func (l *failureLogger) log(account, endpoint string, err error) {
 		level.Debug(l.logger).Log("msg", "call skipped during a rate-limit pause", "account_id", account, "endpoint", endpoint, "err", err)
 		return
 	}
-	msg := err.Error()
-	key := failureKey{account, endpoint, msg}
-	now := l.now()
-	l.mu.Lock()
-	st := l.seen[key]
-	if st == nil {
-		if len(l.seen) > 10_000 {
-			l.forgetLocked(now)
-		}
-		st = &failureState{}
-		l.seen[key] = st
-	} else if now.Sub(st.logged) < l.interval {
-		st.repeated++
-		l.mu.Unlock()
+	repeated, ok := l.allow(failureKey{account, endpoint, err.Error()})
+	if !ok {
 		return
 	}
-	repeated := st.repeated
-	st.logged, st.repeated = now, 0
-	l.mu.Unlock()
 
 	kv := []any{"msg", "API call failed", "account_id", account, "endpoint", endpoint, "err", err}
 	if repeated > 0 {
@@ -87,6 +72,29 @@ func (l *failureLogger) log(account, endpoint string, err error) {
 	default:
 		level.Error(l.logger).Log(kv...)
 	}
+}
+
+// allow reports whether the failure key names may be logged now: the first
+// time, and again once an interval has passed, with the number of repeats
+// held back meanwhile.
+func (l *failureLogger) allow(key failureKey) (repeated int, ok bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.seen[key]
+	if st == nil {
+		if len(l.seen) > 10_000 {
+			l.forgetLocked(now)
+		}
+		st = &failureState{}
+		l.seen[key] = st
+	} else if now.Sub(st.logged) < l.interval {
+		st.repeated++
+		return 0, false
+	}
+	repeated = st.repeated
+	st.logged, st.repeated = now, 0
+	return repeated, true
 }
 
 // forgetLocked drops the failures not seen for ten intervals.
