@@ -620,19 +620,31 @@ func (c *Client) redact(s string) string {
 	return s
 }
 
-// redactCutSecret redacts the start of a secret left at the end of a text
-// cut short ("...", as bound cuts), which the whole secret does not match.
+// redactCutSecret redacts the start of a secret left where a text was cut
+// short ("...", as bound and the HTML title cut), which the whole secret
+// does not match. The cut text may be followed by more, as a quoted title
+// is by its closing quote, so every "..." is looked at, not only a last one.
 func redactCutSecret(s, secret string) string {
-	body, cut := strings.CutSuffix(s, "...")
-	if !cut {
+	if !strings.Contains(s, "...") {
 		return s
 	}
-	for n := len(secret) - 1; n >= minSecretPrefix; n-- {
-		if strings.HasSuffix(body, secret[:n]) {
-			return body[:len(body)-n] + "[REDACTED]..."
+	var b strings.Builder
+	for {
+		body, rest, cut := strings.Cut(s, "...")
+		if !cut {
+			b.WriteString(s)
+			return b.String()
 		}
+		for n := len(secret) - 1; n >= minSecretPrefix; n-- {
+			if strings.HasSuffix(body, secret[:n]) {
+				body = body[:len(body)-n] + "[REDACTED]"
+				break
+			}
+		}
+		b.WriteString(body)
+		b.WriteString("...")
+		s = rest
 	}
-	return s
 }
 
 // minSecretPrefix is the shortest start of a secret redactCutSecret

@@ -112,6 +112,23 @@ func TestCutErrorTextHidesTheCredential(t *testing.T) {
 	}
 }
 
+// TestCutHTMLTitleHidesTheCredential: the title of a proxy's error page is
+// cut to 120 bytes and quoted, so the "..." of the cut is not the end of the
+// error; a credential straddling the cut must not show its start either.
+func TestCutHTMLTitleHidesTheCredential(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	pad := strings.Repeat("x", 120-len("Bearer ")-6)
+	page := "<html><head><title>" + pad + "Bearer " + simulator.DemoToken + "</title></head></html>"
+	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Status: 400, Body: page, ContentType: "text/html"})
+	_, err := c.ListApps(context.Background(), simulator.AccountRetail)
+	if err == nil || !strings.Contains(err.Error(), `Bearer [REDACTED]..."`) {
+		t.Errorf("error: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), simulator.DemoToken[:6]) {
+		t.Errorf("error holds the start of the token: %v", err)
+	}
+}
+
 // TestResultOfTheWrongShapeFails: a result that is null, absent or not a
 // list is a failed call, never an empty list, for every list endpoint.
 func TestResultOfTheWrongShapeFails(t *testing.T) {
