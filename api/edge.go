@@ -453,6 +453,9 @@ type edgeDataset interface {
 	// fields are every field name the selection holds.
 	fields() []string
 	status(r *EdgeResult) *DatasetStatus
+	// reset clears the dataset's rows and what was counted of them, before
+	// an answer is read into r.
+	reset(r *EdgeResult)
 	// decode reads the JSON array of rows into r.
 	decode(raw []byte, limit int, r *EdgeResult) error
 }
@@ -543,6 +546,11 @@ func (d *declaration[W, R]) timeDimension() string { return d.timeDim }
 func (d *declaration[W, R]) fields() []string      { return d.fieldNames }
 func (d *declaration[W, R]) status(r *EdgeResult) *DatasetStatus {
 	return &d.rows(r).DatasetStatus
+}
+
+func (d *declaration[W, R]) reset(r *EdgeResult) {
+	out := d.rows(r)
+	*out = DatasetRows[R]{DatasetStatus: DatasetStatus{Dataset: out.Dataset, Queried: out.Queried}}
 }
 
 func (d *declaration[W, R]) decode(raw []byte, limit int, r *EdgeResult) error {

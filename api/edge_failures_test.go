@@ -74,6 +74,26 @@ func TestQueryEdgeHTTPFailures(t *testing.T) {
 	}
 }
 
+// TestQueryEdgeRetryStartsAfresh: an answer cut short after a dataset was
+// read is retried; the rows and counts of the attempt that failed must not
+// add to those of the answer that came.
+func TestQueryEdgeRetryStartsAfresh(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	clean := mustEdge(t, c, simulator.AccountRetail)
+	row := `{"count":null,"avg":{"tunnelState":1},"dimensions":{"tunnelName":"","edgeColoName":"LHR","datetimeFiveMinutes":"2026-11-24T11:50:00Z"}}`
+	body := `{"data":{"viewer":{"accounts":[{"tunnel_health":[` + row + `,` + row + `],"tunnel_traffic":[` + strings.Repeat(" ", 1000) + `]}]}}}`
+	sim.SetFault("", simulator.EndpointGraphQL, simulator.Fault{Body: body, CutAfter: len(body) - 500, Times: 1})
+	res := mustEdge(t, c, simulator.AccountRetail)
+	if sim.GraphQLCalls(simulator.AccountRetail) != 3 {
+		t.Fatalf("%d GraphQL calls served, want 1 clean + 2 attempts", sim.GraphQLCalls(simulator.AccountRetail))
+	}
+	got, want := res.TunnelHealth, clean.TunnelHealth
+	if got.Rejected != want.Rejected || got.EmptyTunnelNames != want.EmptyTunnelNames || len(got.Rows) != len(want.Rows) || !got.Newest.Equal(want.Newest) {
+		t.Errorf("after a retry: %d rows, %d rejected, %d empty names, newest %v; alone: %d, %d, %d, %v",
+			len(got.Rows), got.Rejected, got.EmptyTunnelNames, got.Newest, len(want.Rows), want.Rejected, want.EmptyTunnelNames, want.Newest)
+	}
+}
+
 func TestGraphQLRateLimitIsItsOwn(t *testing.T) {
 	clk := simulator.NewClock(testNow)
 	sim := simulator.NewServer(simulator.DemoFleet(testNow), simulator.WithClock(clk.Now),

@@ -173,6 +173,11 @@ func (c *Client) edgeCall(ctx context.Context, accountID string, decls []edgeDat
 		budget:   budgetGraphQL,
 	}
 	return call(ctx, c, req, func() *edgeResponse {
+		// A retried request starts afresh: what an attempt cut short had
+		// read must not add to the next one's rows and counts.
+		for _, d := range decls {
+			d.reset(res)
+		}
 		return &edgeResponse{decls: decls, limit: limit, res: res, client: c}
 	})
 }
