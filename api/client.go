@@ -574,7 +574,11 @@ func (l *limitedReader) Read(p []byte) (n int, err error) {
 	if l.left <= 0 {
 		var probe [1]byte
 		n, err := l.r.Read(probe[:])
-		if n > 0 {
+		// With MaxInflightBytes equal to MaxResponseBytes, an answer at
+		// its limit holds the whole in-flight bound, and the probe is
+		// refused for that: the answer is too large all the same.
+		var inflight *InflightError
+		if n > 0 || errors.As(err, &inflight) && inflight.whole {
 			return 0, errTooLarge{limit: l.limit}
 		}
 		return 0, err

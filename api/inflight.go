@@ -58,6 +58,9 @@ type InflightError struct {
 	// Err is why the call stopped waiting: its context's error, or nil
 	// when every call reading an answer was waiting for the others.
 	Err error
+	// whole is true when the answer being read has alone taken the whole
+	// bound: read past its own limit, it is too large, not crowded out.
+	whole bool
 }
 
 func (e *InflightError) Error() string {
@@ -141,7 +144,7 @@ func (b *inflightBody) Read(p []byte) (int, error) {
 		n := min(max(inflightChunk, int64(len(p))), b.l.limit-b.held)
 		if n <= 0 {
 			// This answer alone has taken the whole bound.
-			return 0, &InflightError{Limit: b.l.limit}
+			return 0, &InflightError{Limit: b.l.limit, whole: true}
 		}
 		if err := b.l.acquire(b.ctx, &b.held, n); err != nil {
 			return 0, err

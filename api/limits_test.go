@@ -256,6 +256,20 @@ func TestInflightBoundBelowResponseBoundIsRefused(t *testing.T) {
 // TestTokenFileReloadFailuresAreReported: a token file rotated to nothing,
 // or removed, leaves the last good token in use and is reported once per
 // distinct failure, without the token.
+// TestOversizedAnswerWithEqualBounds: with the in-flight bound equal to the
+// answer bound (allowed), an answer past its limit is reported as too large,
+// naming the flag to raise, not as crowded out by other answers.
+func TestOversizedAnswerWithEqualBounds(t *testing.T) {
+	sim, c := newClient(t, api.Config{MaxResponseBytes: 1 << 20, MaxInflightBytes: 1 << 20})
+	body := `{"success":true,"result":[` + strings.Repeat(`{"id":"x"},`, 200000) + `{"id":"y"}]}`
+	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Body: body})
+	_, err := c.ListApps(context.Background(), simulator.AccountRetail)
+	var inflight *api.InflightError
+	if err == nil || !strings.Contains(err.Error(), "--cloudflare.max-response-bytes") || errors.As(err, &inflight) {
+		t.Errorf("error: %v", err)
+	}
+}
+
 func TestTokenFileReloadFailuresAreReported(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	write := func(s string) {
