@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -96,7 +97,7 @@ func parseFlags(args []string) (*flags, error) {
 	}{
 		{f.timeoutOffset >= 0, "web.timeout-offset", "must not be negative", f.timeoutOffset},
 		{f.server.Limits.WriteTimeout > f.poll.Timeout, "web.write-timeout", "must be longer than --cloudflare.timeout=" + f.poll.Timeout.String(), f.server.Limits.WriteTimeout},
-		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", f.apiURL},
+		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", redactURL(f.apiURL)},
 	} {
 		if !c.ok {
 			return nil, fmt.Errorf("--%s %s, got %q", c.flag, c.rule, fmt.Sprint(c.value))
@@ -233,4 +234,15 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		return nil, err
 	}
 	return x, nil
+}
+
+// redactURL hides a password in a URL shown in an error.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if strings.Contains(s, "@") {
+		return "(a URL that does not parse)"
+	}
+	return s
 }

@@ -364,6 +364,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"--collector.telemetry", "--collector.telemetry.concurrency=-2"}, `--collector.telemetry.concurrency must be positive, got "-2"`},
 		{[]string{"--cloudflare.api-url=api.cloudflare.com"}, `--cloudflare.api-url must be an absolute http(s) URL, got "api.cloudflare.com"`},
 		{[]string{"--cloudflare.api-url=ftp://api.cloudflare.com"}, `--cloudflare.api-url must be an absolute http(s) URL`},
+		{[]string{"--cloudflare.api-url=ftp://noc:s3cretpw@api.cloudflare.com"}, `got "ftp://noc:xxxxx@api.cloudflare.com"`},
 		{[]string{"--cloudflare.max-response-bytes=0"}, `--cloudflare.max-response-bytes: "0" is not a positive size`},
 		{[]string{"--cloudflare.account-id=acme"}, `account ID "acme" is not 32 hex characters (--cloudflare.account-id, CLOUDFLARE_ACCOUNT_ID)`},
 		{[]string{"--web.telemetry-path=metrics"}, `--web.telemetry-path must start with /, got "metrics"`},

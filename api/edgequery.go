@@ -383,7 +383,7 @@ func (r *edgeResponse) settle(res *EdgeResult) (rejected []edgeDataset) {
 				Message: "the answer holds no account: the credential may not see it"}
 		case r.decodeError[d] != nil:
 			st.Err = &DatasetError{Dataset: d.alias(), Code: "decode",
-				Message: bound(r.client.redact("rows unreadable: " + r.decodeError[d].Error()))}
+				Message: r.client.redact(bound("rows unreadable: " + r.decodeError[d].Error()))}
 		case slices.Contains(r.nullData, d):
 			st.Err = &DatasetError{Dataset: d.alias(), Code: "no_data", Message: "the dataset's rows are null, with no error saying why"}
 		case !slices.Contains(r.seen, d):

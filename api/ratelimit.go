@@ -42,7 +42,11 @@ func ParseRateLimit(h http.Header) RateLimit {
 	return rl
 }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+// seconds converts, clamped to a day: a hostile or broken header must not
+// overflow into a negative duration.
+func seconds(s float64) time.Duration {
+	return time.Duration(min(s, 24*60*60) * float64(time.Second))
+}
 
 // firstWithParams scans the members of a structured-field list (RFC 9651)
 // such as `"default";r=50;t=30, "burst";r=5;t=1` and returns the numeric

@@ -13,6 +13,9 @@ func TestParseRateLimit(t *testing.T) {
 		want   RateLimit
 	}{
 		{"none", http.Header{}, RateLimit{}},
+		// Past int64 nanoseconds: clamped, never negative.
+		{"huge reset", http.Header{"Ratelimit": {`"default";r=5;t=99999999999`}},
+			RateLimit{HasRemaining: true, Remaining: 5, Reset: 24 * time.Hour}},
 		{"Cloudflare's shape", http.Header{
 			"Ratelimit":        {`"default";r=1150;t=212`},
 			"Ratelimit-Policy": {`"default";q=1200;w=300`},
