@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -120,7 +119,9 @@ func ScrapeTimeout(h http.Header, max, offset time.Duration) time.Duration {
 		max = time.Minute
 	}
 	seconds, err := strconv.ParseFloat(h.Get("X-Prometheus-Scrape-Timeout-Seconds"), 64)
-	if err != nil || !(seconds > 0) || math.IsInf(seconds, 1) { // NaN too
+	// A timeout past the cap (a huge one would overflow time.Duration into
+	// a negative, already expired deadline) is the cap.
+	if err != nil || !(seconds > 0) || seconds >= (max+offset).Seconds() { // NaN and +Inf too
 		return max
 	}
 	d := time.Duration(seconds * float64(time.Second))

@@ -112,6 +112,10 @@ func TestScrapeTimeout(t *testing.T) {
 		{"+Inf", 10 * time.Second, 0, 10 * time.Second},
 		{"-1", 10 * time.Second, 0, 10 * time.Second},
 		{"soon", 10 * time.Second, 0, 10 * time.Second},
+		// Past what a time.Duration holds: the cap, not an overflow into
+		// a deadline already gone.
+		{"1e10", 10 * time.Second, 500 * time.Millisecond, 10 * time.Second},
+		{"1e300", 10 * time.Second, 0, 10 * time.Second},
 	} {
 		h := http.Header{}
 		if tc.header != "" {
