@@ -141,7 +141,7 @@ func edgeFamilies() []renderer {
 	out = append(out, bind(SourceEdge, func(p *page) []of[poll.TrafficSeries] { return p.edge.traffic },
 		edgeGauge("tunnel_traffic_bytes_per_second",
 			"Average traffic of the tunnel over the newest five minutes, in bytes per second.",
-			"The API's bits divided by 8. `direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped_total`. "+edgeDoc,
+			"The API's bits divided by 8. `direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped`. "+edgeDoc,
 			[]string{"tunnel_name", "direction"},
 			func(r *poll.TrafficSeries) *float64 {
 				if r.BitRate == nil {
@@ -246,10 +246,10 @@ func edgeFamilies() []renderer {
 			Samples: func(s Sampler, d *edgeDatasetRow) { s.Add(boolToFloat(d.Truncated), d.account, d.Name) },
 		},
 		&Family[edgeDatasetRow]{
-			Name: namespace + "_edge_rows_dropped_total",
-			Help: "Rows of the dataset left out, by reason.",
+			Name: namespace + "_edge_rows_dropped",
+			Help: "Rows of the dataset's latest answer left out, by reason.",
 			Doc:  "`unusable_value` (null, NaN or a string where a number belongs), `empty_tunnel_name`, `duplicate` (the same series and bucket twice).",
-			Type: exposition.Counter, Labels: []string{"account_id", "dataset", "reason"},
+			Type: exposition.Gauge, Labels: []string{"account_id", "dataset", "reason"},
 			Samples: func(s Sampler, d *edgeDatasetRow) {
 				for _, reason := range []string{poll.DropDuplicate, poll.DropEmptyTunnelName, poll.DropValue} {
 					s.Add(d.Dropped[reason], d.account, d.Name, reason)

@@ -40,7 +40,7 @@ func TestEdgeBadInput(t *testing.T) {
 		// blank are datasets that answered but whose witness family has
 		// no series for the account.
 		blank []string
-		// dropped is the dataset and reason whose rows_dropped_total
+		// dropped is the dataset and reason whose rows_dropped
 		// must be positive.
 		dropped [2]string
 		// truncated is the dataset whose rows_truncated must be 1.
@@ -80,7 +80,7 @@ func TestEdgeBadInput(t *testing.T) {
 			dropped: [2]string{api.DatasetTunnelTraffic, poll.DropEmptyTunnelName},
 			check: func(t *testing.T, page string, p parsed) {
 				for _, ds := range []string{api.DatasetTunnelHealth, api.DatasetTunnelTraffic} {
-					if v := p.value(t, edgePrefix+"rows_dropped_total", "account_id", retail, "dataset", ds, "reason", poll.DropEmptyTunnelName); v <= 0 {
+					if v := p.value(t, edgePrefix+"rows_dropped", "account_id", retail, "dataset", ds, "reason", poll.DropEmptyTunnelName); v <= 0 {
 						t.Errorf("%s: no row with an empty tunnel name counted", ds)
 					}
 				}
@@ -98,7 +98,7 @@ func TestEdgeBadInput(t *testing.T) {
 					if ds == api.DatasetConnectorEvents {
 						continue
 					}
-					if v := p.value(t, edgePrefix+"rows_dropped_total", "account_id", retail, "dataset", ds, "reason", poll.DropDuplicate); v <= 0 {
+					if v := p.value(t, edgePrefix+"rows_dropped", "account_id", retail, "dataset", ds, "reason", poll.DropDuplicate); v <= 0 {
 						t.Errorf("%s: no duplicate counted", ds)
 					}
 				}
@@ -113,7 +113,7 @@ func TestEdgeBadInput(t *testing.T) {
 			dropped: [2]string{api.DatasetTunnelHealth, poll.DropValue},
 			check: func(t *testing.T, page string, p parsed) {
 				for _, ds := range []string{api.DatasetTunnelHealth, api.DatasetTunnelTraffic, api.DatasetConnectorSnapshots} {
-					if v := p.value(t, edgePrefix+"rows_dropped_total", "account_id", retail, "dataset", ds, "reason", poll.DropValue); v <= 0 {
+					if v := p.value(t, edgePrefix+"rows_dropped", "account_id", retail, "dataset", ds, "reason", poll.DropValue); v <= 0 {
 						t.Errorf("%s: no unusable value counted", ds)
 					}
 				}
@@ -184,8 +184,8 @@ func TestEdgeBadInput(t *testing.T) {
 				p.want(t, truncated, edgePrefix+"rows_truncated", "account_id", retail, "dataset", ds)
 			}
 			if tc.dropped[0] != "" {
-				if v := p.value(t, edgePrefix+"rows_dropped_total", "account_id", retail, "dataset", tc.dropped[0], "reason", tc.dropped[1]); v <= 0 {
-					t.Errorf("rows_dropped_total{dataset=%q,reason=%q} = %g, want > 0", tc.dropped[0], tc.dropped[1], v)
+				if v := p.value(t, edgePrefix+"rows_dropped", "account_id", retail, "dataset", tc.dropped[0], "reason", tc.dropped[1]); v <= 0 {
+					t.Errorf("rows_dropped{dataset=%q,reason=%q} = %g, want > 0", tc.dropped[0], tc.dropped[1], v)
 				}
 			}
 			// The REST endpoints and the other account are untouched.

@@ -258,7 +258,7 @@ func TestEdgeMetrics(t *testing.T) {
 			p.want(t, 1, "cloudflare_magic_up", "account_id", account, "endpoint", poll.EdgeEndpoint(ds))
 			p.want(t, 0, edgePrefix+"rows_truncated", "account_id", account, "dataset", ds)
 			for _, reason := range []string{poll.DropDuplicate, poll.DropEmptyTunnelName, poll.DropValue} {
-				p.want(t, 0, edgePrefix+"rows_dropped_total", "account_id", account, "dataset", ds, "reason", reason)
+				p.want(t, 0, edgePrefix+"rows_dropped", "account_id", account, "dataset", ds, "reason", reason)
 			}
 			if account == labs && ds == api.DatasetConnectorEvents {
 				// Labs has no events: no bucket, no age.
@@ -282,7 +282,7 @@ func TestEdgeMetrics(t *testing.T) {
 	for _, want := range []string{
 		"# TYPE cloudflare_magic_edge_tunnel_traffic_bytes counter\n",
 		"# TYPE cloudflare_magic_edge_connector_events counter\n",
-		"# TYPE cloudflare_magic_edge_rows_dropped counter\n",
+		"# TYPE cloudflare_magic_edge_rows_dropped gauge\n",
 		"# TYPE cloudflare_magic_edge_tunnel_colos gauge\n",
 	} {
 		if !strings.Contains(om, want) {

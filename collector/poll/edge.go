@@ -90,7 +90,7 @@ type EdgeDataset struct {
 	Newest time.Time
 	// Truncated is true when the latest answer held the row limit.
 	Truncated bool
-	// Dropped counts the rows left out since the start, by reason.
+	// Dropped counts the rows of the latest answer left out, by reason.
 	Dropped map[string]float64
 }
 
@@ -290,8 +290,11 @@ func (e *Edge) merge(st *edgeAccount, accountID string, res *api.EdgeResult, err
 		}
 		s := res.Status(name)
 		d.Truncated = s.Truncated
-		d.Dropped[DropValue] += float64(s.Rejected)
-		d.Dropped[DropEmptyTunnelName] += float64(s.EmptyTunnelNames)
+		// The latest answer's counts: every refresh asks for the newest
+		// bucket again, so adding them up would count a row each time.
+		d.Dropped[DropValue] = float64(s.Rejected)
+		d.Dropped[DropEmptyTunnelName] = float64(s.EmptyTunnelNames)
+		d.Dropped[DropDuplicate] = 0
 		if s.Err != nil {
 			d.Err = s.Err
 			failed = append(failed, s.Err)

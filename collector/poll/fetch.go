@@ -40,11 +40,16 @@ type fetchEntry[T any] struct {
 	result T
 	err    error
 	at     time.Time
+	// started numbers the calls; recorded is the number of the call whose
+	// outcome is held, so that a call outlived by a newer one's outcome
+	// does not overwrite it.
+	started, recorded uint64
 
 	lastSuccess time.Time
 }
 
 type flight[T any] struct {
+	number  uint64
 	done    chan struct{}
 	result  T
 	err     error
@@ -139,13 +144,11 @@ func (f *fetcher[T]) start(ctx context.Context, account string, e *fetchEntry[T]
 	if f.maxWait > 0 {
 		callCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), f.maxWait)
 	}
-	fl := &flight[T]{done: make(chan struct{}), cancel: cancel}
+	e.started++
+	fl := &flight[T]{number: e.started, done: make(chan struct{}), cancel: cancel}
 	e.flight = fl
-	// The last answer is needed only until a call replaces it, and nobody
-	// reads it while a call is in flight: dropping it now keeps one
-	// fleet's decoded answer in memory, not two, while the next decodes.
-	var zero T
-	e.result, e.at, e.err = zero, time.Time{}, nil
+	// The last answer stays while the call runs: should every scrape give
+	// up on the call, it is what the budget guard serves next.
 	go func() {
 		defer cancel()
 		result, err := call(callCtx)
@@ -156,9 +159,9 @@ func (f *fetcher[T]) start(ctx context.Context, account string, e *fetchEntry[T]
 		if e.flight == fl {
 			e.flight = nil
 		}
-		if !abandoned {
+		if !abandoned && fl.number > e.recorded {
 			now := f.now()
-			e.at, e.err, e.result = now, err, result
+			e.at, e.err, e.result, e.recorded = now, err, result, fl.number
 			if err == nil {
 				e.lastSuccess = now
 			}
