@@ -157,6 +157,8 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		return nil, err
 	}
 	apiMetrics := collector.NewAPIMetrics(nil)
+	p, budgets := f.poll, f.poll.Budgets()
+	budget := budgets["rest"]
 	client, err := api.New(api.Config{
 		BaseURL:          f.apiURL,
 		Auth:             auth,
@@ -164,6 +166,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		MaxResponseBytes: int64(f.maxResponseBytes),
 		MaxInflightBytes: int64(f.maxInflightBytes),
 		Observe:          apiMetrics.Observe,
+		AllowRetry:       poll.AllowRetry(budgets),
 		OnCredentialError: func(err error) {
 			level.Warn(logger).Log("msg", "re-reading the API token file failed; the last good token stays in use", "err", err)
 			apiMetrics.CredentialError(err)
@@ -172,7 +175,6 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, budget := f.poll, f.poll.RESTBudget()
 	accounts := poll.NewAccounts(poll.AccountsConfig{
 		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Logger: logger,
 	})
@@ -186,10 +188,8 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		}
 		x.background = append(x.background, telemetry.Run)
 	}
-	budgets := map[string]*poll.Budget{"rest": budget}
 	var edge *poll.Edge
 	if p.Edge {
-		budgets["graphql"] = p.GraphQLBudget()
 		edge, err = poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: accounts, Interval: p.EdgeInterval,
 			Timeout: p.EdgeInterval / 2, Budget: budgets["graphql"], Logger: logger})
 		if err != nil {

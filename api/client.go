@@ -88,6 +88,10 @@ type Config struct {
 	// use: once per distinct failure, from the goroutine of the request
 	// that found it. The error names the file, never the secret.
 	OnCredentialError func(error)
+	// AllowRetry, if set, is asked before a transient failure is tried
+	// again, with the endpoint's name: a retry is one more request against
+	// the rate limit, which a budget guard may not allow.
+	AllowRetry func(endpoint string) bool
 	// Observe, if set, is called once per HTTP request, from the goroutine
 	// that made it.
 	Observe func(RequestInfo)
@@ -111,7 +115,9 @@ type Client struct {
 	observe   func(RequestInfo)
 	// credErr receives a credential file's reload failures.
 	credErr func(error)
-	now     func() time.Time
+	// allowRetry says whether a retry may be made; nil allows every one.
+	allowRetry func(endpoint string) bool
+	now        func() time.Time
 
 	mu sync.Mutex
 	// backoffUntil is, per budget, when calls may be made again after a
@@ -181,15 +187,16 @@ func New(cfg Config) (*Client, error) {
 		credErr = func(error) {}
 	}
 	return &Client{
-		baseURL:   strings.TrimRight(u.String(), "/"),
-		auth:      cfg.Auth,
-		http:      hc,
-		userAgent: cfg.UserAgent,
-		maxBytes:  maxBytes,
-		inflight:  newInflight(maxInflight),
-		observe:   observe,
-		credErr:   credErr,
-		now:       now,
+		baseURL:    strings.TrimRight(u.String(), "/"),
+		auth:       cfg.Auth,
+		http:       hc,
+		userAgent:  cfg.UserAgent,
+		maxBytes:   maxBytes,
+		inflight:   newInflight(maxInflight),
+		observe:    observe,
+		allowRetry: cfg.AllowRetry,
+		credErr:    credErr,
+		now:        now,
 	}, nil
 }
 
@@ -345,7 +352,7 @@ func call[A answer](ctx context.Context, c *Client, req request, fresh func() A)
 			return zero, nil, err
 		}
 		pause := retryPause()
-		if !roomToRetry(ctx, pause, time.Now()) {
+		if !roomToRetry(ctx, pause, time.Now()) || c.allowRetry != nil && !c.allowRetry(req.endpoint) {
 			return zero, nil, err
 		}
 		select {

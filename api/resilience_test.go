@@ -208,3 +208,24 @@ func TestTokenFileRotation(t *testing.T) {
 		t.Errorf("error leaks a token: %v", err)
 	}
 }
+
+// TestRetryAsksAllowRetry: a transient failure is tried again only when
+// Config.AllowRetry agrees, as the exporter's budget guard must for every
+// request it spends.
+func TestRetryAsksAllowRetry(t *testing.T) {
+	for _, allow := range []bool{true, false} {
+		var asked []string
+		sim, c := newClient(t, api.Config{AllowRetry: func(endpoint string) bool {
+			asked = append(asked, endpoint)
+			return allow
+		}})
+		sim.SetFault(simulator.AccountRetail, simulator.EndpointApps, simulator.Fault{Status: 503, Times: 1})
+		_, err := c.ListApps(context.Background(), simulator.AccountRetail)
+		if allow != (err == nil) {
+			t.Errorf("allow %v: %v", allow, err)
+		}
+		if len(asked) != 1 || asked[0] != api.EndpointApps {
+			t.Errorf("allow %v: asked %v, want [apps]", allow, asked)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
 
 // Flags are the command-line flags that say what to poll and how often.
@@ -89,20 +91,30 @@ const (
 	LimitWindow  = 5 * time.Minute
 )
 
-// RESTBudget is the budget the flags give the REST calls; nil when the
-// guard is off (a share of 1).
-func (f *Flags) RESTBudget() *Budget {
-	if f.BudgetShare >= 1 {
-		return nil
+// Budgets are the budget guards the flags give, by API: "rest" for the
+// REST calls, "graphql" (only with the edge view) for the GraphQL queries;
+// nil guards when the guard is off (a share of 1).
+func (f *Flags) Budgets() map[string]*Budget {
+	b := map[string]*Budget{"rest": nil}
+	if f.Edge {
+		b["graphql"] = nil
 	}
-	return NewBudget(int(f.BudgetShare*RESTLimit), LimitWindow, nil)
+	if f.BudgetShare < 1 {
+		b["rest"] = NewBudget(int(f.BudgetShare*RESTLimit), LimitWindow, nil)
+		if f.Edge {
+			b["graphql"] = NewBudget(int(f.BudgetShare*GraphQLLimit), LimitWindow, nil)
+		}
+	}
+	return b
 }
 
-// GraphQLBudget is the budget the flags give the GraphQL queries; nil when
-// the guard is off.
-func (f *Flags) GraphQLBudget() *Budget {
-	if f.BudgetShare >= 1 {
-		return nil
+// AllowRetry lets the API client retry a failed request only when the
+// budget of its API allows one more: a retry spends the rate limit too.
+func AllowRetry(budgets map[string]*Budget) func(endpoint string) bool {
+	return func(endpoint string) bool {
+		if endpoint == api.EndpointGraphQL {
+			return budgets["graphql"].Take()
+		}
+		return budgets["rest"].Take()
 	}
-	return NewBudget(int(f.BudgetShare*GraphQLLimit), LimitWindow, nil)
 }
