@@ -217,12 +217,11 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	)
 	opts := collector.HandlerOpts{Timeout: p.Timeout, TimeoutOffset: f.timeoutOffset, Logger: logger,
 		Limits: exposition.Limits{MaxLabelValueLength: f.server.MaxLabelValueLength}}
+	limit := exposition.InFlightLimit(f.server.MaxRequests) // shared by /metrics and /probe
 	x.handler, err = server.NewMux(f.server, server.Routes{
-		Name:        exporterName,
-		Description: description,
-		Metrics: promhttp.InstrumentMetricHandler(reg,
-			exposition.LimitInFlight(f.server.MaxRequests, collector.NewHandler(exp, reg, opts))),
-		Probe: collector.NewProbeHandler(exp, opts),
+		Name: exporterName, Description: description,
+		Metrics: promhttp.InstrumentMetricHandler(reg, limit(collector.NewHandler(exp, reg, opts))),
+		Probe:   limit(collector.NewProbeHandler(exp, opts)),
 		// Ready once the accounts are known: at once with --cloudflare.account-id,
 		// else once the first listing has finished, well or not. A failing
 		// listing is an API problem the metrics show (up{endpoint="accounts"}),

@@ -274,3 +274,24 @@ func TestLimitInFlight(t *testing.T) {
 		t.Errorf("request after the first ended answered %d", code)
 	}
 }
+
+// TestInFlightLimitIsShared: /metrics and /probe draw on one bound.
+func TestInFlightLimitIsShared(t *testing.T) {
+	block, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { block <- struct{}{}; <-release })
+	limit := exposition.InFlightLimit(1)
+	metrics, probe := httptest.NewServer(limit(slow)), httptest.NewServer(limit(slow))
+	defer metrics.Close()
+	defer probe.Close()
+	go func() { _, _ = http.Get(metrics.URL) }()
+	<-block
+	resp, err := http.Get(probe.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	close(release)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/probe while /metrics holds the only slot: %d, want 503", resp.StatusCode)
+	}
+}

@@ -78,18 +78,24 @@ func AcceptsGzip(header string) bool {
 // as promhttp's MaxRequestsInFlight does: a page costs API calls and
 // memory, so a flood of scrapers must not pile them up. n <= 0 sets no
 // limit.
-func LimitInFlight(n int, h http.Handler) http.Handler {
+func LimitInFlight(n int, h http.Handler) http.Handler { return InFlightLimit(n)(h) }
+
+// InFlightLimit returns LimitInFlight as a wrapper of several handlers
+// that share the n requests: /metrics and /probe.
+func InFlightLimit(n int) func(http.Handler) http.Handler {
 	if n <= 0 {
-		return h
+		return func(h http.Handler) http.Handler { return h }
 	}
 	slots := make(chan struct{}, n)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			h.ServeHTTP(w, r)
-		default:
-			http.Error(w, "Limit of concurrent requests reached ("+strconv.Itoa(n)+"), try again later.", http.StatusServiceUnavailable)
-		}
-	})
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				h.ServeHTTP(w, r)
+			default:
+				http.Error(w, "Limit of concurrent requests reached ("+strconv.Itoa(n)+"), try again later.", http.StatusServiceUnavailable)
+			}
+		})
+	}
 }

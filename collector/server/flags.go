@@ -49,7 +49,7 @@ func AddFlags(app *kingpin.Application, defaultAddress string) *Flags {
 		Default("/metrics").StringVar(&f.MetricsPath)
 	app.Flag("web.enable-pprof", "Serve the Go runtime's profiles under /debug/pprof/ and link them from the landing page.").
 		Default("false").BoolVar(&f.Pprof)
-	app.Flag("web.max-requests", "Most /metrics requests served at once; past it, requests are answered 503. 0 sets no limit.").
+	app.Flag("web.max-requests", "Most /metrics and /probe requests served at once; past it, requests are answered 503. 0 sets no limit.").
 		Default("40").IntVar(&f.MaxRequests)
 	app.Flag("web.max-label-value-length", "Longest label value on a page, in bytes; longer ones (a connector's notes) are cut, so that a Prometheus with label_value_length_limit does not reject the scrape. 0 sets no limit.").
 		Default("1024").IntVar(&f.MaxLabelValueLength)
