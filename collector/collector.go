@@ -117,6 +117,7 @@ type page struct {
 func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 	p := e.newPage(e.poller.Poll(ctx, only))
 	e.configErrors.prune(e.poller.Accounts().Allowed)
+	e.drops.prune(e.poller.Accounts().Allowed)
 	if only == nil {
 		if e.apiMetrics != nil {
 			e.apiMetrics.addTo(p)

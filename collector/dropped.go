@@ -64,3 +64,14 @@ func (e *Exporter) dropped(p *page, account, endpoint string, answered bool, emp
 		}
 	}
 }
+
+// prune forgets the accounts keep rejects.
+func (d *dropLog) prune(keep func(string) bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.last {
+		if !keep(k.account) {
+			delete(d.last, k)
+		}
+	}
+}

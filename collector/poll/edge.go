@@ -188,6 +188,11 @@ func (e *Edge) RefreshAll(ctx context.Context) {
 			delete(e.state, id)
 		}
 	}
+	for key := range e.permissionLogged {
+		if account, _, _ := strings.Cut(key, "/"); !e.cfg.Accounts.Allowed(account) {
+			delete(e.permissionLogged, key)
+		}
+	}
 	e.mu.Unlock()
 	slots := make(chan struct{}, edgeConcurrency)
 	var wg sync.WaitGroup
