@@ -5,10 +5,7 @@ package dashboards
 // exporter, and check that every metric they name is served.
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -16,85 +13,13 @@ import (
 	"testing"
 )
 
-type dashboard struct {
-	file string
-	json map[string]any
-}
-
-// dashboardTarget is one PromQL query of a dashboard panel.
-type dashboardTarget struct {
-	where      string // file / panel title / refId
-	expr       string
-	datasource any
-}
-
-func loadDashboards(t *testing.T) []dashboard {
+func loadDashboards(t *testing.T) []Dashboard {
 	t.Helper()
-	files, err := filepath.Glob("*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no dashboards here: %v", err)
+	ds, err := Load(".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []dashboard
-	for _, f := range files {
-		var d map[string]any
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, dashboard{file: filepath.Base(f), json: d})
-	}
-	return out
-}
-
-// panels returns every panel, those inside collapsed rows included.
-func (d dashboard) panels() []map[string]any {
-	var out []map[string]any
-	var walk func(v any)
-	walk = func(v any) {
-		list, _ := v.([]any)
-		for _, p := range list {
-			if pm, ok := p.(map[string]any); ok {
-				out = append(out, pm)
-				walk(pm["panels"])
-			}
-		}
-	}
-	walk(d.json["panels"])
-	return out
-}
-
-func (d dashboard) targets() []dashboardTarget {
-	var out []dashboardTarget
-	for _, p := range d.panels() {
-		targets, _ := p["targets"].([]any)
-		for _, tv := range targets {
-			tm, _ := tv.(map[string]any)
-			expr, _ := tm["expr"].(string)
-			out = append(out, dashboardTarget{
-				where:      fmt.Sprintf("%s / %v / %v", d.file, p["title"], tm["refId"]),
-				expr:       expr,
-				datasource: tm["datasource"],
-			})
-		}
-	}
-	return out
-}
-
-// variables returns the template variables by name.
-func (d dashboard) variables() map[string]map[string]any {
-	out := map[string]map[string]any{}
-	templating, _ := d.json["templating"].(map[string]any)
-	list, _ := templating["list"].([]any)
-	for _, v := range list {
-		if vm, ok := v.(map[string]any); ok {
-			name, _ := vm["name"].(string)
-			out[name] = vm
-		}
-	}
-	return out
+	return ds
 }
 
 var (
@@ -127,28 +52,28 @@ var grafanaVariables = map[string]bool{"__rate_interval": true, "__interval": tr
 func TestDashboards(t *testing.T) {
 	uids := map[string]string{}
 	for _, d := range loadDashboards(t) {
-		t.Run(d.file, func(t *testing.T) {
-			if _, ok := d.json["__inputs"]; ok {
+		t.Run(d.File, func(t *testing.T) {
+			if _, ok := d.JSON["__inputs"]; ok {
 				t.Error("has __inputs: use the datasource variable instead, so provisioning needs no import step")
 			}
-			if v, _ := d.json["schemaVersion"].(float64); v < 38 {
-				t.Errorf("schemaVersion %v, want 38 (Grafana 10) or later", d.json["schemaVersion"])
+			if v, _ := d.JSON["schemaVersion"].(float64); v < 38 {
+				t.Errorf("schemaVersion %v, want 38 (Grafana 10) or later", d.JSON["schemaVersion"])
 			}
-			uid, _ := d.json["uid"].(string)
+			uid, _ := d.JSON["uid"].(string)
 			if uid == "" || uids[uid] != "" {
 				t.Errorf("uid %q is empty or also used by %s", uid, uids[uid])
 			}
-			uids[uid] = d.file
-			if title, _ := d.json["title"].(string); title == "" {
+			uids[uid] = d.File
+			if title, _ := d.JSON["title"].(string); title == "" {
 				t.Error("no title")
 			}
 
-			vars := d.variables()
+			vars := d.Variables()
 			if ds := vars["datasource"]; ds["type"] != "datasource" || ds["query"] != "prometheus" {
 				t.Errorf("datasource variable %v, want type datasource, query prometheus", ds)
 			}
 			var names []string
-			templating, _ := d.json["templating"].(map[string]any)
+			templating, _ := d.JSON["templating"].(map[string]any)
 			list, _ := templating["list"].([]any)
 			for _, v := range list {
 				vm, _ := v.(map[string]any)
@@ -189,7 +114,7 @@ func TestDashboards(t *testing.T) {
 			}
 
 			ids := map[float64]bool{}
-			for _, p := range d.panels() {
+			for _, p := range d.Panels() {
 				id, _ := p["id"].(float64)
 				if ids[id] {
 					t.Errorf("panel id %v is used twice", id)
@@ -205,31 +130,31 @@ func TestDashboards(t *testing.T) {
 					t.Errorf("panel %v: datasource %v, want %v", p["title"], p["datasource"], datasourceRef)
 				}
 			}
-			targets := d.targets()
+			targets := d.Targets()
 			if len(targets) == 0 {
 				t.Error("no queries")
 			}
 			for _, tg := range targets {
-				if !reflect.DeepEqual(tg.datasource, datasourceRef) {
-					t.Errorf("%s: datasource %v, want %v", tg.where, tg.datasource, datasourceRef)
+				if !reflect.DeepEqual(tg.Datasource, datasourceRef) {
+					t.Errorf("%s: datasource %v, want %v", tg.Where, tg.Datasource, datasourceRef)
 				}
-				if strings.TrimSpace(tg.expr) == "" {
-					t.Errorf("%s: no expr", tg.where)
+				if strings.TrimSpace(tg.Expr) == "" {
+					t.Errorf("%s: no expr", tg.Where)
 				}
 				for _, want := range []string{`job=~"$job"`, `instance=~"$instance"`} {
-					if !strings.Contains(tg.expr, want) {
-						t.Errorf("%s: not filtered by %s: %s", tg.where, want, tg.expr)
+					if !strings.Contains(tg.Expr, want) {
+						t.Errorf("%s: not filtered by %s: %s", tg.Where, want, tg.Expr)
 					}
 				}
-				if accountMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `account_id=~"$account"`) {
-					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.where, tg.expr)
+				if accountMetricRE.MatchString(tg.Expr) && !strings.Contains(tg.Expr, `account_id=~"$account"`) {
+					t.Errorf("%s: queries account series without account_id=~\"$account\": %s", tg.Where, tg.Expr)
 				}
-				if siteMetricRE.MatchString(tg.expr) && !strings.Contains(tg.expr, `site_id=~"$site"`) {
-					t.Errorf("%s: queries connector or site series without site_id=~\"$site\": %s", tg.where, tg.expr)
+				if siteMetricRE.MatchString(tg.Expr) && !strings.Contains(tg.Expr, `site_id=~"$site"`) {
+					t.Errorf("%s: queries connector or site series without site_id=~\"$site\": %s", tg.Where, tg.Expr)
 				}
-				for _, m := range variableRE.FindAllStringSubmatch(tg.expr, -1) {
+				for _, m := range variableRE.FindAllStringSubmatch(tg.Expr, -1) {
 					if vars[m[1]] == nil && !grafanaVariables[m[1]] {
-						t.Errorf("%s: unknown variable $%s", tg.where, m[1])
+						t.Errorf("%s: unknown variable $%s", tg.Where, m[1])
 					}
 				}
 			}

@@ -29,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/dashboards"
 )
 
 var update = flag.Bool("update", false, "rewrite the files rendered from the mixin ("+alertsFile+", "+prometheusRuleFile+", the chart's copy, the dashboards)")
@@ -575,81 +576,13 @@ func TestDockerfile(t *testing.T) {
 // exporter and a real Prometheus. ../dashboards checks the rest of the JSON
 // (and has its own copy of these few lines).
 
-type dashboard struct {
-	file string
-	json map[string]any
-}
-
-// dashboardTarget is one PromQL query of a dashboard panel.
-type dashboardTarget struct {
-	where      string // file / panel title / refId
-	expr       string
-	datasource any
-}
-
-func loadDashboards(t *testing.T) []dashboard {
+func loadDashboards(t *testing.T) []dashboards.Dashboard {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dashboardsDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no dashboards in %s: %v", dashboardsDir, err)
+	ds, err := dashboards.Load(dashboardsDir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []dashboard
-	for _, f := range files {
-		var d map[string]any
-		if err := json.Unmarshal(readFile(t, f), &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, dashboard{file: filepath.Base(f), json: d})
-	}
-	return out
-}
-
-// panels returns every panel, those inside collapsed rows included.
-func (d dashboard) panels() []map[string]any {
-	var out []map[string]any
-	var walk func(v any)
-	walk = func(v any) {
-		list, _ := v.([]any)
-		for _, p := range list {
-			if pm, ok := p.(map[string]any); ok {
-				out = append(out, pm)
-				walk(pm["panels"])
-			}
-		}
-	}
-	walk(d.json["panels"])
-	return out
-}
-
-func (d dashboard) targets() []dashboardTarget {
-	var out []dashboardTarget
-	for _, p := range d.panels() {
-		targets, _ := p["targets"].([]any)
-		for _, tv := range targets {
-			tm, _ := tv.(map[string]any)
-			expr, _ := tm["expr"].(string)
-			out = append(out, dashboardTarget{
-				where:      fmt.Sprintf("%s / %v / %v", d.file, p["title"], tm["refId"]),
-				expr:       expr,
-				datasource: tm["datasource"],
-			})
-		}
-	}
-	return out
-}
-
-// variables returns the template variables by name.
-func (d dashboard) variables() map[string]map[string]any {
-	out := map[string]map[string]any{}
-	templating, _ := d.json["templating"].(map[string]any)
-	list, _ := templating["list"].([]any)
-	for _, v := range list {
-		if vm, ok := v.(map[string]any); ok {
-			name, _ := vm["name"].(string)
-			out[name] = vm
-		}
-	}
-	return out
+	return ds
 }
 
 // labelValuesRE parses a label_values(series, label) variable; the series
@@ -667,12 +600,12 @@ func deployExprs(t *testing.T) map[string]string {
 		exprs["rule "+r.Alert+" description"] = r.Annotations["description"]
 	}
 	for _, d := range loadDashboards(t) {
-		for _, tg := range d.targets() {
-			exprs[tg.where] = tg.expr
+		for _, tg := range d.Targets() {
+			exprs[tg.Where] = tg.Expr
 		}
-		for name, v := range d.variables() {
+		for name, v := range d.Variables() {
 			if def, ok := v["definition"].(string); ok {
-				exprs[d.file+" / variable "+name] = def
+				exprs[d.File+" / variable "+name] = def
 			}
 		}
 	}
@@ -867,30 +800,30 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	t.Run("dashboards", func(t *testing.T) {
 		known := map[string]bool{}
 		for _, d := range loadDashboards(t) {
-			for _, tg := range d.targets() {
-				known[tg.where] = true
-				expr := e2eDashboardVariables.Replace(tg.expr)
+			for _, tg := range d.Targets() {
+				known[tg.Where] = true
+				expr := e2eDashboardVariables.Replace(tg.Expr)
 				if strings.Contains(expr, "$") {
-					t.Errorf("%s: a variable is left in %s", tg.where, expr)
+					t.Errorf("%s: a variable is left in %s", tg.Where, expr)
 					continue
 				}
 				series, err := prom.query(expr)
 				for _, s := range series {
 					if s["job"] == otherJobName {
-						t.Errorf("%s: the other exporter job leaks in:\n%s", tg.where, expr)
+						t.Errorf("%s: the other exporter job leaks in:\n%s", tg.Where, expr)
 						break
 					}
 				}
 				switch {
 				case err != nil:
-					t.Errorf("%s: %v\n%s", tg.where, err, expr)
-				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.where] == "":
-					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.where, expr)
-				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.where] != "":
-					t.Logf("%s finds something now: drop it from e2eDashboardMayBeEmpty?", tg.where)
+					t.Errorf("%s: %v\n%s", tg.Where, err, expr)
+				case len(series) == 0 && e2eDashboardMayBeEmpty[tg.Where] == "":
+					t.Errorf("%s finds nothing on the simulated fleet:\n%s", tg.Where, expr)
+				case len(series) > 0 && e2eDashboardMayBeEmpty[tg.Where] != "":
+					t.Logf("%s finds something now: drop it from e2eDashboardMayBeEmpty?", tg.Where)
 				}
 			}
-			for name, v := range d.variables() {
+			for name, v := range d.Variables() {
 				if v["type"] != "query" {
 					continue
 				}
@@ -898,18 +831,18 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 				if m := labelValuesRE.FindStringSubmatch(def); m != nil {
 					values, err := prom.labelValues(m[2], m[1])
 					if err != nil || len(values) == 0 {
-						t.Errorf("%s: variable %s finds %q: %v", d.file, name, values, err)
+						t.Errorf("%s: variable %s finds %q: %v", d.File, name, values, err)
 					}
 					continue
 				}
 				m := queryResultRE.FindStringSubmatch(def)
 				if m == nil {
-					t.Errorf("%s: variable %s: %q is neither label_values nor query_result", d.file, name, def)
+					t.Errorf("%s: variable %s: %q is neither label_values nor query_result", d.File, name, def)
 					continue
 				}
 				series, err := prom.query(m[1])
 				if err != nil || len(series) == 0 {
-					t.Errorf("%s: variable %s finds %d series: %v", d.file, name, len(series), err)
+					t.Errorf("%s: variable %s finds %d series: %v", d.File, name, len(series), err)
 				}
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/google/go-jsonnet"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/dashboards"
 	"go.yaml.in/yaml/v2"
 )
 
@@ -349,11 +350,11 @@ func mixinExprs(t *testing.T, m mixinOutput) map[string]string {
 		if err := json.Unmarshal(raw, &d); err != nil {
 			t.Fatal(err)
 		}
-		db := dashboard{file: name, json: d}
-		for _, tg := range db.targets() {
-			exprs[tg.where] = tg.expr
+		db := dashboards.Dashboard{File: name, JSON: d}
+		for _, tg := range db.Targets() {
+			exprs[tg.Where] = tg.Expr
 		}
-		for vname, v := range db.variables() {
+		for vname, v := range db.Variables() {
 			if q := variableQuery(v); q != "" {
 				exprs[name+" / variable "+vname] = q
 			}
