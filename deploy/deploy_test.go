@@ -752,7 +752,8 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// far more than the budget guard's share (which keeps telemetry
 	// refreshes from starving the scrapes' calls): the guard is off here.
 	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry", "--cloudflare.budget-share=1")
-	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"))
+	immediate := immediateRules(t)
+	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"), immediate.path)
 
 	// Two scrapes, the last one successful.
 	prom.waitFor(t, "two scrapes of the exporter",
@@ -761,7 +762,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// the scraped data.
 	prom.waitFor(t, "the stale-heartbeat alert pending for Berlin",
 		`ALERTS{alertname="MagicWANConnectorHeartbeatStale",connector_id="`+simulator.ConnectorStale+`"}`)
-	prom.checkRulesHealthy(t, loadAlertRules(t))
+	prom.checkRulesHealthy(t, append(loadAlertRules(t), immediate.rules...))
 	// Telemetry arrives in the background: rate() needs two samples of it.
 	prom.waitFor(t, "two scrapes of telemetry",
 		`count_over_time(cloudflare_magic_connector_network_receive_bytes_total{job="`+jobName+`"}[1m]) >= 2`)
@@ -784,14 +785,16 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 		}
 	})
 
-	// The rule engine itself, not only the expressions: the alerts the demo
-	// must raise become pending (their for: durations keep them from
-	// firing within a test).
+	// The rule engine itself, not only the expressions: the shipped alerts
+	// the demo must raise become pending (their for: durations keep them
+	// from firing within a test), and their copies without for: fire.
 	t.Run("alerts", func(t *testing.T) {
 		for _, alert := range []string{
-			`ALERTS{alertname="MagicWANTunnelDown",tunnel_name="` + simulator.TunnelDown + `"}`,
-			`ALERTS{alertname="MagicWANSiteHADegraded",site_id="` + simulator.SiteLondonHA + `",site_name="London Oxford Street"}`,
-			`ALERTS{alertname="MagicWANSiteDown",site_id="` + simulator.SiteBerlin + `"}`,
+			`ALERTS{alertname="MagicWANTunnelDown",alertstate="pending",tunnel_name="` + simulator.TunnelDown + `"}`,
+			`ALERTS{alertname="MagicWANTunnelDown` + immediateSuffix + `",alertstate="firing",tunnel_name="` + simulator.TunnelDown + `"}`,
+			`ALERTS{alertname="MagicWANSiteHADegraded",alertstate="pending",site_id="` + simulator.SiteLondonHA + `",site_name="London Oxford Street"}`,
+			`ALERTS{alertname="MagicWANSiteHADegraded` + immediateSuffix + `",alertstate="firing",site_id="` + simulator.SiteLondonHA + `",site_name="London Oxford Street"}`,
+			`ALERTS{alertname="MagicWANSiteDown` + immediateSuffix + `",alertstate="firing",site_id="` + simulator.SiteBerlin + `"}`,
 		} {
 			prom.waitFor(t, alert, alert)
 		}
@@ -890,6 +893,42 @@ type prometheusProcess struct {
 	logs *syncBuffer
 }
 
+// immediateSuffix names the copies of the shipped alerts without their
+// for: durations, which the end-to-end Prometheus loads beside them so that
+// a test can see them fire.
+const immediateSuffix = "Now"
+
+// immediateRules writes those copies to a temporary rule file.
+func immediateRules(t *testing.T) (out struct {
+	path  string
+	rules []rule
+}) {
+	t.Helper()
+	var f ruleFile
+	if err := yaml.UnmarshalStrict(readFile(t, alertsFile), &f); err != nil {
+		t.Fatal(err)
+	}
+	for gi := range f.Groups {
+		g := &f.Groups[gi]
+		g.Name += "-" + immediateSuffix
+		for ri := range g.Rules {
+			r := &g.Rules[ri]
+			r.Alert += immediateSuffix
+			r.For = ""
+			out.rules = append(out.rules, *r)
+		}
+	}
+	b, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.path = filepath.Join(t.TempDir(), "alerts-now.yml")
+	if err := os.WriteFile(out.path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // otherJobName is a second job scraping the same exporter in the
 // end-to-end Prometheus, which the selectors of the rules and dashboards
 // must leave out.
@@ -899,7 +938,7 @@ const otherJobName = "another-team-exporter"
 // must change: the exporter's address, 1-second intervals, and rule files
 // named by absolute paths (the config file lives in a temporary directory).
 // Job name, metrics path and relabelling stay as shipped.
-func e2ePrometheusConfig(t *testing.T, exporterAddr string) []byte {
+func e2ePrometheusConfig(t *testing.T, exporterAddr string, extraRules ...string) []byte {
 	t.Helper()
 	var cfg struct {
 		Global        map[string]any   `yaml:"global"`
@@ -923,6 +962,7 @@ func e2ePrometheusConfig(t *testing.T, exporterAddr string) []byte {
 			cfg.RuleFiles[i] = filepath.Join(dir, f)
 		}
 	}
+	cfg.RuleFiles = append(cfg.RuleFiles, extraRules...)
 	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0]["job_name"] != jobName {
 		t.Fatalf("%s: want one scrape job, %s", prometheusConfigFile, jobName)
 	}
@@ -954,11 +994,11 @@ func e2ePrometheusConfig(t *testing.T, exporterAddr string) []byte {
 	return out
 }
 
-func startPrometheus(t *testing.T, bin, exporterAddr string) *prometheusProcess {
+func startPrometheus(t *testing.T, bin, exporterAddr string, extraRules ...string) *prometheusProcess {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, e2ePrometheusConfig(t, exporterAddr), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, e2ePrometheusConfig(t, exporterAddr, extraRules...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
