@@ -105,54 +105,10 @@ type exporterProcess struct {
 // listeningRE finds the listen address in a logfmt or JSON log line.
 var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)|"address":"([^"]+)","caller":"[^"]*","level":"info","msg":"Listening on"`)
 
-// launchExporter runs the binary on a free loopback port with args and env
-// (and nothing of the test's own environment that could carry a
-// credential), and waits until it listens.
+// launchExporter runs the binary as launchUnder does, with no wrapper.
 func launchExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	args = append([]string{"--web.listen-address=127.0.0.1:0"}, args...)
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &exporterProcess{logs: &syncBuffer{}, cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", p.logs.String())
-		}
-	})
-	addr := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1] + m[2]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		p.url = "http://" + a
-	case <-exited:
-		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
-	}
-	return p
+	return launchUnder(t, nil, env, args...)
 }
 
 // startExporter is launchExporter, then waits until the exporter is ready.
@@ -1381,8 +1337,10 @@ func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Durat
 
 // ------------------------------------------------------------ hostile clients (issue 14)
 
-// launchUnder is launchExporter with the binary run by wrapper (such as
-// prlimit): it starts wrapper... binary args, and waits until it listens.
+// launchUnder runs the binary, under wrapper when given (such as prlimit:
+// wrapper... binary args), on a free loopback port with args and env (and
+// nothing of the test's own environment that could carry a credential),
+// and waits until it listens.
 func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
 	t.Helper()
 	argv := append(append(slices.Clone(wrapper), binary, "--web.listen-address=127.0.0.1:0"), args...)
@@ -1404,11 +1362,14 @@ func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *
 		}
 	})
 	addr := make(chan string, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			fmt.Fprintln(p.logs, sc.Text())
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+			line := sc.Text()
+			fmt.Fprintln(p.logs, line)
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1] + m[2]:
 				default:
@@ -1419,6 +1380,8 @@ func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
+	case <-exited:
+		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
 	}
