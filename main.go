@@ -191,7 +191,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	var edge *poll.Edge
 	if p.Edge {
 		edge, err = poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: accounts, Interval: p.EdgeInterval,
-			Timeout: p.EdgeInterval / 2, Budget: budgets["graphql"], Logger: logger})
+			Timeout: p.EdgeInterval / 2, Budget: budgets["graphql"], MaxSeries: p.EdgeMaxSeries, Logger: logger})
 		if err != nil {
 			return nil, err
 		}

@@ -1,19 +1,26 @@
 package api
 
 import (
+	"cmp"
+	"math"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Cloudflare's edge view: the GraphQL Analytics datasets the exporter reads,
 // each declared once below. A declaration names the dataset's alias (its
 // name in this package, in errors and in results), its GraphQL name, and a
-// wire struct whose JSON tags ARE the fields asked for: the query is built
-// from them (see EdgeQueryDocument), so a field Cloudflare renames is a
-// one-line fix in its tag and breaks only its own dataset. The time
-// dimension is the wire struct's field of type bucket; rows are ordered by
-// it, newest first.
+// wire struct whose tags name every field it reads and the GraphQL fields
+// each can come from, in order of preference. Which of them an account has
+// is not guessed: DiscoverEdge asks the account (its settings node, and
+// introspection where settings does not answer), and the query is built
+// only from fields the account has (see EdgeSchema). The time dimension is
+// the wire struct's field of type bucket; rows are ordered by it, newest
+// first.
 //
 // The DHCP leases dataset (mconnTelemetrySnapshotDhcpLeasesAdaptiveGroups)
 // holds personal data and is deliberately not declared: it can never be
@@ -40,23 +47,29 @@ var edgeDatasets = []edgeDataset{
 			v.emptyTunnelName = w.Dimensions.TunnelName == ""
 			return TunnelHealthRow{
 				TunnelName: string(w.Dimensions.TunnelName),
-				Colo:       string(w.Dimensions.EdgeColoName),
+				Colo:       string(w.Dimensions.Colo),
+				SiteName:   string(w.Dimensions.SiteName),
+				Active:     v.optWithin(w.Dimensions.Active, 0, 1),
 				Time:       v.at(w.Dimensions.Time),
-				State:      v.get(w.Avg.TunnelState),
-				Count:      v.get(w.Count),
+				State:      v.within(w.Avg.TunnelState, 0, 1),
+				Count:      v.opt(w.Count),
 			}
 		}),
 	declare(DatasetTunnelTraffic, "magicTransitTunnelTrafficAdaptiveGroups",
 		func(r *EdgeResult) *DatasetRows[TunnelTrafficRow] { return &r.TunnelTraffic },
 		func(w *tunnelTrafficWire, v *rowValues) TunnelTrafficRow {
-			v.emptyTunnelName = w.Dimensions.TunnelName == ""
+			d := &w.Dimensions
+			name := cmp.Or(d.TunnelName, d.IngressTunnelName, d.EgressTunnelName)
+			v.emptyTunnelName = name == ""
 			return TunnelTrafficRow{
-				TunnelName: string(w.Dimensions.TunnelName),
-				Direction:  string(w.Dimensions.Direction),
-				Time:       v.at(w.Dimensions.Time),
-				BitRate:    v.get(w.Avg.BitRateFiveMinutes),
-				Bits:       v.get(w.Sum.Bits),
-				Packets:    v.get(w.Sum.Packets),
+				TunnelName:        string(name),
+				IngressTunnelName: string(d.IngressTunnelName),
+				EgressTunnelName:  string(d.EgressTunnelName),
+				Direction:         string(d.Direction),
+				Time:              v.at(d.Time),
+				BitRate:           v.get(w.Avg.BitRateFiveMinutes),
+				Bits:              v.get(w.Sum.Bits),
+				Packets:           v.get(w.Sum.Packets),
 			}
 		}),
 	declare(DatasetConnectorSnapshots, "mconnTelemetrySnapshotsAdaptiveGroups",
@@ -102,7 +115,7 @@ var edgeDatasets = []edgeDataset{
 				TunnelID:      string(w.Dimensions.TunnelID),
 				InterfaceName: string(w.Dimensions.InterfaceName),
 				Time:          v.at(w.Dimensions.Time),
-				HealthValue:   v.get(w.Max.HealthValue),
+				HealthValue:   v.within(w.Max.HealthValue, 0, 3),
 			}
 		}),
 	declare(DatasetConnectorHA, "MagicWANConnectorMetricsAdaptiveGroups",
@@ -111,7 +124,7 @@ var edgeDatasets = []edgeDataset{
 			return HAStateRow{
 				ConnectorID: string(w.Dimensions.ConnectorID),
 				Time:        v.at(w.Dimensions.Time),
-				HAState:     v.get(w.Max.HAState),
+				HAState:     v.within(w.Max.HAState, 0, 4),
 			}
 		}),
 	declare(DatasetConnectorEvents, "mconnTelemetryEventsAdaptiveGroups",
@@ -126,19 +139,31 @@ var edgeDatasets = []edgeDataset{
 		}),
 }
 
-// The wire structs: one row of each dataset as the API sends it. Their JSON
-// tags are the fields the query asks for.
+// The wire structs: one row of each dataset as the API sends it. A field's
+// JSON tag is its key in the answer; the gql tag lists the GraphQL fields
+// it can be read from, in order of preference (the JSON name alone when
+// absent), and the query asks for the first one the account has, under
+// the JSON name as its alias. edge:"required" marks what the dataset
+// cannot be read without: when the account has none of its names, the
+// dataset is not asked. A value's range is checked where the row is
+// mapped (rowValues.within). The evidence for every name is in
+// fieldEvidence.
 
 type tunnelHealthWire struct {
 	Count number `json:"count"`
 	Avg   struct {
 		// 0 down, 0.5 degraded, 1 healthy.
-		TunnelState number `json:"tunnelState"`
+		TunnelState number `json:"tunnelState" edge:"required"`
 	} `json:"avg"`
 	Dimensions struct {
-		TunnelName   text   `json:"tunnelName"`
-		EdgeColoName text   `json:"edgeColoName"`
-		Time         bucket `json:"datetimeFiveMinutes"`
+		TunnelName text `json:"tunnelName" edge:"required"`
+		// The IATA code (LHR), else the data centre's name.
+		Colo     text `json:"colo" gql:"edgeColoCode,edgeColoName"`
+		SiteName text `json:"siteName"`
+		// 1 if the data centre carried the tunnel's traffic in the last
+		// six hours: it routes the tunnel.
+		Active number `json:"active"`
+		Time   bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
@@ -151,32 +176,31 @@ type tunnelTrafficWire struct {
 		Packets number `json:"packets"`
 	} `json:"sum"`
 	Dimensions struct {
-		// Public reports: tunnelName can be "" on some accounts.
-		TunnelName text `json:"tunnelName"`
-		// GRAPHQL.md: "filter or dimension direction"; asked as a
-		// dimension so one query holds both directions.
-		Direction text   `json:"direction"`
+		// Public reports: tunnelName can be "" on some accounts, whose
+		// rows carry the name in ingressTunnelName or egressTunnelName.
+		TunnelName        text `json:"tunnelName" edge:"required"`
+		IngressTunnelName text `json:"ingressTunnelName"`
+		EgressTunnelName  text `json:"egressTunnelName"`
+		// inbound, outbound or lateral (the schema); ingress or egress
+		// (the docs' examples): exported as it comes.
+		Direction text   `json:"direction" edge:"required"`
 		Time      bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
 type connectorSnapshotWire struct {
 	Max struct {
-		CPUCount      number `json:"cpuCount"`
-		LoadAverage1m number `json:"loadAverage1m"`
-		// Seen in public code only, not in Cloudflare's example; it
-		// matches the REST snapshot's load_average_5m.
+		CPUCount         number `json:"cpuCount"`
+		LoadAverage1m    number `json:"loadAverage1m"`
 		LoadAverage5m    number `json:"loadAverage5m"`
 		MemoryTotalBytes number `json:"memoryTotalBytes"`
-		// Doubt: Cloudflare's example asks for memoryFreeBytes; public
-		// code for memoryAvailableBytes, which is what the REST snapshot
-		// exports (memory_available_bytes) and what matters for alerting.
-		// Should the server not know it, switch the tag to
-		// memoryFreeBytes.
+		// What the REST snapshot exports (memory_available_bytes) and
+		// what matters for alerting; memoryFreeBytes, in Cloudflare's
+		// example, is another quantity and no substitute.
 		MemoryAvailableBytes number `json:"memoryAvailableBytes"`
 	} `json:"max"`
 	Dimensions struct {
-		ConnectorID text   `json:"connectorId"`
+		ConnectorID text   `json:"connectorId" edge:"required"`
 		Time        bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
@@ -187,72 +211,64 @@ type mountWire struct {
 		TotalBytes     number `json:"totalBytes"`
 	} `json:"max"`
 	Dimensions struct {
-		ConnectorID text `json:"connectorId"`
-		// Seen in public code only.
-		MountPoint text   `json:"mountPoint"`
-		Time       bucket `json:"datetimeFiveMinutes"`
+		ConnectorID text   `json:"connectorId" edge:"required"`
+		MountPoint  text   `json:"mountPoint" edge:"required"`
+		Time        bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
 type thermalWire struct {
 	Max struct {
-		// Doubt: Cloudflare's example spells it currentCelsius; public
-		// code (like the REST snapshot's current_celcius) currentCelcius.
-		// One of the two is wrong: Cloudflare's own spelling is used.
-		// Should the server not know it, switch both tags to "Celcius".
-		CurrentCelsius  number `json:"currentCelsius"`
-		CriticalCelsius number `json:"criticalCelsius"`
+		// Cloudflare's example spells it currentCelsius; the fields
+		// generated from its introspection, currentCelcius (as the REST
+		// snapshot's current_celcius).
+		CurrentCelsius  number `json:"currentCelsius" gql:"currentCelsius,currentCelcius"`
+		CriticalCelsius number `json:"criticalCelsius" gql:"criticalCelsius,criticalCelcius"`
 	} `json:"max"`
 	Dimensions struct {
-		ConnectorID text `json:"connectorId"`
-		// Seen in public code only.
-		Label text   `json:"label"`
-		Time  bucket `json:"datetimeFiveMinutes"`
+		ConnectorID text   `json:"connectorId" edge:"required"`
+		Label       text   `json:"label" edge:"required"`
+		Time        bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
 type connectorTunnelWire struct {
 	Max struct {
-		// Doubt: the value's name is not documented; healthValue follows
-		// the REST snapshot's health_value (0 unknown, 1 healthy,
+		// No source names this dataset's fields but connectorId: these
+		// follow the REST snapshot's (health_value 0 unknown, 1 healthy,
 		// 2 degraded, 3 down). max is the worst state in the bucket.
-		HealthValue number `json:"healthValue"`
+		HealthValue number `json:"healthValue" edge:"required"`
 	} `json:"max"`
 	Dimensions struct {
-		ConnectorID text `json:"connectorId"`
-		// Doubt: "tunnel id, interface name" are documented without
-		// their GraphQL names.
-		TunnelID      text   `json:"tunnelId"`
+		ConnectorID   text   `json:"connectorId" edge:"required"`
+		TunnelID      text   `json:"tunnelId" edge:"required"`
 		InterfaceName text   `json:"interfaceName"`
 		Time          bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
-// haWire reads the HA state from MagicWANConnectorMetricsAdaptiveGroups, the
-// only dataset documented to carry it. Cloudflare is deprecating that
-// dataset in favour of the mconnTelemetry* ones, none of which is
-// documented with an HA field yet: when it goes, this declaration is the one
-// to move.
+// haWire reads the HA state from MagicWANConnectorMetricsAdaptiveGroups,
+// the only dataset known to carry it, and only since 2026: accounts whose
+// schema lacks haState or mconnConnectorID do not ask it.
 type haWire struct {
 	Max struct {
 		// 0 disabled, 1 active, 2 standby, 3 stopped, 4 fault, as the
 		// REST snapshot's ha_value.
-		HAState number `json:"haState"`
+		HAState number `json:"haState" edge:"required"`
 	} `json:"max"`
 	Dimensions struct {
-		ConnectorID text `json:"mconnConnectorID"`
-		// Doubt: the time dimension of this older dataset is not
-		// documented; datetimeFiveMinutes as the others.
-		Time bucket `json:"datetimeFiveMinutes"`
+		ConnectorID text   `json:"mconnConnectorID" edge:"required"`
+		Time        bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
 
 type eventWire struct {
-	Count      number `json:"count"`
+	Count      number `json:"count" edge:"required"`
 	Dimensions struct {
-		ConnectorID text `json:"connectorId"`
-		// Doubt: documented as "event type" without its GraphQL name.
-		EventType text   `json:"eventType"`
+		ConnectorID text `json:"connectorId" edge:"required"`
+		// No source names the event type's field; eventType is a guess
+		// that discovery confirms or rules out.
+		EventType text   `json:"eventType" edge:"required"`
 		Time      bucket `json:"datetimeFiveMinutes"`
 	} `json:"dimensions"`
 }
@@ -262,8 +278,14 @@ type eventWire struct {
 type TunnelHealthRow struct {
 	// TunnelName may be empty; see DatasetStatus.EmptyTunnelNames.
 	TunnelName string
-	// Colo is the data centre (edgeColoName), such as "LHR".
+	// Colo is the data centre: its IATA code (edgeColoCode), such as
+	// "LHR", or its name where the account has no code.
 	Colo string
+	// SiteName is the Magic WAN site of the tunnel; "" when unknown.
+	SiteName string
+	// Active is 1 when the data centre carried the tunnel's traffic in
+	// the last six hours, 0 when not, nil when the account does not say.
+	Active *float64
 	// Time is the start of the bucket.
 	Time time.Time
 	// State is the average tunnel state: 0 down, 0.5 degraded, 1 healthy.
@@ -275,9 +297,13 @@ type TunnelHealthRow struct {
 // TunnelTrafficRow is one tunnel's traffic in one direction over one
 // five-minute bucket.
 type TunnelTrafficRow struct {
-	// TunnelName may be empty; see DatasetStatus.EmptyTunnelNames.
-	TunnelName string
-	// Direction is "ingress" or "egress".
+	// TunnelName is the row's tunnelName, or where that is empty its
+	// ingressTunnelName, else its egressTunnelName. It may be empty; see
+	// DatasetStatus.EmptyTunnelNames.
+	TunnelName                          string
+	IngressTunnelName, EgressTunnelName string
+	// Direction is as Cloudflare says it: "inbound", "outbound" or
+	// "lateral" per its schema, "ingress" or "egress" per its docs.
 	Direction string
 	Time      time.Time
 	// BitRate is the average rate over the bucket, in bits per second.
@@ -354,15 +380,23 @@ type DatasetStatus struct {
 	Dataset string
 	// Queried is false when the dataset was not asked for.
 	Queried bool
+	// Start and End are the window asked for, and Limit the most rows.
+	Start, End time.Time
+	Limit      int
 	// Truncated is true when the answer held as many rows as the query's
 	// limit: there were more. Rows are newest first, so every bucket newer
 	// than the oldest one among the rows is complete; the oldest may not be.
-	// Fetch the rest by narrowing the window (see EdgeWindow).
 	Truncated bool
+	// PastLimit counts the rows sent beyond the limit asked for: they are
+	// discarded.
+	PastLimit int
+	// OutsideWindow counts the rows whose bucket is outside the window
+	// asked for, a bucket in the future among them: they are discarded.
+	OutsideWindow int
 	// Rejected counts rows that had an unusable value: null, a string such
-	// as "NaN", a number out of range, or an unreadable time. The value is
-	// nil in the row; a row left with no usable value, or no time, is
-	// dropped.
+	// as "NaN", a number out of range (a tunnel state outside 0 to 1), or
+	// an unreadable time. The value is nil in the row; a row left with no
+	// usable value, or no time, is dropped.
 	Rejected int
 	// EmptyTunnelNames counts the rows kept whose tunnel name is empty
 	// (tunnel datasets only); what to do with them is the caller's choice.
@@ -387,12 +421,13 @@ type DatasetRows[R any] struct {
 // EdgeResult is the answer to one QueryEdge: per dataset, its rows and
 // status. A dataset that was not asked for has Queried false.
 type EdgeResult struct {
-	// Start and End are the window asked for.
-	Start, End time.Time
 	// Requests is how many GraphQL requests were made: 1, or 2 when the
-	// server rejected the whole query for some datasets (an unknown field)
-	// and the others were asked for again without them.
+	// server rejected the whole query for fields the account's schema
+	// does not have after all, and it was asked again without them.
 	Requests int
+	// Unknown are the fields the server said it does not know, as
+	// FieldRefs: the schema the query was built from is out of date.
+	Unknown []FieldRef
 
 	TunnelHealth       DatasetRows[TunnelHealthRow]
 	TunnelTraffic      DatasetRows[TunnelTrafficRow]
@@ -445,19 +480,42 @@ func findDataset(name string) edgeDataset {
 type edgeDataset interface {
 	alias() string
 	graphQLName() string
-	// selection is the dataset's fields, as GraphQL: "count avg { ... }
-	// dimensions { ... }".
-	selection() string
+	// fields are every field the wire struct reads, in order.
+	fields() []edgeField
 	// timeDimension is the field rows are ordered by.
 	timeDimension() string
-	// fields are every field name the selection holds.
-	fields() []string
 	status(r *EdgeResult) *DatasetStatus
 	// reset clears the dataset's rows and what was counted of them, before
 	// an answer is read into r.
 	reset(r *EdgeResult)
-	// decode reads the JSON array of rows into r.
-	decode(raw []byte, limit int, r *EdgeResult) error
+	// decode reads the JSON array of rows from dec into r, keeping at most
+	// the status' Limit rows and those inside its window.
+	decode(dec *jsontext.Decoder, r *EdgeResult) error
+}
+
+// edgeField is one field a dataset's wire struct reads.
+type edgeField struct {
+	// group is "avg", "sum", "max" or "dimensions"; "" at the top
+	// (count).
+	group string
+	// key is the field's key in the answer (its JSON name), the alias it
+	// is asked under.
+	key string
+	// names are the GraphQL fields it can be read from, in order of
+	// preference.
+	names []string
+	// required: the dataset cannot be read without it.
+	required bool
+}
+
+// path is the field's key under its group, as "avg.tunnelState".
+func (f *edgeField) path() string { return joinPath(f.group, f.key) }
+
+func joinPath(group, name string) string {
+	if group == "" {
+		return name
+	}
+	return group + "." + name
 }
 
 // rowValues collects, while one row is mapped, how many of its values were
@@ -475,9 +533,18 @@ func (v *rowValues) at(b bucket) time.Time {
 	return b.t
 }
 
-// get returns the value, or nil when it is unusable.
+// get returns a value the row is read for: nil when it was not asked for
+// or is unusable (which is counted).
 func (v *rowValues) get(n number) *float64 {
-	if !n.ok() {
+	return v.within(n, math.Inf(-1), math.Inf(1))
+}
+
+// within is get for a value that must lie in [lo, hi].
+func (v *rowValues) within(n number, lo, hi float64) *float64 {
+	switch {
+	case n.state == numberAbsent:
+		return nil
+	case !n.ok() || n.v < lo || n.v > hi:
 		v.bad++
 		return nil
 	}
@@ -486,89 +553,123 @@ func (v *rowValues) get(n number) *float64 {
 	return &x
 }
 
+// opt is get for a value that describes the row but does not make it
+// worth keeping on its own.
+func (v *rowValues) opt(n number) *float64 { return v.optWithin(n, math.Inf(-1), math.Inf(1)) }
+
+func (v *rowValues) optWithin(n number, lo, hi float64) *float64 {
+	ok := v.ok
+	x := v.within(n, lo, hi)
+	v.ok = ok
+	return x
+}
+
 // declaration is a dataset whose rows are W on the wire and R in results.
 type declaration[W, R any] struct {
 	name, graphQL string
 	rows          func(*EdgeResult) *DatasetRows[R]
 	row           func(*W, *rowValues) R
 
-	sel, timeDim string
-	fieldNames   []string
+	timeDim   string
+	fieldList []edgeField
 }
 
-// declare builds a dataset's declaration; the selection and time dimension
-// come from W's JSON tags. It panics on a malformed wire struct, which the
-// package's tests catch.
+// declare builds a dataset's declaration from W's tags. It panics on a
+// malformed wire struct, which the package's tests catch.
 func declare[W, R any](alias, graphQLName string, rows func(*EdgeResult) *DatasetRows[R], row func(*W, *rowValues) R) edgeDataset {
 	d := &declaration[W, R]{name: alias, graphQL: graphQLName, rows: rows, row: row}
-	var b strings.Builder
-	d.walk(&b, reflect.TypeFor[W](), "")
-	d.sel = strings.TrimSpace(b.String())
+	d.walk(reflect.TypeFor[W](), "")
 	if d.timeDim == "" {
 		panic("api: dataset " + alias + " declares no time dimension")
 	}
 	return d
 }
 
-func (d *declaration[W, R]) walk(b *strings.Builder, t reflect.Type, parent string) {
+func (d *declaration[W, R]) walk(t reflect.Type, group string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
+		key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if key == "" || key == "-" {
 			panic("api: dataset " + d.name + ": field " + f.Name + " has no JSON name")
 		}
-		b.WriteString(" " + name)
-		d.fieldNames = append(d.fieldNames, name)
 		// The types are named here, not in package variables, which the
 		// declarations would be initialised before.
 		switch f.Type {
-		case reflect.TypeFor[number](), reflect.TypeFor[text]():
-		case reflect.TypeFor[bucket]():
-			if d.timeDim != "" || parent != "dimensions" {
-				panic("api: dataset " + d.name + ": one time dimension, under dimensions")
+		case reflect.TypeFor[number](), reflect.TypeFor[text](), reflect.TypeFor[bucket]():
+			ef := edgeField{group: group, key: key, names: []string{key}}
+			if gql := f.Tag.Get("gql"); gql != "" {
+				ef.names = strings.Split(gql, ",")
 			}
-			d.timeDim = name
+			ef.required = f.Tag.Get("edge") == "required"
+			if f.Type == reflect.TypeFor[bucket]() {
+				if d.timeDim != "" || group != "dimensions" {
+					panic("api: dataset " + d.name + ": one time dimension, under dimensions")
+				}
+				d.timeDim, ef.required = key, true
+			}
+			d.fieldList = append(d.fieldList, ef)
 		default:
-			if f.Type.Kind() != reflect.Struct || parent != "" {
+			if f.Type.Kind() != reflect.Struct || group != "" {
 				panic("api: dataset " + d.name + ": field " + f.Name + " is neither a value nor a group")
 			}
-			b.WriteString(" {")
-			d.walk(b, f.Type, name)
-			b.WriteString(" }")
+			d.walk(f.Type, key)
 		}
 	}
 }
 
 func (d *declaration[W, R]) alias() string         { return d.name }
 func (d *declaration[W, R]) graphQLName() string   { return d.graphQL }
-func (d *declaration[W, R]) selection() string     { return d.sel }
+func (d *declaration[W, R]) fields() []edgeField   { return d.fieldList }
 func (d *declaration[W, R]) timeDimension() string { return d.timeDim }
-func (d *declaration[W, R]) fields() []string      { return d.fieldNames }
 func (d *declaration[W, R]) status(r *EdgeResult) *DatasetStatus {
 	return &d.rows(r).DatasetStatus
 }
 
 func (d *declaration[W, R]) reset(r *EdgeResult) {
 	out := d.rows(r)
-	*out = DatasetRows[R]{DatasetStatus: DatasetStatus{Dataset: out.Dataset, Queried: out.Queried}}
+	st := out.DatasetStatus
+	*out = DatasetRows[R]{DatasetStatus: DatasetStatus{Dataset: st.Dataset, Queried: st.Queried, Start: st.Start, End: st.End, Limit: st.Limit}}
 }
 
-func (d *declaration[W, R]) decode(raw []byte, limit int, r *EdgeResult) error {
-	var wire []W
-	if err := unmarshalRows(raw, &wire); err != nil {
+func (d *declaration[W, R]) decode(dec *jsontext.Decoder, r *EdgeResult) error {
+	if _, err := dec.ReadToken(); err != nil { // [
 		return err
 	}
 	out := d.rows(r)
-	out.Truncated = limit > 0 && len(wire) >= limit
-	out.Rows = make([]R, 0, len(wire))
-	for i := range wire {
+	n := 0
+	for dec.PeekKind() != ']' {
+		if out.Limit > 0 && n >= out.Limit {
+			// Past the limit asked for: a server that sends more is not
+			// to be believed, nor kept in memory.
+			out.PastLimit++
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			continue
+		}
+		n++
+		// One row at a time: a row that is not an object is that row's
+		// loss, not the dataset's.
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		var w W
+		if json.Unmarshal(raw, &w, decodeOptions) != nil {
+			out.Rejected++
+			continue
+		}
 		var v rowValues
-		row := d.row(&wire[i], &v)
+		row := d.row(&w, &v)
 		t := v.time
 		if v.bad > 0 || t.IsZero() {
 			out.Rejected++
 		}
 		if v.ok == 0 || t.IsZero() {
+			continue
+		}
+		if t.Before(out.Start) || !t.Before(out.End) {
+			out.OutsideWindow++
 			continue
 		}
 		if v.emptyTunnelName {
@@ -579,5 +680,7 @@ func (d *declaration[W, R]) decode(raw []byte, limit int, r *EdgeResult) error {
 		}
 		out.Rows = append(out.Rows, row)
 	}
-	return nil
+	out.Truncated = out.Limit > 0 && n >= out.Limit
+	_, err := dec.ReadToken() // ]
+	return err
 }

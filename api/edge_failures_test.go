@@ -40,8 +40,10 @@ func TestQueryEdgeHTTPFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var observed []api.RequestInfo
 			sim, c := newClient(t, api.Config{Auth: tc.auth, Observe: func(ri api.RequestInfo) { observed = append(observed, ri) }})
+			_, other := newClient(t, api.Config{}) // the same fleet, so the same schema
+			schema := discover(t, other, simulator.AccountRetail)
 			sim.SetFault("", simulator.EndpointGraphQL, tc.fault)
-			res, err := edgeQuery(t, c, simulator.AccountRetail)
+			res, err := query(t, c, simulator.AccountRetail, schema)
 			var apiErr *api.Error
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("err = %v (%T), result %+v", err, err, res)
@@ -79,13 +81,20 @@ func TestQueryEdgeHTTPFailures(t *testing.T) {
 // add to those of the answer that came.
 func TestQueryEdgeRetryStartsAfresh(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
-	clean := mustEdge(t, c, simulator.AccountRetail)
-	row := `{"count":null,"avg":{"tunnelState":1},"dimensions":{"tunnelName":"","edgeColoName":"LHR","datetimeFiveMinutes":"2026-11-24T11:50:00Z"}}`
+	schema := discover(t, c, simulator.AccountRetail)
+	clean, err := query(t, c, simulator.AccountRetail, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := `{"count":null,"avg":{"tunnelState":1},"dimensions":{"tunnelName":"","colo":"LHR","datetimeFiveMinutes":"2026-11-24T11:50:00Z"}}`
 	body := `{"data":{"viewer":{"accounts":[{"tunnel_health":[` + row + `,` + row + `],"tunnel_traffic":[` + strings.Repeat(" ", 1000) + `]}]}}}`
 	sim.SetFault("", simulator.EndpointGraphQL, simulator.Fault{Body: body, CutAfter: len(body) - 500, Times: 1})
-	res := mustEdge(t, c, simulator.AccountRetail)
-	if sim.GraphQLCalls(simulator.AccountRetail) != 3 {
-		t.Fatalf("%d GraphQL calls served, want 1 clean + 2 attempts", sim.GraphQLCalls(simulator.AccountRetail))
+	res, err := query(t, c, simulator.AccountRetail, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.GraphQLStats(simulator.AccountRetail).Data; n != 3 {
+		t.Fatalf("%d GraphQL queries served, want 1 clean + 2 attempts", n)
 	}
 	got, want := res.TunnelHealth, clean.TunnelHealth
 	if got.Rejected != want.Rejected || got.EmptyTunnelNames != want.EmptyTunnelNames || len(got.Rows) != len(want.Rows) || !got.Newest.Equal(want.Newest) {
@@ -97,17 +106,26 @@ func TestQueryEdgeRetryStartsAfresh(t *testing.T) {
 func TestGraphQLRateLimitIsItsOwn(t *testing.T) {
 	clk := simulator.NewClock(testNow)
 	sim := simulator.NewServer(simulator.DemoFleet(testNow), simulator.WithClock(clk.Now),
-		simulator.WithToken(simulator.DemoToken), simulator.WithGraphQLRateLimit(2, 5*time.Minute))
+		simulator.WithToken(simulator.DemoToken), simulator.WithGraphQLRateLimit(4, 5*time.Minute))
 	c, err := api.New(api.Config{BaseURL: sim.Start(t), Auth: mustAuth(api.TokenAuth(simulator.DemoToken)), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	schema := discover(t, c, simulator.AccountLabs) // 2 of the 4
+	mustQuery := func() *api.EdgeResult {
+		t.Helper()
+		res, err := query(t, c, simulator.AccountLabs, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
 	for i := range 2 {
-		if res := mustEdge(t, c, simulator.AccountLabs); res.TunnelHealth.Err != nil {
+		if res := mustQuery(); res.TunnelHealth.Err != nil {
 			t.Fatalf("query %d within the budget: %v", i+1, res.TunnelHealth.Err)
 		}
 	}
-	res := mustEdge(t, c, simulator.AccountLabs)
+	res := mustQuery()
 	if err := res.TunnelHealth.Err; err == nil || !err.Quota {
 		t.Fatalf("past the budget: %v", err)
 	}
@@ -118,22 +136,54 @@ func TestGraphQLRateLimitIsItsOwn(t *testing.T) {
 		t.Errorf("REST within its own budget: %v", err)
 	}
 	clk.Add(5*time.Minute + time.Second)
-	if res := mustEdge(t, c, simulator.AccountLabs); res.TunnelHealth.Err != nil {
+	if res := mustQuery(); res.TunnelHealth.Err != nil {
 		t.Errorf("after the pause: %v", res.TunnelHealth.Err)
 	}
-	if n := sim.GraphQLCalls(simulator.AccountLabs); n != 4 {
-		t.Errorf("%d GraphQL requests, want 4", n)
+	if n := sim.GraphQLCalls(simulator.AccountLabs); n != 6 {
+		t.Errorf("%d GraphQL requests, want 6", n)
 	}
 }
 
-func TestQueryEdgeDeniedAccount(t *testing.T) {
+// TestEdgeDeniedAccount: an account the credential may not read fails
+// discovery with a permission error (in one request), and a query built
+// from an earlier discovery fails every dataset alike.
+func TestEdgeDeniedAccount(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
+	schema := discover(t, c, simulator.AccountLabs)
 	sim.Deny(simulator.AccountLabs)
-	res := mustEdge(t, c, simulator.AccountLabs)
+	_, err := c.DiscoverEdge(context.Background(), simulator.AccountLabs)
+	if !api.IsPermission(err) || !strings.Contains(err.Error(), api.PermissionAnalyticsRead) {
+		t.Errorf("discovery: %v", err)
+	}
+	if st := sim.GraphQLStats(simulator.AccountLabs); st.Discovery != 3 {
+		t.Errorf("%d discovery requests, want 2 then 1", st.Discovery)
+	}
+	res, err := query(t, c, simulator.AccountLabs, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, st := range res.Statuses() {
 		if st.Err == nil || !st.Err.Permission || !strings.Contains(st.Err.Error(), api.PermissionAnalyticsRead) {
 			t.Errorf("%s: %v", st.Dataset, st.Err)
 		}
+	}
+}
+
+// TestDiscoverEdgeFailures: a failed discovery request is an *Error naming
+// discovery; a quota answer pauses GraphQL queries.
+func TestDiscoverEdgeFailures(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	sim.SetFault("", simulator.EndpointGraphQL, simulator.Fault{Status: 500, Body: "oops", Times: 2})
+	_, err := c.DiscoverEdge(context.Background(), simulator.AccountRetail)
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.Endpoint != api.EndpointGraphQLDiscovery || !strings.Contains(err.Error(), "discovery, account "+simulator.AccountRetail) {
+		t.Errorf("discovery on HTTP 500: %v", err)
+	}
+	sim.SetFault("", simulator.EndpointGraphQL, simulator.Fault{GraphQL: &simulator.GraphQLFault{Quota: true}, Times: 1})
+	_, err = c.DiscoverEdge(context.Background(), simulator.AccountRetail)
+	var de *api.DatasetError
+	if !errors.As(err, &de) || !de.Quota || c.GraphQLBackoffRemaining() == 0 {
+		t.Errorf("discovery on a quota error: %v, backoff %v", err, c.GraphQLBackoffRemaining())
 	}
 }
 
@@ -164,9 +214,13 @@ func TestEdgeWindow(t *testing.T) {
 // bucket held gets that bucket again (it may have grown) and newer ones only.
 func TestEdgeWindowAsksOnlyForNewBuckets(t *testing.T) {
 	_, c := newClient(t, api.Config{})
-	first := mustEdge(t, c, simulator.AccountRetail)
-	start, end := api.EdgeWindow(first.TunnelHealth.Newest, testNow.Add(time.Minute))
-	res, err := c.QueryEdge(context.Background(), simulator.AccountRetail, api.EdgeQuery{Start: start, End: end})
+	schema := discover(t, c, simulator.AccountRetail)
+	first, err := query(t, c, simulator.AccountRetail, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.QueryEdge(context.Background(), simulator.AccountRetail, api.EdgeQuery{Schema: schema,
+		Newest: map[string]time.Time{api.DatasetTunnelHealth: first.TunnelHealth.Newest}, Now: testNow.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +245,8 @@ func TestQueryEdgeLargeFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := mustEdge(t, c, simulator.AccountLarge)
-	if sim.GraphQLCalls(simulator.AccountLarge) != 1 {
-		t.Errorf("%d requests", sim.GraphQLCalls(simulator.AccountLarge))
+	if st := sim.GraphQLStats(simulator.AccountLarge); st.Data != 1 || st.Errored != 0 {
+		t.Errorf("requests %+v", st)
 	}
 	h := res.TunnelHealth
 	if !h.Truncated || len(h.Rows) != api.MaxEdgeRows || h.Err != nil {

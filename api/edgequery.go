@@ -47,120 +47,216 @@ func EdgeWindow(newest, now time.Time) (start, end time.Time) {
 
 // EdgeQuery says what QueryEdge asks for.
 type EdgeQuery struct {
-	// Start and End are the window [Start, End), as from EdgeWindow.
-	Start, End time.Time
+	// Schema is what DiscoverEdge found of the account: a dataset is asked
+	// only when Askable, with only the fields the account has, its limit
+	// and window within what the account allows. Required.
+	Schema *EdgeSchema
 	// Datasets names the datasets to ask for (DatasetTunnelHealth, ...);
-	// empty means every declared dataset.
+	// empty means every askable one.
 	Datasets []string
-	// Limit is the most rows asked per dataset; 0 means MaxEdgeRows.
-	Limit int
+	// Newest is, per dataset, the newest bucket already held (missing or
+	// zero when none): its window starts there (DatasetSchema.Window).
+	Newest map[string]time.Time
+	// Now is when the windows end: at the end of its bucket.
+	Now time.Time
 }
 
-// EdgeQueryDocument returns the GraphQL query QueryEdge sends for the named
-// datasets (every declared one when none is named): one query, each dataset
-// under its alias, with the variables $accountTag (string!), $start and $end
-// (Time!) and limit rows per dataset, newest first.
-func EdgeQueryDocument(limit int, datasets ...string) (string, error) {
-	decls, err := selectDatasets(datasets)
-	if err != nil {
-		return "", err
-	}
-	return queryDocument(decls, limit), nil
+// planned is one dataset of a query, as it is asked.
+type planned struct {
+	d          edgeDataset
+	start, end time.Time
+	limit      int
+	// asked are the GraphQL fields asked, as paths; sel the selection.
+	asked []string
+	sel   string
 }
 
-func selectDatasets(names []string) ([]edgeDataset, error) {
-	if len(names) == 0 {
-		return slices.Clone(edgeDatasets), nil
+// plan lays out the datasets q asks for, and notes each one's status in
+// res.
+func plan(q EdgeQuery, res *EdgeResult) ([]*planned, error) {
+	if q.Schema == nil {
+		return nil, errNoSchema
 	}
-	var out []edgeDataset
-	for _, d := range edgeDatasets {
-		if slices.Contains(names, d.alias()) {
-			out = append(out, d)
-		}
-	}
-	for _, n := range names {
+	for _, n := range q.Datasets {
 		if findDataset(n) == nil {
 			return nil, fmt.Errorf("no edge dataset %q", n)
 		}
 	}
+	var out []*planned
+	for _, d := range edgeDatasets {
+		st := d.status(res)
+		st.Dataset = d.alias()
+		if len(q.Datasets) > 0 && !slices.Contains(q.Datasets, d.alias()) {
+			continue
+		}
+		ds := q.Schema.Dataset(d.alias())
+		if ok, _ := ds.Askable(); !ok {
+			continue
+		}
+		p := &planned{d: d, limit: ds.Limit()}
+		p.start, p.end = ds.Window(q.Newest[d.alias()], q.Now)
+		p.sel, p.asked = selection(d, ds)
+		st.Queried, st.Start, st.End, st.Limit = true, p.start, p.end, p.limit
+		out = append(out, p)
+	}
 	return out, nil
 }
 
-func queryDocument(decls []edgeDataset, limit int) string {
-	if limit <= 0 {
-		limit = MaxEdgeRows
+// selection is the GraphQL selection of a dataset's fields the account
+// has, each under its key as an alias where the name differs, and the
+// paths asked. Past the account's maxNumberOfFields, the optional fields
+// declared last are left out.
+func selection(d edgeDataset, ds *DatasetSchema) (string, []string) {
+	choices := ds.Choices()
+	fields := d.fields()
+	keep := make([]bool, len(fields))
+	n := 0
+	for i := range fields {
+		if keep[i] = choices[i].Chosen != ""; keep[i] {
+			n++
+		}
+	}
+	for i := len(fields) - 1; ds.MaxFields > 0 && n > ds.MaxFields && i >= 0; i-- {
+		if keep[i] && !fields[i].required {
+			keep[i] = false
+			n--
+		}
 	}
 	var b strings.Builder
-	b.WriteString("query EdgeView($accountTag: string!, $start: Time!, $end: Time!) {\n")
-	b.WriteString("  viewer {\n    accounts(filter: {accountTag: $accountTag}) {\n")
-	for _, d := range decls {
-		fmt.Fprintf(&b, "      %s: %s(limit: %d, filter: {datetime_geq: $start, datetime_lt: $end}, orderBy: [%s_DESC]) {\n        %s\n      }\n",
-			d.alias(), d.graphQLName(), limit, d.timeDimension(), d.selection())
+	var asked []string
+	group := ""
+	for i, f := range fields {
+		if !keep[i] {
+			continue
+		}
+		if f.group != group {
+			if group != "" {
+				b.WriteString(" }")
+			}
+			if f.group != "" {
+				b.WriteString(" " + f.group + " {")
+			}
+			group = f.group
+		}
+		chosen := choices[i].Chosen
+		asked = append(asked, chosen)
+		name := chosen[strings.LastIndexByte(chosen, '.')+1:]
+		if name != f.key {
+			b.WriteString(" " + f.key + ":")
+		}
+		b.WriteString(" " + name)
+	}
+	if group != "" {
+		b.WriteString(" }")
+	}
+	return strings.TrimSpace(b.String()), asked
+}
+
+// EdgeQueryDocument returns the GraphQL query QueryEdge sends for q: one
+// query, each dataset under its alias, with the variables $accountTag
+// (string!), $end and one $<dataset>_start (Time!).
+func EdgeQueryDocument(q EdgeQuery) (string, error) {
+	plans, err := plan(q, &EdgeResult{})
+	if err != nil {
+		return "", err
+	}
+	return queryDocument(plans), nil
+}
+
+func queryDocument(plans []*planned) string {
+	var b strings.Builder
+	b.WriteString("query EdgeView($accountTag: string!, $end: Time!")
+	for _, p := range plans {
+		fmt.Fprintf(&b, ", $%s_start: Time!", p.d.alias())
+	}
+	b.WriteString(") {\n  viewer {\n    accounts(filter: {accountTag: $accountTag}) {\n")
+	for _, p := range plans {
+		fmt.Fprintf(&b, "      %s: %s(limit: %d, filter: {datetime_geq: $%s_start, datetime_lt: $end}, orderBy: [%s_DESC]) {\n        %s\n      }\n",
+			p.d.alias(), p.d.graphQLName(), p.limit, p.d.alias(), p.d.timeDimension(), p.sel)
 	}
 	b.WriteString("    }\n  }\n}\n")
 	return b.String()
 }
 
+func queryVariables(accountID string, plans []*planned) map[string]any {
+	vars := map[string]any{"accountTag": accountID}
+	for _, p := range plans {
+		vars["end"] = p.end.UTC().Format(time.RFC3339)
+		vars[p.d.alias()+"_start"] = p.start.UTC().Format(time.RFC3339)
+	}
+	return vars
+}
+
 // QueryEdge asks the GraphQL Analytics API, in one query, for the account's
-// datasets over the window, and returns each dataset's typed rows and
-// status.
+// datasets, as q.Schema says the account has them, and returns each
+// dataset's typed rows and status.
 //
 // The error is an *Error when the call failed as a whole, as a REST call
 // does: no response, HTTP 401/403/429/5xx (429 pauses GraphQL queries as
 // GraphQLBackoffRemaining says), a body cut short or unreadable. Otherwise
 // it is nil, and what the server said about each dataset under HTTP 200 is
 // that dataset's DatasetStatus.Err: an error whose path names the dataset's
-// alias, or whose message names the dataset or one of its own fields,
-// concerns that dataset; any other concerns them all. Data null fails every
-// dataset. A dataset the server refused never takes the others down: when
-// the server rejects the whole query for some datasets only (an unknown
-// field: data null, each error naming a dataset), QueryEdge asks once more
-// without them. A quota error that leaves no data pauses GraphQL queries as
-// a 429 does.
+// alias, or whose message names the dataset or one of the fields asked of
+// it, concerns that dataset; any other concerns them all. Data null fails
+// every dataset. A field the schema offered but the server does not know
+// is in Result.Unknown; when the server rejected the whole query for such
+// fields, QueryEdge asks once more without them (if Config.AllowRetry
+// allows one more request), so that the other datasets keep their rows. A
+// quota error that leaves no data pauses GraphQL queries as a 429 does.
 func (c *Client) QueryEdge(ctx context.Context, accountID string, q EdgeQuery) (*EdgeResult, error) {
-	decls, err := selectDatasets(q.Datasets)
+	res := &EdgeResult{}
+	plans, err := plan(q, res)
 	if err != nil {
 		return nil, err
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = MaxEdgeRows
-	}
-	res := &EdgeResult{Start: q.Start, End: q.End}
-	for _, d := range decls {
-		st := d.status(res)
-		st.Dataset, st.Queried = d.alias(), true
-	}
-	for _, d := range edgeDatasets {
-		d.status(res).Dataset = d.alias()
-	}
-	for len(decls) > 0 {
+	schema := q.Schema
+	for len(plans) > 0 {
 		res.Requests++
-		resp, header, err := c.edgeCall(ctx, accountID, decls, limit, q.Start, q.End, res)
+		resp, header, err := c.edgeCall(ctx, accountID, plans, res)
 		if err != nil {
 			return nil, err
 		}
-		rejected := resp.settle(res)
+		rejected, unknown := resp.settle(res)
+		res.Unknown = sortRefs(append(res.Unknown, unknown...))
 		if resp.allQuota() {
 			c.quotaPause(header)
 		}
-		if len(rejected) == 0 || len(rejected) == len(decls) || res.Requests > 1 {
+		if len(rejected) == 0 || res.Requests > 1 || c.allowRetry != nil && !c.allowRetry(EndpointGraphQL) {
 			break
 		}
-		decls = slices.DeleteFunc(decls, func(d edgeDataset) bool { return slices.Contains(rejected, d) })
+		// The whole query was rejected: ask again without the unknown
+		// fields, and without the datasets rejected for a cause that
+		// names no field of theirs.
+		schema = schema.Without(unknown)
+		retry := EdgeQuery{Schema: schema, Newest: q.Newest, Now: q.Now}
+		for _, p := range plans {
+			pinned := slices.ContainsFunc(unknown, func(r FieldRef) bool { return r.Dataset == p.d.alias() })
+			if !slices.Contains(rejected, p.d) || pinned {
+				retry.Datasets = append(retry.Datasets, p.d.alias())
+			}
+		}
+		if len(retry.Datasets) == 0 {
+			break
+		}
+		kept := map[edgeDataset]DatasetStatus{}
+		for _, d := range edgeDatasets {
+			kept[d] = *d.status(res)
+		}
+		if plans, err = plan(retry, res); err != nil {
+			return nil, err
+		}
+		// Those not asked again keep what the first answer said of them.
+		for _, d := range edgeDatasets {
+			if !slices.ContainsFunc(plans, func(p *planned) bool { return p.d == d }) {
+				*d.status(res) = kept[d]
+			}
+		}
 	}
 	return res, nil
 }
 
-func (c *Client) edgeCall(ctx context.Context, accountID string, decls []edgeDataset, limit int, start, end time.Time, res *EdgeResult) (*edgeResponse, http.Header, error) {
-	body, err := json.Marshal(graphQLRequest{
-		Query: queryDocument(decls, limit),
-		Variables: map[string]any{
-			"accountTag": accountID,
-			"start":      start.UTC().Format(time.RFC3339),
-			"end":        end.UTC().Format(time.RFC3339),
-		},
-	})
+func (c *Client) edgeCall(ctx context.Context, accountID string, plans []*planned, res *EdgeResult) (*edgeResponse, http.Header, error) {
+	body, err := json.Marshal(graphQLRequest{Query: queryDocument(plans), Variables: queryVariables(accountID, plans)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,10 +271,10 @@ func (c *Client) edgeCall(ctx context.Context, accountID string, decls []edgeDat
 	return call(ctx, c, req, func() *edgeResponse {
 		// A retried request starts afresh: what an attempt cut short had
 		// read must not add to the next one's rows and counts.
-		for _, d := range decls {
-			d.reset(res)
+		for _, p := range plans {
+			p.d.reset(res)
 		}
-		return &edgeResponse{decls: decls, limit: limit, res: res, client: c}
+		return &edgeResponse{plans: plans, res: res, client: c}
 	})
 }
 
@@ -186,13 +282,11 @@ func (c *Client) edgeCall(ctx context.Context, accountID string, decls []edgeDat
 // rows are read as they stream in, and one dataset's unreadable rows are
 // that dataset's error only.
 type edgeResponse struct {
-	decls  []edgeDataset
-	limit  int
+	plans  []*planned
 	res    *EdgeResult
 	client *Client
 
-	errors      []gqlError
-	moreErrors  int
+	errors      gqlErrorList
 	hasData     bool // data was an object, not null or absent
 	hasAccount  bool
 	seen        []edgeDataset
@@ -200,14 +294,7 @@ type edgeResponse struct {
 	decodeError map[edgeDataset]error
 }
 
-func (r *edgeResponse) messages() ([]Message, int) {
-	n := min(len(r.errors), maxErrorMessages)
-	out := make([]Message, n)
-	for i := range out {
-		out[i] = r.errors[i].message()
-	}
-	return out, len(r.errors) - n + r.moreErrors
-}
+func (r *edgeResponse) messages() ([]Message, int) { return r.errors.messages() }
 
 func (r *edgeResponse) check() error { return nil }
 
@@ -216,7 +303,15 @@ func (r *edgeResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return readObject(dec, func(name string) error {
 		switch name {
 		case "errors":
-			return r.readErrors(dec)
+			if err := r.errors.UnmarshalJSONFrom(dec); err != nil {
+				return err
+			}
+			for i := range r.errors.items {
+				e := &r.errors.items[i]
+				e.Message = boundedString(r.client.redact(string(e.Message)))
+				e.Extensions.Code = boundedString(r.client.redact(string(e.Extensions.Code)))
+			}
+			return nil
 		case "data":
 			return r.readData(dec)
 		}
@@ -249,37 +344,6 @@ func readObject(dec *jsontext.Decoder, member func(name string) error) error {
 		}
 	}
 	_, err = dec.ReadToken()
-	return err
-}
-
-func (r *edgeResponse) readErrors(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '[' {
-		return dec.SkipValue()
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != ']' {
-		if len(r.errors) == maxGraphQLErrors {
-			r.moreErrors++
-			if err := dec.SkipValue(); err != nil {
-				return err
-			}
-			continue
-		}
-		var e gqlError
-		raw, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		if json.Unmarshal(raw, &e, decodeOptions) != nil {
-			e = gqlError{Message: boundedString(bound(string(raw)))}
-		}
-		e.Message = boundedString(r.client.redact(string(e.Message)))
-		e.Extensions.Code = boundedString(r.client.redact(string(e.Extensions.Code)))
-		r.errors = append(r.errors, e)
-	}
-	_, err := dec.ReadToken()
 	return err
 }
 
@@ -319,47 +383,55 @@ func (r *edgeResponse) readData(dec *jsontext.Decoder) error {
 
 func (r *edgeResponse) readDataset(dec *jsontext.Decoder) func(string) error {
 	return func(alias string) error {
-		i := slices.IndexFunc(r.decls, func(d edgeDataset) bool { return d.alias() == alias })
-		if i < 0 {
+		i := slices.IndexFunc(r.plans, func(p *planned) bool { return p.d.alias() == alias })
+		if i < 0 || slices.Contains(r.seen, r.plans[i].d) {
 			return dec.SkipValue()
 		}
-		d := r.decls[i]
+		d := r.plans[i].d
 		r.seen = append(r.seen, d)
-		raw, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		if raw.Kind() == 'n' {
+		switch dec.PeekKind() {
+		case 'n':
 			r.nullData = append(r.nullData, d)
+			return dec.SkipValue()
+		case '[':
+			err := d.decode(dec, r.res)
+			var semantic *json.SemanticError
+			if err != nil && !errors.As(err, &semantic) {
+				return err // the body itself is broken
+			}
+			r.setDecodeError(d, err)
 			return nil
 		}
-		if err := d.decode(raw, r.limit, r.res); err != nil {
-			if r.decodeError == nil {
-				r.decodeError = map[edgeDataset]error{}
-			}
-			r.decodeError[d] = err
-		}
-		return nil
+		r.setDecodeError(d, fmt.Errorf("%s where the list of rows belongs", kindName(dec.PeekKind())))
+		return dec.SkipValue()
 	}
 }
 
-func unmarshalRows(raw []byte, v any) error {
-	return json.Unmarshal(raw, v, decodeOptions)
+func (r *edgeResponse) setDecodeError(d edgeDataset, err error) {
+	if err == nil {
+		return
+	}
+	if r.decodeError == nil {
+		r.decodeError = map[edgeDataset]error{}
+	}
+	r.decodeError[d] = err
 }
 
 // settle turns the answer's errors and gaps into each dataset's Err. It
 // returns the datasets the server rejected the whole query for, when it
-// rejected it for some datasets only.
-func (r *edgeResponse) settle(res *EdgeResult) (rejected []edgeDataset) {
+// rejected it for some datasets only, and the fields it said it does not
+// know.
+func (r *edgeResponse) settle(res *EdgeResult) (rejected []edgeDataset, unknown []FieldRef) {
 	errs := map[edgeDataset][]*gqlError{}
 	var general []*gqlError
-	for i := range r.errors {
-		e := &r.errors[i]
+	for i := range r.errors.items {
+		e := &r.errors.items[i]
+		unknown = append(unknown, unknownFields(e, r.plans)...)
 		concerned := r.concerns(e)
 		if concerned == nil {
 			general = append(general, e)
-			for _, d := range r.decls {
-				errs[d] = append(errs[d], e)
+			for _, p := range r.plans {
+				errs[p.d] = append(errs[p.d], e)
 			}
 			continue
 		}
@@ -367,15 +439,16 @@ func (r *edgeResponse) settle(res *EdgeResult) (rejected []edgeDataset) {
 			errs[d] = append(errs[d], e)
 		}
 	}
-	for _, d := range r.decls {
+	for _, p := range r.plans {
+		d := p.d
 		st := d.status(res)
 		st.Err = nil
 		switch es := errs[d]; {
 		case len(es) > 0:
-			st.Err = datasetError(d.alias(), es, r.moreErrors)
+			st.Err = datasetError(d.alias(), es, r.errors.more)
 		case !r.hasData:
 			st.Err = &DatasetError{Dataset: d.alias(), Code: "no_data", Message: "the answer's data is null, with no error saying why"}
-			if len(r.errors) == 0 {
+			if len(r.errors.items) == 0 {
 				st.Err.Message = errNoGraphQLData.Error()
 			}
 		case !r.hasAccount:
@@ -392,23 +465,23 @@ func (r *edgeResponse) settle(res *EdgeResult) (rejected []edgeDataset) {
 	}
 	// The server rejected the whole query, and only for some datasets:
 	// those can be left out of a second try.
-	if !r.hasData && len(general) == 0 && len(r.errors) > 0 {
-		for _, d := range r.decls {
-			if len(errs[d]) > 0 {
-				rejected = append(rejected, d)
+	if !r.hasData && len(general) == 0 && len(r.errors.items) > 0 {
+		for _, p := range r.plans {
+			if len(errs[p.d]) > 0 {
+				rejected = append(rejected, p.d)
 			}
 		}
 	}
-	return rejected
+	return rejected, unknown
 }
 
 // allQuota reports whether the answer holds no data and only quota errors.
 func (r *edgeResponse) allQuota() bool {
-	if r.hasData || len(r.errors) == 0 {
+	if r.hasData || len(r.errors.items) == 0 {
 		return false
 	}
-	for i := range r.errors {
-		if _, quota, _ := r.errors[i].kind(); !quota {
+	for i := range r.errors.items {
+		if _, quota, _ := r.errors.items[i].kind(); !quota {
 			return false
 		}
 	}
@@ -417,13 +490,13 @@ func (r *edgeResponse) allQuota() bool {
 
 // concerns returns the datasets an error is about, nil for all: the
 // dataset whose alias is in the error's path; else those whose GraphQL name
-// the message holds; else those that ask for a field the message quotes, if
-// not all do.
+// or type the message holds; else those asked for a field the message
+// quotes, if not all are.
 func (r *edgeResponse) concerns(e *gqlError) []edgeDataset {
 	for _, p := range e.Path {
-		for _, d := range r.decls {
-			if string(p) == d.alias() {
-				return []edgeDataset{d}
+		for _, pl := range r.plans {
+			if string(p) == pl.d.alias() {
+				return []edgeDataset{pl.d}
 			}
 		}
 	}
@@ -431,9 +504,9 @@ func (r *edgeResponse) concerns(e *gqlError) []edgeDataset {
 	full, _, _ := strings.Cut(string(e.Message), "Did you mean")
 	msg := strings.ToLower(full)
 	var named []edgeDataset
-	for _, d := range r.decls {
-		if strings.Contains(msg, strings.ToLower(d.graphQLName())) || containsWord(msg, d.alias()) {
-			named = append(named, d)
+	for _, p := range r.plans {
+		if strings.Contains(msg, strings.ToLower(p.d.graphQLName())) || containsWord(msg, p.d.alias()) {
+			named = append(named, p.d)
 		}
 	}
 	if len(named) > 0 {
@@ -441,12 +514,12 @@ func (r *edgeResponse) concerns(e *gqlError) []edgeDataset {
 	}
 	for _, field := range quoted(full) {
 		var have []edgeDataset
-		for _, d := range r.decls {
-			if slices.Contains(d.fields(), field) {
-				have = append(have, d)
+		for _, p := range r.plans {
+			if slices.ContainsFunc(p.asked, func(a string) bool { return a == field || strings.HasSuffix(a, "."+field) }) {
+				have = append(have, p.d)
 			}
 		}
-		if len(have) > 0 && len(have) < len(r.decls) {
+		if len(have) > 0 && len(have) < len(r.plans) {
 			return have
 		}
 	}

@@ -64,7 +64,7 @@ func (m *APIMetrics) Observe(ri api.RequestInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests[requestKey{ri.Endpoint, code}]++
-	if ri.Endpoint == api.EndpointGraphQL {
+	if api.IsGraphQL(ri.Endpoint) {
 		// GraphQL has its own quota (300 per 5 minutes, not REST's 1,200):
 		// mixed in, its remaining count read against REST's limit would
 		// fire the nearly-exhausted alert. Its budget guard shows it.

@@ -183,7 +183,7 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 		})
 		e.dropped(p, id, api.EndpointApps, a.Apps != nil, empty, repeated)
 		p.addApps(id, apps)
-		p.edge.add(id, a.Edge, now)
+		p.edge.add(id, a.Edge, sites, now)
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})
 		}

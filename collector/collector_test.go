@@ -71,6 +71,8 @@ type stackConfig struct {
 	// depends on timing.
 	edge    bool
 	simOpts []simulator.Option
+	// edgeMaxSeries is the edge view's --collector.edge.max-series.
+	edgeMaxSeries int
 }
 
 func newStack(t *testing.T, minInterval time.Duration, opts ...simulator.Option) *stack {
@@ -114,7 +116,7 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 	var edge *poll.Edge
 	if cfg.edge {
 		edge, err = poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: accounts, Interval: time.Minute,
-			Timeout: 30 * time.Second, Logger: logger, Now: clk.Now})
+			Timeout: 30 * time.Second, MaxSeries: cfg.edgeMaxSeries, Logger: logger, Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ func ofAll[R any](account string, rows []R) []of[R] {
 // tunnelColos is how many data centres see a tunnel in one state.
 type tunnelColos struct {
 	account, tunnel, state string
-	n                      int
+	n, active              int
 }
 
 // edgeDatasetRow is one dataset of an account's edge view, at scrape time.
@@ -36,62 +36,96 @@ type edgeDatasetRow struct {
 	now time.Time
 }
 
-// edgeRows are the rows of the edge families of one page.
-type edgeRows struct {
-	health    []of[api.TunnelHealthRow]
-	colos     []tunnelColos
-	traffic   []of[poll.TrafficSeries]
-	snapshots []of[api.ConnectorSnapshotRow]
-	mounts    []of[api.MountRow]
-	thermals  []of[api.ThermalRow]
-	tunnels   []of[api.ConnectorTunnelRow]
-	ha        []of[api.HAStateRow]
-	events    []of[poll.EventSeries]
-	datasets  []edgeDatasetRow
+// edgeFieldRow is one GraphQL field a dataset can be read from, and
+// whether the account's schema has it.
+type edgeFieldRow struct {
+	account, dataset, field string
+	available               bool
 }
 
-// add lays out an account's edge view.
-func (e *edgeRows) add(account string, v *poll.EdgeView, now time.Time) {
+// siteTunnels counts the tunnels of a listed site in one state.
+type siteTunnels struct {
+	account, site, state string
+	n                    int
+}
+
+// edgeAccountRow is one account's edge view as a whole.
+type edgeAccountRow struct {
+	account string
+	evicted float64
+}
+
+// edgeRows are the rows of the edge families of one page.
+type edgeRows struct {
+	health      []of[api.TunnelHealthRow]
+	tunnels     []of[poll.TunnelState]
+	colos       []tunnelColos
+	siteTunnels []siteTunnels
+	traffic     []of[poll.TrafficSeries]
+	snapshots   []of[api.ConnectorSnapshotRow]
+	mounts      []of[api.MountRow]
+	thermals    []of[api.ThermalRow]
+	connTunnels []of[api.ConnectorTunnelRow]
+	ha          []of[api.HAStateRow]
+	events      []of[poll.EventSeries]
+	datasets    []edgeDatasetRow
+	fields      []edgeFieldRow
+	accounts    []edgeAccountRow
+}
+
+// add lays out an account's edge view; sites are the account's listed
+// sites (nil when unknown), which its tunnels are counted for by name.
+func (e *edgeRows) add(account string, v *poll.EdgeView, sites []api.Site, now time.Time) {
 	if v == nil {
 		return
 	}
 	e.health = append(e.health, ofAll(account, v.TunnelHealth)...)
-	e.colos = append(e.colos, countColos(account, v.TunnelHealth)...)
+	e.tunnels = append(e.tunnels, ofAll(account, v.Tunnels)...)
+	for _, t := range v.Tunnels {
+		for s, state := range poll.TunnelStates {
+			e.colos = append(e.colos, tunnelColos{account, t.TunnelName, state, t.Colos[s], t.Active[s]})
+		}
+	}
+	e.siteTunnels = append(e.siteTunnels, countSiteTunnels(account, sites, v.Tunnels)...)
 	e.traffic = append(e.traffic, ofAll(account, v.TunnelTraffic)...)
 	e.snapshots = append(e.snapshots, ofAll(account, v.Snapshots)...)
 	e.mounts = append(e.mounts, ofAll(account, v.Mounts)...)
 	e.thermals = append(e.thermals, ofAll(account, v.Thermals)...)
-	e.tunnels = append(e.tunnels, ofAll(account, v.ConnectorTunnels)...)
+	e.connTunnels = append(e.connTunnels, ofAll(account, v.ConnectorTunnels)...)
 	e.ha = append(e.ha, ofAll(account, v.HA)...)
 	e.events = append(e.events, ofAll(account, v.Events)...)
 	for i := range v.Datasets {
-		e.datasets = append(e.datasets, edgeDatasetRow{account, &v.Datasets[i], now})
-	}
-}
-
-// tunnelStates are the states of tunnelState, as labels.
-var tunnelStates = []string{"down", "degraded", "healthy"}
-
-// countColos counts, per tunnel, the data centres that see it in each
-// state. rows are sorted by tunnel.
-func countColos(account string, rows []api.TunnelHealthRow) []tunnelColos {
-	var out []tunnelColos
-	for i := 0; i < len(rows); {
-		j, counts := i, [3]int{}
-		for ; j < len(rows) && rows[j].TunnelName == rows[i].TunnelName; j++ {
-			switch s := *rows[j].State; {
-			case s <= 0:
-				counts[0]++
-			case s < 1:
-				counts[1]++
-			default:
-				counts[2]++
+		d := &v.Datasets[i]
+		e.datasets = append(e.datasets, edgeDatasetRow{account, d, now})
+		for _, c := range d.Fields {
+			for j, name := range c.Names {
+				e.fields = append(e.fields, edgeFieldRow{account, d.Name, name, c.Available[j]})
 			}
 		}
-		for k, state := range tunnelStates {
-			out = append(out, tunnelColos{account, rows[i].TunnelName, state, counts[k]})
+	}
+	e.accounts = append(e.accounts, edgeAccountRow{account, v.SeriesEvicted})
+}
+
+// countSiteTunnels counts, per listed site that has tunnels, its tunnels
+// by the state they are in where they are routed. A tunnel names its site
+// by name (siteName); the site's ID comes from the sites endpoint.
+func countSiteTunnels(account string, sites []api.Site, tunnels []poll.TunnelState) []siteTunnels {
+	var out []siteTunnels
+	for i := range sites {
+		var counts [3]int
+		n := 0
+		for j := range tunnels {
+			if t := &tunnels[j]; t.SiteName != "" && t.SiteName == sites[i].Name {
+				counts[t.Best()]++
+				n++
+			}
 		}
-		i = j
+		if n == 0 {
+			continue
+		}
+		for s, state := range poll.TunnelStates {
+			out = append(out, siteTunnels{account, sites[i].ID, state, counts[s]})
+		}
 	}
 	return out
 }
@@ -126,7 +160,8 @@ func edgeFamilies() []renderer {
 	out = append(out, bind(SourceEdge, func(p *page) []of[api.TunnelHealthRow] { return p.edge.health },
 		edgeGauge("tunnel_health_state",
 			"Health of the tunnel as a Cloudflare data centre checks it: 0 down, 0.5 degraded, 1 healthy.",
-			"Magic WAN routes by these checks. "+edgeDoc,
+			"Magic WAN routes by these checks. `colo` is the data centre's IATA code (`edgeColoCode`), or its name where the "+
+				"account's schema has no code. "+edgeDoc,
 			[]string{"tunnel_name", "colo"},
 			func(r *api.TunnelHealthRow) *float64 { return r.State },
 			func(s Sampler, v float64, a string, r *api.TunnelHealthRow) { s.Add(v, a, r.TunnelName, r.Colo) }))...)
@@ -134,14 +169,48 @@ func edgeFamilies() []renderer {
 		&Family[tunnelColos]{
 			Name: namespace + "_edge_tunnel_colos",
 			Help: "Cloudflare data centres that see the tunnel healthy, degraded or down.",
-			Doc:  "A tunnel down at every data centre that checks it carries no traffic. " + edgeDoc,
+			Doc: "Every data centre that health-checks the tunnel, also those that never carry its traffic; " +
+				"`cloudflare_magic_edge_tunnel_active_colos` counts those that route it. " + edgeDoc,
 			Type: exposition.Gauge, Labels: []string{"account_id", "tunnel_name", "state"},
 			Samples: func(s Sampler, c *tunnelColos) { s.Add(float64(c.n), c.account, c.tunnel, c.state) },
+		},
+		&Family[tunnelColos]{
+			Name: namespace + "_edge_tunnel_active_colos",
+			Help: "Cloudflare data centres that route the tunnel and see it healthy, degraded or down.",
+			Doc: "A data centre routes a tunnel when it carried the tunnel's traffic in the last six hours (the `active` dimension). " +
+				"When none does (the tunnel idle, or down for six hours) or the account's schema has no `active`, every data centre " +
+				"that checks it counts, so that a long outage stays visible. Down everywhere it matters: " +
+				"`sum without (state) (cloudflare_magic_edge_tunnel_active_colos{state!=\"down\"}) == 0`. " + edgeDoc,
+			Type: exposition.Gauge, Labels: []string{"account_id", "tunnel_name", "state"},
+			Samples: func(s Sampler, c *tunnelColos) { s.Add(float64(c.active), c.account, c.tunnel, c.state) },
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []of[poll.TunnelState] { return p.edge.tunnels },
+		&Family[of[poll.TunnelState]]{
+			Name: namespace + "_edge_tunnel_info",
+			Help: "The Magic WAN site of the tunnel, by name; always 1.",
+			Doc: "From the health checks' `siteName` (empty where the account's schema lacks it). Joins onto the sites endpoint's " +
+				"`cloudflare_magic_site_info` by `site_name`.",
+			Type: exposition.Gauge, Labels: []string{"account_id", "tunnel_name", "site_name"},
+			Samples: func(s Sampler, o *of[poll.TunnelState]) { s.Add(1, o.account, o.r.TunnelName, o.r.SiteName) },
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []siteTunnels { return p.edge.siteTunnels },
+		&Family[siteTunnels]{
+			Name: namespace + "_site_tunnels",
+			Help: "Tunnels of the site by their state where Cloudflare routes them: healthy, degraded or down.",
+			Doc: "A tunnel's state is the best one among the data centres that route it (see `cloudflare_magic_edge_tunnel_active_colos`); " +
+				"a tunnel belongs to the listed site whose name its health checks carry (`siteName`). Present for listed sites with " +
+				"at least one tunnel, with the edge view and the sites endpoint both on. `{state=\"healthy\"} == 0`: the site has no " +
+				"healthy tunnel (`MagicWANSiteNoHealthyTunnel`).",
+			Type: exposition.Gauge, Labels: []string{"account_id", "site_id", "state"},
+			Samples: func(s Sampler, c *siteTunnels) { s.Add(float64(c.n), c.account, c.site, c.state) },
 		})...)
 	out = append(out, bind(SourceEdge, func(p *page) []of[poll.TrafficSeries] { return p.edge.traffic },
 		edgeGauge("tunnel_traffic_bytes_per_second",
 			"Average traffic of the tunnel over the newest five minutes, in bytes per second.",
-			"The API's bits divided by 8. `direction` is `ingress` or `egress`. Rows with an empty tunnel name are left out and counted in `cloudflare_magic_edge_rows_dropped`. "+edgeDoc,
+			"The API's bits divided by 8. `direction` is as Cloudflare answers it: `inbound`, `outbound` or `lateral` per its schema, "+
+				"`ingress` or `egress` per its documentation's examples. Where an account's `tunnelName` is empty, the tunnel is "+
+				"named from `ingressTunnelName`, else `egressTunnelName`; rows naming no tunnel are left out and counted in "+
+				"`cloudflare_magic_edge_rows_dropped`. "+edgeDoc,
 			[]string{"tunnel_name", "direction"},
 			func(r *poll.TrafficSeries) *float64 {
 				if r.BitRate == nil {
@@ -198,7 +267,7 @@ func edgeFamilies() []renderer {
 			func(r *api.ThermalRow) *float64 { return r.CriticalCelsius },
 			func(s Sampler, v float64, a string, r *api.ThermalRow) { s.Add(v, a, r.ConnectorID, r.Label) }),
 	)...)
-	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorTunnelRow] { return p.edge.tunnels },
+	out = append(out, bind(SourceEdge, func(p *page) []of[api.ConnectorTunnelRow] { return p.edge.connTunnels },
 		edgeGauge("connector_tunnel_health",
 			"Health of the tunnel as the connector sees it: 0 unknown, 1 healthy, 2 degraded, 3 down.",
 			"The worst state of the bucket. "+edgeDoc,
@@ -240,21 +309,60 @@ func edgeFamilies() []renderer {
 			},
 		},
 		&Family[edgeDatasetRow]{
-			Name: namespace + "_edge_rows_truncated",
-			Help: "Whether the dataset's latest answer held the 10,000-row limit (1), so may lack rows, or not (0).",
+			Name: namespace + "_edge_dataset_queried",
+			Help: "Whether the account offers the dataset and the fields it needs, so it is queried (1), or not (0).",
+			Doc: "Learnt from the account's GraphQL settings node, and introspection where settings does not answer, at start, " +
+				"hourly, and after the server rejects a field. 0: not enabled for the account, absent from its schema, or lacking a " +
+				"field the dataset cannot be read without; the log says which, once. Absent before the first discovery.",
 			Type: exposition.Gauge, Labels: datasetLabels,
-			Samples: func(s Sampler, d *edgeDatasetRow) { s.Add(boolToFloat(d.Truncated), d.account, d.Name) },
+			Samples: func(s Sampler, d *edgeDatasetRow) {
+				if d.Fields != nil {
+					s.Add(boolToFloat(d.Queried), d.account, d.Name)
+				}
+			},
+		},
+		&Family[edgeDatasetRow]{
+			Name: namespace + "_edge_rows_truncated",
+			Help: "Whether the dataset's latest answer held its row limit (1), so may lack rows, or not (0).",
+			Doc:  "The limit is the dataset's `maxPageSize` in the account's settings, 10,000 where it does not say.",
+			Type: exposition.Gauge, Labels: datasetLabels,
+			Samples: func(s Sampler, d *edgeDatasetRow) {
+				if d.Queried {
+					s.Add(boolToFloat(d.Truncated), d.account, d.Name)
+				}
+			},
 		},
 		&Family[edgeDatasetRow]{
 			Name: namespace + "_edge_rows_dropped",
 			Help: "Rows of the dataset's latest answer left out, by reason.",
-			Doc:  "`unusable_value` (null, NaN or a string where a number belongs), `empty_tunnel_name`, `duplicate` (the same series and bucket twice).",
+			Doc: "`unusable_value` (null, NaN, a string where a number belongs, or a value out of its range such as a tunnel state " +
+				"outside 0 to 1), `empty_tunnel_name`, `duplicate` (the same series and bucket twice), `past_limit` (rows beyond the " +
+				"limit asked for), `outside_window` (a bucket outside the window asked for, one in the future among them).",
 			Type: exposition.Gauge, Labels: []string{"account_id", "dataset", "reason"},
 			Samples: func(s Sampler, d *edgeDatasetRow) {
-				for _, reason := range []string{poll.DropDuplicate, poll.DropEmptyTunnelName, poll.DropValue} {
+				if !d.Queried {
+					return
+				}
+				for _, reason := range poll.DropReasons {
 					s.Add(d.Dropped[reason], d.account, d.Name, reason)
 				}
 			},
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []edgeFieldRow { return p.edge.fields },
+		&Family[edgeFieldRow]{
+			Name: namespace + "_edge_field_available",
+			Help: "Whether the account's GraphQL schema has the field an edge metric is read from (1) or not (0).",
+			Doc: "One series per field name the exporter knows, in order of preference (`max.currentCelsius`, `max.currentCelcius`): " +
+				"the query asks for the first one available. A metric whose every field is 0 is absent; see docs/edge.md.",
+			Type: exposition.Gauge, Labels: []string{"account_id", "dataset", "field"},
+			Samples: func(s Sampler, f *edgeFieldRow) { s.Add(boolToFloat(f.available), f.account, f.dataset, f.field) },
+		})...)
+	out = append(out, bind(SourceEdge, func(p *page) []edgeAccountRow { return p.edge.accounts },
+		&Family[edgeAccountRow]{
+			Name: namespace + "_edge_series_evicted_total",
+			Help: "Edge series dropped, the oldest first, to stay within --collector.edge.max-series.",
+			Type: exposition.Counter, Labels: []string{"account_id"},
+			Samples: func(s Sampler, a *edgeAccountRow) { s.Add(a.evicted, a.account) },
 		})...)
 	return out
 }

@@ -75,8 +75,8 @@ func TestEdgeBudgetAtScale(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := s.sim.GraphQLCalls(large); n != refreshes {
-		t.Errorf("%d GraphQL requests for %d refreshes and %d scrapes, want %d", n, refreshes, scrapers*scrapes, refreshes)
+	if st := s.sim.GraphQLStats(large); st.Data != refreshes || st.Discovery != 2 || st.Errored != 0 {
+		t.Errorf("%+v for %d refreshes and %d scrapes, want %d queries after one discovery (2 requests)", st, refreshes, scrapers*scrapes, refreshes)
 	}
 	p, err := s.scrapeEdgeStatus(t)
 	if err != nil {
@@ -99,7 +99,7 @@ func TestEdgeBudgetAtScale(t *testing.T) {
 	s.clock.Add(api.EdgeBucket)
 	refreshed := make(chan struct{})
 	go func() { defer close(refreshed); s.refreshEdge(t) }()
-	eventually(t, "the refresh's request at the API", func() bool { return s.sim.GraphQLCalls(large) == refreshes+1 })
+	eventually(t, "the refresh's request at the API", func() bool { return s.sim.GraphQLStats(large).Data == refreshes+1 })
 	for range 3 {
 		p, err := s.scrapeEdgeStatus(t)
 		if err != nil {
@@ -119,7 +119,7 @@ func TestEdgeBudgetAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.want(t, 300, edgePrefix+"data_age_seconds", "account_id", large, "dataset", api.DatasetTunnelHealth)
-	if n := s.sim.GraphQLCalls(large); n != refreshes+1 {
-		t.Errorf("%d GraphQL requests for %d refreshes", n, refreshes+1)
+	if n := s.sim.GraphQLStats(large).Data; n != refreshes+1 {
+		t.Errorf("%d GraphQL queries for %d refreshes", n, refreshes+1)
 	}
 }

@@ -181,20 +181,56 @@ func TestEdgeMetrics(t *testing.T) {
 				}
 				p.want(t, state, edgePrefix+"tunnel_health_state", "account_id", account, "tunnel_name", tn.Name, "colo", colo)
 			}
-			// Bytes per second are the simulator's bits per second / 8.
-			p.want(t, tn.IngressBitRate/8, edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", account, "tunnel_name", tn.Name, "direction", "ingress")
-			p.want(t, tn.EgressBitRate/8, edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", account, "tunnel_name", tn.Name, "direction", "egress")
-			// First seen: the counters start at 0.
-			for _, dir := range []string{"ingress", "egress"} {
+			// Bytes per second are the simulator's bits per second / 8,
+			// in the schema's vocabulary.
+			rates := map[string]float64{"inbound": tn.IngressBitRate, "outbound": tn.EgressBitRate}
+			if tn.LateralBitRate > 0 {
+				rates["lateral"] = tn.LateralBitRate
+			}
+			for dir, rate := range rates {
+				p.want(t, rate/8, edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", account, "tunnel_name", tn.Name, "direction", dir)
+				// First seen: the counters start at 0.
 				p.want(t, 0, edgePrefix+"tunnel_traffic_bytes_total", "account_id", account, "tunnel_name", tn.Name, "direction", dir)
 			}
+			if n := p.count(edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", account, "tunnel_name", tn.Name); n != len(rates) {
+				t.Errorf("%s: %d directions, want %d", tn.Name, n, len(rates))
+			}
+			p.want(t, 1, edgePrefix+"tunnel_info", "account_id", account, "tunnel_name", tn.Name, "site_name", tn.Site)
 		}
 	}
 	if n := p.count(edgePrefix + "tunnel_health_state"); n != colos {
 		t.Errorf("%d tunnel health series, want %d", n, colos)
 	}
-	if n := p.count(edgePrefix + "tunnel_colos"); n != 3*tunnels {
-		t.Errorf("%d tunnel colos series, want 3 states of %d tunnels", n, tunnels)
+	for _, fam := range []string{"tunnel_colos", "tunnel_active_colos"} {
+		if n := p.count(edgePrefix + fam); n != 3*tunnels {
+			t.Errorf("%d %s series, want 3 states of %d tunnels", n, fam, tunnels)
+		}
+	}
+	// Where the tunnels are routed: the degraded one is degraded at both
+	// data centres that route it (LHR, healthy, does not); the one down
+	// at ORD only is healthy where it matters; the down one is down.
+	for _, c := range []struct {
+		tunnel                  string
+		down, degraded, healthy float64
+	}{
+		{simulator.TunnelDegraded, 0, 2, 0},
+		{simulator.TunnelDownElsewhere, 0, 0, 2},
+		{simulator.TunnelDown, 1, 0, 0},
+	} {
+		for state, n := range map[string]float64{"down": c.down, "degraded": c.degraded, "healthy": c.healthy} {
+			p.want(t, n, edgePrefix+"tunnel_active_colos", "account_id", retail, "tunnel_name", c.tunnel, "state", state)
+		}
+	}
+	p.want(t, 1, edgePrefix+"tunnel_colos", "account_id", retail, "tunnel_name", simulator.TunnelDownElsewhere, "state", "down")
+	// Per listed site, its tunnels by their state where routed: Berlin's
+	// one tunnel is down, London's two healthy; Manchester is not listed.
+	for site, want := range map[string][3]float64{simulator.SiteBerlin: {1, 0, 0}, simulator.SiteLondonHA: {0, 0, 2}} {
+		for i, state := range poll.TunnelStates {
+			p.want(t, want[i], "cloudflare_magic_site_tunnels", "account_id", retail, "site_id", site, "state", state)
+		}
+	}
+	if n := p.count("cloudflare_magic_site_tunnels", "account_id", retail); n != 3*5 {
+		t.Errorf("%d site tunnel series, want 3 states of the 5 listed sites with tunnels", n)
 	}
 
 	// Connector telemetry: every live connector, as the simulator holds it.
@@ -252,12 +288,18 @@ func TestEdgeMetrics(t *testing.T) {
 		p.want(t, 0, edgePrefix+"connector_events_total", "account_id", retail, "connector_id", ev.ConnectorID, "event", ev.Type)
 	}
 
-	// Per dataset: up, the newest bucket's age, nothing dropped or cut.
+	// Per dataset: discovered, queried, up, the newest bucket's age,
+	// nothing dropped or cut.
 	for _, account := range []string{retail, labs} {
+		p.want(t, 1, "cloudflare_magic_up", "account_id", account, "endpoint", poll.EdgeDiscoveryEndpoint)
+		p.want(t, 0, edgePrefix+"series_evicted_total", "account_id", account)
+		p.want(t, 1, edgePrefix+"field_available", "account_id", account, "dataset", api.DatasetConnectorThermals, "field", "max.currentCelcius")
+		p.want(t, 0, edgePrefix+"field_available", "account_id", account, "dataset", api.DatasetConnectorThermals, "field", "max.currentCelsius")
 		for _, ds := range api.EdgeDatasets() {
 			p.want(t, 1, "cloudflare_magic_up", "account_id", account, "endpoint", poll.EdgeEndpoint(ds))
+			p.want(t, 1, edgePrefix+"dataset_queried", "account_id", account, "dataset", ds)
 			p.want(t, 0, edgePrefix+"rows_truncated", "account_id", account, "dataset", ds)
-			for _, reason := range []string{poll.DropDuplicate, poll.DropEmptyTunnelName, poll.DropValue} {
+			for _, reason := range poll.DropReasons {
 				p.want(t, 0, edgePrefix+"rows_dropped", "account_id", account, "dataset", ds, "reason", reason)
 			}
 			if account == labs && ds == api.DatasetConnectorEvents {
@@ -313,15 +355,16 @@ func TestEdgeCountsOneRequestPerRefresh(t *testing.T) {
 	}
 	s.refreshEdge(t)
 	for _, a := range []string{simulator.AccountRetail, simulator.AccountLabs} {
-		if n := s.sim.GraphQLCalls(a); n != 2 {
-			t.Errorf("account %s: %d GraphQL requests for 2 refreshes and 5 scrapes, want 2", a, n)
+		// Discovery at the first refresh, then one query per refresh,
+		// none answered with an error.
+		if st := s.sim.GraphQLStats(a); st != (simulator.GraphQLStats{Data: 2, Discovery: 2}) {
+			t.Errorf("account %s: %+v for 2 refreshes and 5 scrapes, want 2 queries after 2 discovery requests", a, st)
 		}
 	}
-	// The requests are counted apart from REST, under their own endpoint.
+	// The requests are counted apart from REST, under their own endpoints.
 	p := parse(t, s.scrape(t, 0))
-	if v := p.value(t, "cloudflare_magic_api_requests_total", "endpoint", "graphql"); v != 4 {
-		t.Errorf("api_requests_total{endpoint=graphql} = %g, want 4", v)
-	}
+	p.want(t, 4, "cloudflare_magic_api_requests_total", "endpoint", "graphql")
+	p.want(t, 4, "cloudflare_magic_api_requests_total", "endpoint", "graphql_discovery")
 }
 
 // counterOf returns the bytes counted for a tunnel and direction.
@@ -359,7 +402,7 @@ func TestEdgeCounters(t *testing.T) {
 		p := parse(t, s.scrape(t, 0))
 		for account, e := range edges {
 			for _, tn := range e.Tunnels {
-				for _, dir := range []string{"ingress", "egress"} {
+				for _, dir := range []string{"inbound", "outbound"} {
 					if got, want := counterOf(t, p, account, tn.Name, dir), wantBytes[key(account, tn.Name, dir)]; got != want {
 						t.Errorf("%s: %s %s %s counted %g bytes, want %g", step, account, tn.Name, dir, got, want)
 					}
@@ -379,8 +422,8 @@ func TestEdgeCounters(t *testing.T) {
 		for account, e := range edges {
 			for _, tn := range e.Tunnels {
 				// The simulator's bits of a bucket are its rate × 300 s.
-				wantBytes[key(account, tn.Name, "ingress")] += tn.IngressBitRate * 300 / 8
-				wantBytes[key(account, tn.Name, "egress")] += tn.EgressBitRate * 300 / 8
+				wantBytes[key(account, tn.Name, "inbound")] += tn.IngressBitRate * 300 / 8
+				wantBytes[key(account, tn.Name, "outbound")] += tn.EgressBitRate * 300 / 8
 			}
 		}
 	}
@@ -401,8 +444,8 @@ func TestEdgeCounters(t *testing.T) {
 	bucket()
 	bucket()
 	check("after a missed refresh")
-	if got := counterOf(t, parse(t, s.scrape(t, 0)), retail, "aus-dc-ipsec-1", "ingress"); got != 9.4e7*300/8*8 {
-		t.Errorf("aus-dc-ipsec-1 ingress: %g bytes after 8 complete buckets, want %g", got, 9.4e7*300/8*8)
+	if got := counterOf(t, parse(t, s.scrape(t, 0)), retail, "aus-dc-ipsec-1", "inbound"); got != 9.4e7*300/8*8 {
+		t.Errorf("aus-dc-ipsec-1 inbound: %g bytes after 8 complete buckets, want %g", got, 9.4e7*300/8*8)
 	}
 }
 
@@ -421,16 +464,16 @@ func TestEdgeSeriesFirstSeenStartsAtZero(t *testing.T) {
 	s.clock.Add(5 * time.Minute)
 	s.refreshEdge(t)
 	p := parse(t, s.scrape(t, 0))
-	if got := counterOf(t, p, retail, added, "ingress"); got != 0 {
+	if got := counterOf(t, p, retail, added, "inbound"); got != 0 {
 		t.Errorf("a new tunnel's counter starts at %g, want 0", got)
 	}
-	p.want(t, rate/8, edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", retail, "tunnel_name", added, "direction", "ingress")
-	if got := counterOf(t, p, retail, old, "ingress"); got != rate*300/8 {
+	p.want(t, rate/8, edgePrefix+"tunnel_traffic_bytes_per_second", "account_id", retail, "tunnel_name", added, "direction", "inbound")
+	if got := counterOf(t, p, retail, old, "inbound"); got != rate*300/8 {
 		t.Errorf("an old tunnel's counter is %g, want one bucket, %g", got, rate*300/8)
 	}
 	s.clock.Add(5 * time.Minute)
 	s.refreshEdge(t)
-	if got := counterOf(t, parse(t, s.scrape(t, 0)), retail, added, "ingress"); got != rate*300/8 {
+	if got := counterOf(t, parse(t, s.scrape(t, 0)), retail, added, "inbound"); got != rate*300/8 {
 		t.Errorf("a new tunnel's counter after one complete bucket is %g, want %g", got, rate*300/8)
 	}
 }
@@ -442,7 +485,7 @@ func TestEdgeQuotaNotMixedWithREST(t *testing.T) {
 	s := newStackWith(t, stackConfig{edge: true, noSites: true})
 	s.scrape(t, 0) // 4 REST calls
 	for range 3 {
-		s.refreshEdge(t) // 6 GraphQL calls
+		s.refreshEdge(t) // 6 GraphQL queries, after 4 discovery requests
 	}
 	p := parse(t, s.scrape(t, 0)) // 4 more REST calls
 	p.want(t, 1200, "cloudflare_magic_api_ratelimit_limit")

@@ -676,9 +676,14 @@ var e2eRuleFindings = map[string][]string{
 	// London's remaining connector is not active (HA disabled in its
 	// telemetry); New York has one active and one standby.
 	"MagicWANSiteHAActiveCount": {"site_id=" + simulator.SiteLondonHA},
-	// Down at every data centre, and degraded at two of three.
+	// Down at the one data centre that routes it, and degraded at both
+	// that route it. (New York's second tunnel, down at a data centre
+	// that does not route it, is no alert.)
 	"MagicWANTunnelDown":     {"tunnel_name=" + simulator.TunnelDown},
 	"MagicWANTunnelDegraded": {"tunnel_name=" + simulator.TunnelDegraded},
+	// Berlin's only tunnel is down; Manchester's degraded one belongs to
+	// a site the sites endpoint does not list.
+	"MagicWANSiteNoHealthyTunnel": {"site_id=" + simulator.SiteBerlin},
 	// Berlin's snapshot is as old as its last heartbeat (REST telemetry).
 	"MagicWANConnectorTelemetryStale": {"connector_id=" + simulator.ConnectorStale},
 	// Manchester's /data is nearly full (REST telemetry).
@@ -691,8 +696,9 @@ var e2eRuleFindings = map[string][]string{
 // e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
 // the test fleet, and why. Every other query must find something.
 var e2eDashboardMayBeEmpty = map[string]string{
-	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A":    "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
-	"cloudflare-magic-connector-health.json / Interfaces down / A": "every interface of the demo fleet is up",
+	"cloudflare-magic-fleet.json / Firing Magic WAN alerts / A":     "no alert outlives its for: duration in the seconds the test runs, and those without one rightly do not fire",
+	"cloudflare-magic-connector-health.json / Interfaces down / A":  "every interface of the demo fleet is up",
+	"cloudflare-magic-tunnels.json / Edge datasets not queried / A": "the demo's schema offers every dataset",
 }
 
 // e2eDashboardVariables replaces the template variables as Grafana would for
@@ -795,6 +801,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 			`ALERTS{alertname="MagicWANSiteHADegraded",alertstate="pending",site_id="` + simulator.SiteLondonHA + `",site_name="London Oxford Street"}`,
 			`ALERTS{alertname="MagicWANSiteHADegraded` + immediateSuffix + `",alertstate="firing",site_id="` + simulator.SiteLondonHA + `",site_name="London Oxford Street"}`,
 			`ALERTS{alertname="MagicWANSiteDown` + immediateSuffix + `",alertstate="firing",site_id="` + simulator.SiteBerlin + `"}`,
+			`ALERTS{alertname="MagicWANSiteNoHealthyTunnel",alertstate="pending",site_id="` + simulator.SiteBerlin + `",site_name="` + simulator.SiteNameBerlin + `"}`,
+			`ALERTS{alertname="MagicWANSiteNoHealthyTunnel` + immediateSuffix + `",alertstate="firing",site_id="` + simulator.SiteBerlin + `",site_name="` + simulator.SiteNameBerlin + `"}`,
+			`ALERTS{alertname="MagicWANTunnelDegraded` + immediateSuffix + `",alertstate="firing",tunnel_name="` + simulator.TunnelDegraded + `",site_name="Manchester Arndale"}`,
 		} {
 			prom.waitFor(t, alert, alert)
 		}

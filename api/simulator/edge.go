@@ -19,13 +19,32 @@ type Edge struct {
 // count its traffic.
 type EdgeTunnel struct {
 	Name string
-	// Colos are the data centres that health-check the tunnel.
+	// Site is the name of the Magic WAN site the tunnel belongs to.
+	Site string
+	// Colos are the data centres (IATA codes) that health-check the
+	// tunnel.
 	Colos []string
 	// State is the tunnel state seen from each colo, in Colos' order: 0
 	// down, 0.5 degraded, 1 healthy. Nil means healthy everywhere.
 	State []float64
-	// IngressBitRate and EgressBitRate are in bits per second.
+	// Active says, in Colos' order, which data centres carried the
+	// tunnel's traffic in the last six hours (route it). Nil means all.
+	Active []bool
+	// IngressBitRate is the inbound traffic (from Cloudflare to the site
+	// through the tunnel), EgressBitRate the outbound, in bits per second.
 	IngressBitRate, EgressBitRate float64
+	// LateralBitRate is traffic that enters through the tunnel for the
+	// tunnel LateralTo (site to site).
+	LateralBitRate float64
+	LateralTo      string
+}
+
+// coloNames are the data centres' names (edgeColoName), by IATA code
+// (edgeColoCode).
+var coloNames = map[string]string{
+	"LHR": "London", "MAN": "Manchester", "AMS": "Amsterdam", "FRA": "Frankfurt",
+	"EWR": "Newark", "IAD": "Ashburn", "ORD": "Chicago", "DFW": "Dallas", "IAH": "Houston",
+	"SIN": "Singapore", "HKG": "Hong Kong", "NRT": "Tokyo", "SJC": "San Jose", "LAX": "Los Angeles", "SEA": "Seattle",
 }
 
 // EdgeConnector is a connector's telemetry as the mconnTelemetry* datasets
@@ -77,12 +96,17 @@ const EdgeLag = 2 * time.Minute
 
 // The demo fleet's edge view that tests single out.
 const (
-	// TunnelDegraded is seen degraded (0.5) from MAN and AMS, healthy
-	// from LHR.
+	// TunnelDegraded is seen degraded (0.5) from MAN and AMS, which route
+	// it, healthy from LHR, which does not.
 	TunnelDegraded = "man-arndale-gre-1"
 	// TunnelDown is down (0) from every data centre: the Berlin site's
 	// connector stopped heartbeating.
 	TunnelDown = "ber-alex-ipsec-1"
+	// TunnelDownElsewhere is down from ORD only, a data centre that does
+	// not route it: nothing to alert on.
+	TunnelDownElsewhere = "nyc-5th-ipsec-2"
+	// SiteNameBerlin is the Berlin site's name, whose only tunnel is down.
+	SiteNameBerlin = "Berlin Alexanderplatz"
 	// ConnectorHot runs at load 6.3 on 4 CPUs, its CPU at 92 °C of 105
 	// critical (Cambridge).
 	ConnectorHot = "c0ffee0000000000000000000000cab1"
@@ -151,22 +175,30 @@ var (
 	colosWest    = []string{"SJC", "LAX", "SEA"}
 )
 
-func tunnel(name string, colos []string, ingress, egress float64, state ...float64) EdgeTunnel {
-	return EdgeTunnel{Name: name, Colos: colos, State: state, IngressBitRate: ingress, EgressBitRate: egress}
+func tunnel(name, site string, colos []string, ingress, egress float64, state ...float64) EdgeTunnel {
+	return EdgeTunnel{Name: name, Site: site, Colos: colos, State: state, IngressBitRate: ingress, EgressBitRate: egress}
+}
+
+// routedBy says which of the tunnel's data centres route it.
+func (t EdgeTunnel) routedBy(active ...bool) EdgeTunnel {
+	t.Active = active
+	return t
 }
 
 // demoRetailEdge and demoLabsEdge are the demo fleet's edge views.
 func demoRetailEdge(start time.Time, connectors []Connector) *Edge {
+	london := tunnel("lon-oxford-ipsec-1", "London Oxford Street", colosEurope, 4.2e7, 1.1e7)
+	london.LateralBitRate, london.LateralTo = 3.1e6, "nyc-5th-ipsec-1"
 	return demoEdge(start, connectors, []EdgeTunnel{
-		tunnel("lon-oxford-ipsec-1", colosEurope, 4.2e7, 1.1e7),
-		tunnel("lon-oxford-ipsec-2", colosEurope, 3.9e6, 1.2e6),
-		tunnel("man-arndale-ipsec-1", colosEurope, 1.8e7, 6.5e6),
-		tunnel(TunnelDegraded, colosEurope, 2.2e6, 7.1e5, 1, 0.5, 0.5),
-		tunnel("nyc-5th-ipsec-1", colosEast, 6.1e7, 2.4e7),
-		tunnel("nyc-5th-ipsec-2", colosEast, 5.5e6, 1.9e6),
-		tunnel(TunnelDown, colosGermany, 0, 0, 0, 0, 0),
-		tunnel("aus-dc-ipsec-1", colosSouth, 9.4e7, 3.3e7),
-		tunnel("sin-marina-ipsec-1", colosAsia, 1.2e7, 4.4e6),
+		london,
+		tunnel("lon-oxford-ipsec-2", "London Oxford Street", colosEurope, 3.9e6, 1.2e6),
+		tunnel("man-arndale-ipsec-1", "Manchester Arndale", colosEurope, 1.8e7, 6.5e6),
+		tunnel(TunnelDegraded, "Manchester Arndale", colosEurope, 2.2e6, 7.1e5, 1, 0.5, 0.5).routedBy(false, true, true),
+		tunnel("nyc-5th-ipsec-1", "New York 5th Avenue", colosEast, 6.1e7, 2.4e7),
+		tunnel(TunnelDownElsewhere, "New York 5th Avenue", colosEast, 5.5e6, 1.9e6, 1, 1, 0).routedBy(true, true, false),
+		tunnel(TunnelDown, SiteNameBerlin, colosGermany, 0, 0, 0, 0, 0).routedBy(true, false, false),
+		tunnel("aus-dc-ipsec-1", "Austin distribution centre", colosSouth, 9.4e7, 3.3e7),
+		tunnel("sin-marina-ipsec-1", "Singapore Marina Bay", colosAsia, 1.2e7, 4.4e6),
 	}, []EdgeEvent{
 		{ConnectorID: ConnectorOldVersion, Type: "Init", Every: 15 * time.Minute, Count: 1},
 		{ConnectorID: ConnectorNoDevice, Type: "AttestationFailure", Every: 5 * time.Minute, Count: 2},
@@ -176,8 +208,8 @@ func demoRetailEdge(start time.Time, connectors []Connector) *Edge {
 
 func demoLabsEdge(start time.Time, connectors []Connector) *Edge {
 	return demoEdge(start, connectors, []EdgeTunnel{
-		tunnel("cam-lab-ipsec-1", colosEurope, 2.7e8, 9.9e7),
-		tunnel("sfo-lab-ipsec-1", colosWest, 3.1e7, 1.4e7),
+		tunnel("cam-lab-ipsec-1", "Cambridge lab", colosEurope, 2.7e8, 9.9e7),
+		tunnel("sfo-lab-ipsec-1", "San Francisco lab", colosWest, 3.1e7, 1.4e7),
 	}, nil)
 }
 
@@ -192,7 +224,7 @@ func LargeEdge(connectors []Connector, tunnels int) *Edge {
 	colos := [][]string{colosEurope, colosEast, colosSouth, colosAsia, colosWest, colosGermany}
 	degradedState, downState := []float64{1, 0.5, 1}, []float64{0, 0, 0}
 	for i := range e.Tunnels {
-		t := EdgeTunnel{Name: fmt.Sprintf("tunnel-%06d", i), Colos: colos[i%len(colos)],
+		t := EdgeTunnel{Name: fmt.Sprintf("tunnel-%06d", i), Site: fmt.Sprintf("site-%05d", i/2), Colos: colos[i%len(colos)],
 			IngressBitRate: float64(1e6 + i%1000*1e4), EgressBitRate: float64(3e5 + i%700*1e3)}
 		switch {
 		case i%500 == 499:

@@ -2,10 +2,10 @@ package simulator
 
 import (
 	"bytes"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -25,20 +25,15 @@ import (
 // the api package's.
 const EndpointGraphQL = "graphql"
 
-// SchemaSDL is the GraphQL schema every incoming query is validated
-// against: the documented subset of Cloudflare's GraphQL Analytics API.
-//
-//go:embed schema.graphql
-var SchemaSDL string
-
 // GraphQLFault disturbs an otherwise normal GraphQL answer; set it as
 // Fault.GraphQL for EndpointGraphQL. Each field is one thing a real server
 // does.
 type GraphQLFault struct {
-	// Unknown renames these fields or datasets in the schema the query is
-	// validated against, as when Cloudflare renames a field: a query that
-	// asks for one fails validation, data null, an error naming the field
-	// and the type holding it (extensions code GRAPHQL_VALIDATION_FAILED).
+	// Unknown renames these fields or datasets (GraphQL names) in the
+	// schema, settings node and introspection, as when Cloudflare renames
+	// a field: a query that asks for one fails validation, data null, an
+	// error naming the field and the type holding it (extensions code
+	// GRAPHQL_VALIDATION_FAILED).
 	Unknown []string
 	// Deny refuses these datasets (GraphQL names): their rows are null and
 	// an error with path ["viewer","accounts",0,<alias>] and extensions code
@@ -67,6 +62,26 @@ type GraphQLFault struct {
 	// EchoCredential appends the request's credential to every error
 	// message, as a misconfigured proxy might.
 	EchoCredential bool
+	// PastLimit sends that many rows beyond the limit the query asked.
+	PastLimit int
+	// Values sends these fields, by name, with the raw JSON given in every
+	// row: {"tunnelState": "-5"}.
+	Values map[string]string
+	// FutureBuckets adds rows stamped in the two buckets after now, which
+	// no query can have asked for.
+	FutureBuckets bool
+	// FreshNames makes the ExtraSeries tunnels and connectors new ones,
+	// under names never sent before, on every request.
+	FreshNames bool
+}
+
+// GraphQLStats counts the GraphQL requests of one account.
+type GraphQLStats struct {
+	// Data are the requests that asked for a dataset's rows; Discovery
+	// those that asked only the settings node or introspection.
+	Data, Discovery int
+	// Errored are the requests answered with errors.
+	Errored int
 }
 
 // DefaultGraphQLQuota is Cloudflare's GraphQL rate limit: 300 queries per
@@ -89,41 +104,20 @@ func (s *Server) GraphQLCalls(accountID string) int {
 	return s.gqlCalls[accountID]
 }
 
+// GraphQLStats returns what the account's GraphQL requests were, and how
+// many were answered with errors.
+func (s *Server) GraphQLStats(accountID string) GraphQLStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gqlStats[accountID]
+}
+
 // GraphQLQueries returns the query documents received so far, the latest
 // maxRequests of them.
 func (s *Server) GraphQLQueries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.gqlQueries)
-}
-
-// loadSchema parses SchemaSDL, with the fields named in unknown renamed.
-func loadSchema(unknown []string) (*ast.Schema, error) {
-	sdl := SchemaSDL
-	for _, name := range unknown {
-		re := regexp.MustCompile(`(?m)^(\s+)` + regexp.QuoteMeta(name) + `([(:])`)
-		sdl = re.ReplaceAllString(sdl, "${1}"+name+"Renamed$2")
-	}
-	return validator.LoadSchema(validator.Prelude, &ast.Source{Name: "schema.graphql", Input: sdl})
-}
-
-// schemaFor returns the schema to validate against, cached per fault.
-func (s *Server) schemaFor(unknown []string) (*ast.Schema, error) {
-	key := strings.Join(unknown, ",")
-	s.mu.Lock()
-	sc, ok := s.schemas[key]
-	s.mu.Unlock()
-	if ok {
-		return sc, nil
-	}
-	sc, err := loadSchema(unknown)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.schemas[key] = sc
-	s.mu.Unlock()
-	return sc, nil
 }
 
 type graphQLBody struct {
@@ -139,7 +133,25 @@ type gqlAnswer struct {
 	errors []*gqlerror.Error
 }
 
-func (a *gqlAnswer) write(w http.ResponseWriter, f *GraphQLFault, r *http.Request) {
+// errored returns what to call when an answer to the account holds errors.
+func (s *Server) errored(accountID string) func() {
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		st := s.gqlStats[accountID]
+		st.Errored++
+		s.gqlStats[accountID] = st
+	}
+}
+
+// datasetNode matches a query that asks a dataset's rows: only those take a
+// limit.
+var datasetNode = regexp.MustCompile(`AdaptiveGroups\s*\(`)
+
+func (a *gqlAnswer) write(w http.ResponseWriter, f *GraphQLFault, r *http.Request, errored func()) {
+	if len(a.errors) > 0 {
+		errored()
+	}
 	if f != nil {
 		for _, e := range a.errors {
 			if f.ErrorBytes > len(e.Message) {
@@ -200,6 +212,15 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[EndpointGraphQL]++
 	s.gqlCalls[accountID]++
+	s.gqlSeq++
+	seq := s.gqlSeq
+	stats := s.gqlStats[accountID]
+	if datasetNode.MatchString(body.Query) {
+		stats.Data++
+	} else {
+		stats.Discovery++
+	}
+	s.gqlStats[accountID] = stats
 	s.requests = append(s.requests, r.Clone(r.Context()))
 	if len(s.requests) > maxRequests {
 		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRequests)
@@ -233,7 +254,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		wait := max(refuse, time.Minute)
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(wait)))
 		msg := fmt.Sprintf("quota exceeded: %d queries per %s; try again in %d seconds", s.gqlLimit.quota, s.gqlLimit.window, ceilSeconds(wait))
-		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(msg, "quota_exceeded")}}).write(w, gf, r)
+		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(msg, "quota_exceeded")}}).write(w, gf, r, s.errored(accountID))
 		return
 	}
 	if authErr != nil {
@@ -257,34 +278,42 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	doc, errs := parseAndValidate(schema, body.Query)
 	if len(errs) > 0 {
-		(&gqlAnswer{errors: errs}).write(w, gf, r)
+		(&gqlAnswer{errors: errs}).write(w, gf, r, s.errored(accountID))
 		return
 	}
 	op := doc.Operations.ForName(body.OperationName)
 	if op == nil || op.Operation != ast.Query {
-		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr("no query operation "+strconv.Quote(body.OperationName), "GRAPHQL_VALIDATION_FAILED")}}).write(w, gf, r)
+		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr("no query operation "+strconv.Quote(body.OperationName), "GRAPHQL_VALIDATION_FAILED")}}).write(w, gf, r, s.errored(accountID))
 		return
 	}
 	vars, verr := validator.VariableValues(schema, op, body.Variables)
 	if verr != nil {
-		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(verr.Error(), "GRAPHQL_VALIDATION_FAILED")}}).write(w, gf, r)
+		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(verr.Error(), "GRAPHQL_VALIDATION_FAILED")}}).write(w, gf, r, s.errored(accountID))
 		return
 	}
 	if !known || denied {
 		msg := "not authorized to access account " + accountID + ": the API token lacks the Account Analytics: Read permission on it"
-		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(msg, "authz", "viewer", "accounts")}}).write(w, gf, r)
+		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr(msg, "authz", "viewer", "accounts")}}).write(w, gf, r, s.errored(accountID))
 		return
 	}
 	if gf != nil && gf.DataNull {
-		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr("an internal error occurred; retry later", "internal")}}).write(w, gf, r)
+		(&gqlAnswer{errors: []*gqlerror.Error{gqlErr("an internal error occurred; retry later", "internal")}}).write(w, gf, r, s.errored(accountID))
 		return
 	}
-	ex := executor{now: now, edge: acct.Edge, fault: gf, vars: vars}
+	s.mu.Lock()
+	variant := s.variant
+	s.mu.Unlock()
+	ex := executor{now: now, edge: acct.Edge, fault: gf, vars: vars, schema: schema, variant: &variant,
+		catalogue: catalogue(&variant), unknown: unknown}
 	if gf != nil && gf.ExtraSeries > 0 {
-		ex.edge = withExtraSeries(acct.Edge, gf.ExtraSeries)
+		prefix := "extra"
+		if gf.FreshNames {
+			prefix = fmt.Sprintf("fresh%d", seq)
+		}
+		ex.edge = withExtraSeries(acct.Edge, gf.ExtraSeries, prefix)
 	}
 	data := ex.selection(op.SelectionSet, nil)
-	(&gqlAnswer{data: data, errors: ex.errors}).write(w, gf, r)
+	(&gqlAnswer{data: data, errors: ex.errors}).write(w, gf, r, s.errored(accountID))
 }
 
 func parseAndValidate(schema *ast.Schema, query string) (*ast.QueryDocument, gqlerror.List) {
@@ -306,7 +335,7 @@ func parseAndValidate(schema *ast.Schema, query string) (*ast.QueryDocument, gql
 
 // withExtraSeries returns e with n more tunnels and connectors, copies of
 // its first ones under new names.
-func withExtraSeries(e *Edge, n int) *Edge {
+func withExtraSeries(e *Edge, n int, prefix string) *Edge {
 	if e == nil {
 		e = &Edge{}
 	}
@@ -323,23 +352,38 @@ func withExtraSeries(e *Edge, n int) *Edge {
 	}
 	for i := range n {
 		t := tmplT
-		t.Name = fmt.Sprintf("extra-tunnel-%06d", i)
+		t.Name = fmt.Sprintf("%s-tunnel-%06d", prefix, i)
 		out.Tunnels = append(out.Tunnels, t)
 		c := tmplC
-		c.ID = fmt.Sprintf("e%031x", i)
+		c.ID = fmt.Sprintf("%s%0*x", prefix, 32-len(prefix), i)
 		out.Connectors = append(out.Connectors, c)
 	}
 	return &out
 }
 
 // executor runs a validated query: viewer, accounts (the one account the
-// request named), and each dataset under its alias.
+// request named), its settings node and each dataset under its alias, and
+// the introspection of a type (__type).
 type executor struct {
-	now    time.Time
-	edge   *Edge
-	fault  *GraphQLFault
-	vars   map[string]any
-	errors []*gqlerror.Error
+	now       time.Time
+	edge      *Edge
+	fault     *GraphQLFault
+	vars      map[string]any
+	schema    *ast.Schema
+	variant   *SchemaVariant
+	catalogue []dsDef
+	unknown   []string
+	errors    []*gqlerror.Error
+}
+
+// def returns the dataset named (as the schema has it, renamed or not).
+func (ex *executor) def(name string) *dsDef {
+	for i := range ex.catalogue {
+		if renamed(ex.catalogue[i].name, ex.unknown) == name {
+			return &ex.catalogue[i]
+		}
+	}
+	return nil
 }
 
 // selection writes the object a selection set asks for; path is where it
@@ -347,15 +391,17 @@ type executor struct {
 func (ex *executor) selection(set ast.SelectionSet, path []any) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, sel := range set {
+	n := 0
+	for _, sel := range set {
 		f, ok := sel.(*ast.Field)
 		if !ok {
 			ex.errors = append(ex.errors, gqlErr("the simulator answers fields only, not fragments", "simulator"))
 			continue
 		}
-		if i > 0 {
+		if n > 0 {
 			b.WriteByte(',')
 		}
+		n++
 		key := f.Alias
 		if key == "" {
 			key = f.Name
@@ -369,8 +415,18 @@ func (ex *executor) selection(set ast.SelectionSet, path []any) []byte {
 			b.WriteByte('[')
 			b.Write(ex.selection(f.SelectionSet, append(path, key, 0)))
 			b.WriteByte(']')
+		case f.Name == "settings":
+			ex.settings(&b, f.SelectionSet)
 		case f.Name == "__typename":
 			writeString(&b, f.ObjectDefinition.Name)
+		case f.Name == "__type":
+			name, _ := f.ArgumentMap(ex.vars)["name"].(string)
+			introspectType(&b, ex.schema, ex.schema.Types[name], f.SelectionSet)
+		case f.Name == "__schema":
+			b.WriteString("null")
+			ex.errors = append(ex.errors, gqlErr("the simulator answers __type, not __schema", "simulator", append(path, key)...))
+		case f.Name == "cost" || f.Name == "budget":
+			b.WriteString("1")
 		default:
 			ex.dataset(&b, f, append(path, key))
 		}
@@ -379,11 +435,163 @@ func (ex *executor) selection(set ast.SelectionSet, path []any) []byte {
 	return b.Bytes()
 }
 
-func (ex *executor) dataset(b *bytes.Buffer, f *ast.Field, path []any) {
-	if ex.fault != nil && slices.Contains(ex.fault.Deny, f.Name) {
+// settings writes the settings node: per dataset asked, its settings.
+func (ex *executor) settings(b *bytes.Buffer, set ast.SelectionSet) {
+	b.WriteByte('{')
+	for i, sel := range set {
+		f := sel.(*ast.Field)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key := cmpOr(f.Alias, f.Name)
+		writeString(b, key)
+		b.WriteByte(':')
+		d := ex.def(f.Name)
+		if d == nil {
+			b.WriteString("null")
+			continue
+		}
+		b.WriteByte('{')
+		for j, sel := range f.SelectionSet {
+			sf := sel.(*ast.Field)
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, cmpOr(sf.Alias, sf.Name))
+			b.WriteByte(':')
+			switch sf.Name {
+			case "enabled":
+				fmt.Fprint(b, !slices.Contains(ex.variant.Disabled, d.name))
+			case "availableFields":
+				leaves, _ := json.Marshal(d.leaves(ex.unknown))
+				b.Write(leaves)
+			case "maxPageSize":
+				fmt.Fprint(b, d.maxPageSize)
+			case "maxNumberOfFields":
+				fmt.Fprint(b, d.maxFields)
+			case "notOlderThan":
+				fmt.Fprint(b, int64(d.notOlderThan/time.Second))
+			case "maxDuration":
+				fmt.Fprint(b, int64(d.maxDuration/time.Second))
+			case "__typename":
+				writeString(b, "Settings")
+			default:
+				b.WriteString("null")
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+}
+
+// introspectType writes what the selection asks of a type (__Type): its
+// name, kind and fields (__Field: name, type), the wrapped types of a
+// field's type (ofType) included. A type the schema lacks is null, as
+// introspection answers.
+func introspectType(b *bytes.Buffer, schema *ast.Schema, def *ast.Definition, set ast.SelectionSet) {
+	if def == nil {
 		b.WriteString("null")
-		msg := fmt.Sprintf("not authorized for %s: the API token lacks the Account Analytics: Read permission", f.Name)
-		ex.errors = append(ex.errors, gqlErr(msg, "authz", path...))
+		return
+	}
+	writeType(b, schema, &ast.Type{NamedType: def.Name}, set)
+}
+
+func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.SelectionSet) {
+	if t == nil {
+		b.WriteString("null")
+		return
+	}
+	def := schema.Types[t.NamedType]
+	b.WriteByte('{')
+	for i, sel := range set {
+		f := sel.(*ast.Field)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, cmpOr(f.Alias, f.Name))
+		b.WriteByte(':')
+		switch {
+		case f.Name == "kind" && t.NonNull:
+			writeString(b, "NON_NULL")
+		case f.Name == "kind" && t.Elem != nil:
+			writeString(b, "LIST")
+		case f.Name == "kind" && def != nil:
+			writeString(b, string(def.Kind))
+		case f.Name == "name" && !t.NonNull && t.Elem == nil:
+			writeString(b, t.NamedType)
+		case f.Name == "ofType" && t.NonNull:
+			inner := *t
+			inner.NonNull = false
+			writeType(b, schema, &inner, f.SelectionSet)
+		case f.Name == "ofType" && t.Elem != nil:
+			writeType(b, schema, t.Elem, f.SelectionSet)
+		case f.Name == "fields" && def != nil && !t.NonNull && t.Elem == nil && len(def.Fields) > 0:
+			b.WriteByte('[')
+			n := 0
+			for _, fd := range def.Fields {
+				if strings.HasPrefix(fd.Name, "__") {
+					continue
+				}
+				if n > 0 {
+					b.WriteByte(',')
+				}
+				n++
+				writeField(b, schema, fd, f.SelectionSet)
+			}
+			b.WriteByte(']')
+		case f.Name == "description" && def != nil && def.Description != "":
+			writeString(b, def.Description)
+		case f.Name == "__typename":
+			writeString(b, "__Type")
+		default:
+			b.WriteString("null")
+		}
+	}
+	b.WriteByte('}')
+}
+
+func writeField(b *bytes.Buffer, schema *ast.Schema, fd *ast.FieldDefinition, set ast.SelectionSet) {
+	b.WriteByte('{')
+	for i, sel := range set {
+		f := sel.(*ast.Field)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, cmpOr(f.Alias, f.Name))
+		b.WriteByte(':')
+		switch f.Name {
+		case "name":
+			writeString(b, fd.Name)
+		case "type":
+			writeType(b, schema, fd.Type, f.SelectionSet)
+		case "isDeprecated":
+			b.WriteString("false")
+		default:
+			b.WriteString("null")
+		}
+	}
+	b.WriteByte('}')
+}
+
+// dataset answers one dataset as Cloudflare does, refusing what its
+// settings do not allow: a disabled dataset, more rows than maxPageSize, a
+// window reaching past notOlderThan or wider than maxDuration, more
+// fields than maxNumberOfFields.
+func (ex *executor) dataset(b *bytes.Buffer, f *ast.Field, path []any) {
+	refuse := func(msg, code string) {
+		b.WriteString("null")
+		ex.errors = append(ex.errors, gqlErr(msg, code, path...))
+	}
+	d := ex.def(f.Name)
+	switch {
+	case d == nil:
+		refuse("the simulator has no dataset "+f.Name, "simulator")
+		return
+	case ex.fault != nil && slices.Contains(ex.fault.Deny, d.name):
+		refuse(fmt.Sprintf("not authorized for %s: the API token lacks the Account Analytics: Read permission", f.Name), "authz")
+		return
+	case slices.Contains(ex.variant.Disabled, d.name):
+		refuse(fmt.Sprintf("%s is not enabled for this account", f.Name), "not_enabled")
 		return
 	}
 	args := f.ArgumentMap(ex.vars)
@@ -391,14 +599,21 @@ func (ex *executor) dataset(b *bytes.Buffer, f *ast.Field, path []any) {
 	filter, _ := args["filter"].(map[string]any)
 	start, err1 := parseTime(filter["datetime_geq"])
 	end, err2 := parseTime(filter["datetime_lt"])
-	if err1 != nil || err2 != nil || limit <= 0 {
-		b.WriteString("null")
-		ex.errors = append(ex.errors, gqlErr("a filter with datetime_geq and datetime_lt, and a positive limit, are required", "bad_request", path...))
+	switch {
+	case err1 != nil || err2 != nil || limit <= 0:
+		refuse("a filter with datetime_geq and datetime_lt, and a positive limit, are required", "bad_request")
 		return
-	}
-	if limit > 10000 {
-		b.WriteString("null")
-		ex.errors = append(ex.errors, gqlErr(fmt.Sprintf("limit must be at most 10000, not %d", limit), "bad_request", path...))
+	case limit > d.maxPageSize:
+		refuse(fmt.Sprintf("limit must be at most %d, not %d", d.maxPageSize, limit), "bad_request")
+		return
+	case start.Before(ex.now.Add(-d.notOlderThan)):
+		refuse(fmt.Sprintf("cannot request data older than %d seconds", int64(d.notOlderThan/time.Second)), "bad_request")
+		return
+	case end.Sub(start) > d.maxDuration:
+		refuse(fmt.Sprintf("the time range must be at most %d seconds, not %d", int64(d.maxDuration/time.Second), int64(end.Sub(start)/time.Second)), "bad_request")
+		return
+	case leafCount(f.SelectionSet) > d.maxFields:
+		refuse(fmt.Sprintf("at most %d fields may be queried, not %d", d.maxFields, leafCount(f.SelectionSet)), "bad_request")
 		return
 	}
 	ascending := false
@@ -406,9 +621,12 @@ func (ex *executor) dataset(b *bytes.Buffer, f *ast.Field, path []any) {
 		s, _ := order[0].(string)
 		ascending = strings.HasSuffix(s, "_ASC")
 	}
-	gen := generators[f.Name]
+	gen := generators[d.name]
 	b.WriteByte('[')
 	n := 0
+	if ex.fault != nil {
+		limit += ex.fault.PastLimit
+	}
 	emit := func(r row) bool {
 		for copies := 1 + btoi(ex.fault != nil && ex.fault.Duplicates); copies > 0; copies-- {
 			if n == limit {
@@ -423,13 +641,33 @@ func (ex *executor) dataset(b *bytes.Buffer, f *ast.Field, path []any) {
 		return true
 	}
 	if gen != nil && ex.edge != nil {
-		for _, t := range buckets(start, end, ex.now, ascending) {
-			if !gen(ex.edge, t, emit) {
+		times := buckets(start, end, ex.now, ascending)
+		if ex.fault != nil && ex.fault.FutureBuckets {
+			next := ex.now.Truncate(5 * time.Minute).Add(5 * time.Minute)
+			times = append([]time.Time{next.Add(5 * time.Minute), next}, times...)
+		}
+		for _, t := range times {
+			if !gen(ex.edge, ex.variant, t, emit) {
 				break
 			}
 		}
 	}
 	b.WriteByte(']')
+}
+
+// leafCount is how many fields a selection asks for.
+func leafCount(set ast.SelectionSet) int {
+	n := 0
+	for _, sel := range set {
+		if f, ok := sel.(*ast.Field); ok {
+			if len(f.SelectionSet) == 0 {
+				n++
+			} else {
+				n += leafCount(f.SelectionSet)
+			}
+		}
+	}
+	return n
 }
 
 func btoi(b bool) int {
@@ -459,7 +697,9 @@ func buckets(start, end, now time.Time, ascending bool) []time.Time {
 }
 
 // row writes one row as the selection asks: each leaf field looked up by
-// name in r, null when r lacks it.
+// name in r (its name before any rename), written as its type says: an
+// integer type as an integer; a field r lacks as its type's zero value
+// where the type is non-null, else null.
 func (ex *executor) row(b *bytes.Buffer, set ast.SelectionSet, r row, index int) {
 	b.WriteByte('{')
 	for i, sel := range set {
@@ -470,31 +710,41 @@ func (ex *executor) row(b *bytes.Buffer, set ast.SelectionSet, r row, index int)
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		key := f.Alias
-		if key == "" {
-			key = f.Name
-		}
-		writeString(b, key)
+		writeString(b, cmpOr(f.Alias, f.Name))
 		b.WriteByte(':')
 		if len(f.SelectionSet) > 0 {
 			ex.row(b, f.SelectionSet, r, index)
 			continue
 		}
-		v, ok := r.get(f.Name)
+		name := strings.TrimSuffix(f.Name, "Renamed")
+		typ := f.Definition.Type
+		v, ok := r.get(name)
+		raw, override := "", false
+		if ex.fault != nil {
+			raw, override = ex.fault.Values[name]
+		}
 		switch {
-		case !ok:
-			b.WriteString("null")
-		case ex.fault != nil && slices.Contains(ex.fault.NaN, f.Name):
+		case override:
+			b.WriteString(raw)
+		case ex.fault != nil && slices.Contains(ex.fault.NaN, name):
 			b.WriteString(`"NaN"`)
-		case ex.fault != nil && ex.fault.EmptyTunnelNames && f.Name == "tunnelName" && index%2 == 1:
+		case ex.fault != nil && ex.fault.EmptyTunnelNames && name == "tunnelName" && index%2 == 1:
 			b.WriteString(`""`)
-		case v.text:
+		case !ok && !typ.NonNull:
+			b.WriteString("null")
+		case v.text || typ.Name() == "string" || typ.Name() == "Time" || typ.Name() == "Date":
 			writeString(b, v.s)
+		case isInteger(typ.Name()):
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(math.Round(v.f)), 10))
 		default:
 			b.Write(strconv.AppendFloat(b.AvailableBuffer(), v.f, 'g', -1, 64))
 		}
 	}
 	b.WriteByte('}')
+}
+
+func isInteger(scalar string) bool {
+	return strings.HasPrefix(scalar, "uint") || strings.HasPrefix(scalar, "int")
 }
 
 func writeString(b *bytes.Buffer, s string) {
@@ -562,41 +812,75 @@ func at(t time.Time) field { return str("datetimeFiveMinutes", t.UTC().Format(ti
 // live reports whether the connector sent telemetry in the bucket at t.
 func (c *EdgeConnector) live(t time.Time) bool { return c.LastSeen.IsZero() || !t.After(c.LastSeen) }
 
+// direction is how the variant names a direction of traffic: the schema's
+// inbound, outbound and lateral, or the docs' ingress and egress.
+func (v *SchemaVariant) direction(inbound bool) string {
+	switch {
+	case v.DocsDirection && inbound:
+		return "ingress"
+	case v.DocsDirection:
+		return "egress"
+	case inbound:
+		return "inbound"
+	}
+	return "outbound"
+}
+
 // generators emit the rows of one bucket of each dataset, stopping when
 // emit returns false (which they report).
-var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool{
-	"magicTransitTunnelHealthChecksAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+var generators = map[string]func(e *Edge, v *SchemaVariant, t time.Time, emit func(row) bool) bool{
+	"magicTransitTunnelHealthChecksAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Tunnels {
 			tn := &e.Tunnels[i]
 			for j, colo := range tn.Colos {
-				state := 1.0
+				state, active := 1.0, 1.0
 				if j < len(tn.State) {
 					state = tn.State[j]
 				}
-				if !emit(row{str("tunnelName", tn.Name), str("edgeColoName", colo), at(t), val("tunnelState", state), val("count", 30)}) {
+				if j < len(tn.Active) && !tn.Active[j] {
+					active = 0
+				}
+				status := map[float64]string{0: "unhealthy", 0.5: "degraded"}[state]
+				if !emit(row{str("tunnelName", tn.Name), str("siteName", tn.Site), str("edgeColoCode", colo), str("edgeColoName", coloNames[colo]),
+					str("resultStatus", cmpOr(status, "healthy")), val("active", active), at(t), val("tunnelState", state), val("count", 30)}) {
 					return false
 				}
 			}
 		}
 		return true
 	},
-	"magicTransitTunnelTrafficAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"magicTransitTunnelTrafficAdaptiveGroups": func(e *Edge, v *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Tunnels {
 			tn := &e.Tunnels[i]
 			for _, d := range []struct {
-				dir  string
-				rate float64
-			}{{"ingress", tn.IngressBitRate}, {"egress", tn.EgressBitRate}} {
+				dir             string
+				rate            float64
+				ingress, egress string
+			}{
+				// Inbound traffic leaves Cloudflare through the tunnel,
+				// outbound enters through it, lateral enters through it
+				// for another tunnel.
+				{v.direction(true), tn.IngressBitRate, "", tn.Name},
+				{v.direction(false), tn.EgressBitRate, tn.Name, ""},
+				{"lateral", tn.LateralBitRate, tn.Name, tn.LateralTo},
+			} {
+				if d.dir == "lateral" && (d.rate == 0 || v.DocsDirection) {
+					continue
+				}
+				name := tn.Name
+				if v.EmptyTunnelNames {
+					name = ""
+				}
 				bits := d.rate * 300
-				if !emit(row{str("tunnelName", tn.Name), str("direction", d.dir), at(t),
-					val("bitRateFiveMinutes", d.rate), val("bits", bits), val("packets", float64(int64(bits/8/700)))}) {
+				if !emit(row{str("tunnelName", name), str("ingressTunnelName", d.ingress), str("egressTunnelName", d.egress),
+					str("direction", d.dir), at(t), val("bitRateFiveMinutes", d.rate), val("bits", bits), val("packets", float64(int64(bits/8/700)))}) {
 					return false
 				}
 			}
 		}
 		return true
 	},
-	"mconnTelemetrySnapshotsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"mconnTelemetrySnapshotsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Connectors {
 			c := &e.Connectors[i]
 			if c.live(t) && !emit(row{str("connectorId", c.ID), at(t), val("cpuCount", c.CPUCount), val("loadAverage1m", c.Load1),
@@ -607,7 +891,7 @@ var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool
 		}
 		return true
 	},
-	"mconnTelemetrySnapshotMountsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"mconnTelemetrySnapshotMountsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Connectors {
 			c := &e.Connectors[i]
 			for _, m := range c.Mounts {
@@ -619,14 +903,15 @@ var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool
 		}
 		return true
 	},
-	"mconnTelemetrySnapshotThermalsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"mconnTelemetrySnapshotThermalsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Connectors {
 			c := &e.Connectors[i]
 			for _, th := range c.Thermals {
-				r := row{str("connectorId", c.ID), str("label", th.Label), at(t), val("currentCelsius", th.CurrentCelsius)}
-				if th.CriticalCelsius != 0 {
-					r = append(r, val("criticalCelsius", th.CriticalCelsius))
-				}
+				// Both spellings: the variant's schema says which one
+				// can be asked.
+				r := row{str("connectorId", c.ID), str("label", th.Label), at(t),
+					val("currentCelsius", th.CurrentCelsius), val("currentCelcius", th.CurrentCelsius),
+					val("criticalCelcius", th.CriticalCelsius)}
 				if c.live(t) && !emit(r) {
 					return false
 				}
@@ -634,19 +919,19 @@ var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool
 		}
 		return true
 	},
-	"mconnTelemetrySnapshotTunnelsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"mconnTelemetrySnapshotTunnelsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Connectors {
 			c := &e.Connectors[i]
 			for _, tn := range c.Tunnels {
 				if c.live(t) && !emit(row{str("connectorId", c.ID), str("tunnelId", tn.TunnelID), str("interfaceName", tn.InterfaceName), at(t),
-					val("healthValue", tn.HealthValue)}) {
+					val("healthValue", tn.HealthValue), val("count", 1)}) {
 					return false
 				}
 			}
 		}
 		return true
 	},
-	"MagicWANConnectorMetricsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"MagicWANConnectorMetricsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for i := range e.Connectors {
 			c := &e.Connectors[i]
 			if c.live(t) && !emit(row{str("mconnConnectorID", c.ID), at(t), val("haState", c.HAState), val("interfaceCount", 3)}) {
@@ -655,7 +940,7 @@ var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool
 		}
 		return true
 	},
-	"mconnTelemetryEventsAdaptiveGroups": func(e *Edge, t time.Time, emit func(row) bool) bool {
+	"mconnTelemetryEventsAdaptiveGroups": func(e *Edge, _ *SchemaVariant, t time.Time, emit func(row) bool) bool {
 		for _, ev := range e.Events {
 			if ev.Every > 0 && t.Truncate(ev.Every).Equal(t) && !emit(row{str("connectorId", ev.ConnectorID), str("eventType", ev.Type), at(t), val("count", ev.Count)}) {
 				return false
@@ -665,10 +950,11 @@ var generators = map[string]func(e *Edge, t time.Time, emit func(row) bool) bool
 	},
 }
 
-// ValidateQuery validates a GraphQL query document against SchemaSDL as the
-// simulated API does, and returns the errors a real server would answer.
-func ValidateQuery(query string) gqlerror.List {
-	schema, err := loadSchema(nil)
+// ValidateQuery validates a GraphQL query document against the schema of
+// a variant as the simulated API does, and returns the errors a real server
+// would answer.
+func ValidateQuery(v SchemaVariant, query string) gqlerror.List {
+	schema, err := loadSchema(&v, nil)
 	if err != nil {
 		return gqlerror.List{gqlerror.Wrap(err)}
 	}

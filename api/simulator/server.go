@@ -1,6 +1,6 @@
 // Package simulator is a simulated Cloudflare API v4: the Magic WAN
 // endpoints the exporter calls and the GraphQL Analytics API's edge
-// datasets (POST /graphql, every query validated against schema.graphql),
+// datasets (POST /graphql, every query validated against its schema),
 // served over real HTTP with the shapes documented in
 // shared/cloudflare/API.md and GRAPHQL.md, a demo fleet, large fleets and
 // fault injection.
@@ -59,8 +59,11 @@ type Server struct {
 
 	gqlLimit   rateLimiter
 	gqlCalls   map[string]int
+	gqlStats   map[string]GraphQLStats
+	gqlSeq     int
 	gqlQueries []string
 	schemas    map[string]*ast.Schema
+	variant    SchemaVariant
 
 	snapshots     map[connectorKey]*Snapshot
 	snapshotCalls map[string]int
@@ -151,6 +154,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
 		gqlLimit: rateLimiter{quota: DefaultGraphQLQuota, window: 5 * time.Minute, blockFor: 5 * time.Minute},
 		gqlCalls: map[string]int{},
+		gqlStats: map[string]GraphQLStats{},
 		schemas:  map[string]*ast.Schema{},
 
 		snapshots:     map[connectorKey]*Snapshot{},

@@ -24,6 +24,7 @@ type Flags struct {
 	TelemetryConcurrency int
 	Edge                 bool
 	EdgeInterval         time.Duration
+	EdgeMaxSeries        int
 }
 
 // AddFlags defines the polling flags on app.
@@ -57,6 +58,8 @@ func AddFlags(app *kingpin.Application) *Flags {
 		Default("true").BoolVar(&f.Edge)
 	app.Flag("collector.edge.interval", "How often the edge view of each account is queried, whatever the number of scrapers.").
 		Default("60s").DurationVar(&f.EdgeInterval)
+	app.Flag("collector.edge.max-series", "Most edge series kept per account; past it the oldest are dropped and counted. The default fits 20,000 tunnels and 10,000 connectors.").
+		Default(fmt.Sprint(DefaultEdgeMaxSeries)).IntVar(&f.EdgeMaxSeries)
 	return f
 }
 
@@ -76,6 +79,7 @@ func (f *Flags) Validate() error {
 		{f.TelemetryInterval > 0, "collector.telemetry.interval", "must be positive", f.TelemetryInterval},
 		{f.TelemetryConcurrency > 0, "collector.telemetry.concurrency", "must be positive", f.TelemetryConcurrency},
 		{f.EdgeInterval >= time.Second, "collector.edge.interval", "must be at least 1s", f.EdgeInterval},
+		{f.EdgeMaxSeries > 0, "collector.edge.max-series", "must be positive", f.EdgeMaxSeries},
 	} {
 		if !c.ok {
 			return fmt.Errorf("--%s %s, got %q", c.flag, c.rule, fmt.Sprint(c.value))
@@ -112,7 +116,7 @@ func (f *Flags) Budgets() map[string]*Budget {
 // budget of its API allows one more: a retry spends the rate limit too.
 func AllowRetry(budgets map[string]*Budget) func(endpoint string) bool {
 	return func(endpoint string) bool {
-		if endpoint == api.EndpointGraphQL {
+		if api.IsGraphQL(endpoint) {
 			return budgets["graphql"].Take()
 		}
 		return budgets["rest"].Take()

@@ -286,17 +286,11 @@ func (p *Poller) pollAccount(ctx context.Context, account api.Account) AccountRe
 	wg.Wait()
 	if p.edge != nil {
 		if out.Edge = p.edge.View(account.ID); out.Edge != nil {
-			for _, d := range out.Edge.Datasets {
-				out.Endpoints = append(out.Endpoints, EndpointResult{Endpoint: EdgeEndpoint(d.Name), Err: d.Err, Duration: -1, LastSuccess: d.LastSuccess})
-			}
+			out.Endpoints = append(out.Endpoints, out.Edge.endpoints()...)
 		}
 	}
 	return out
 }
-
-// EdgeEndpoint is the endpoint label of an edge dataset in up and
-// last-success metrics.
-func EdgeEndpoint(dataset string) string { return "edge_" + dataset }
 
 // abandoned is the result of an account the scrape ran out of time for.
 func (p *Poller) abandoned(account api.Account, err error) AccountResult {

@@ -38,6 +38,7 @@
     // Cloudflare's edge view (GraphQL Analytics), one bucket per 5 minutes.
     tunnelDownFor: '5m',
     tunnelDegradedFor: '15m',
+    siteNoHealthyTunnelFor: '5m',
 
     // Connector health, from REST telemetry or the edge view, either one.
     // Edge datasets whose newest bucket is older than this are stale; the

@@ -196,32 +196,56 @@ local helpers = {
       {
         name: 'cloudflare-magic-wan-edge',
         rules: [
-          // Down at every Cloudflare data centre that health-checks it.
+          // Down at every Cloudflare data centre that routes it (or, when
+          // none has for six hours, that checks it): the exporter counts
+          // them in cloudflare_magic_edge_tunnel_active_colos, so "down
+          // everywhere it matters" is one comparison. A data centre that
+          // never carries the tunnel's traffic does not count.
           a(
             'MagicWANTunnelDown',
             |||
-              sum without (state) (cloudflare_magic_edge_tunnel_colos{%(selector)s, state="down"}) > 0
-                unless
-              sum without (state) (cloudflare_magic_edge_tunnel_colos{%(selector)s, state=~"healthy|degraded"}) > 0
+              (
+                sum without (state) (cloudflare_magic_edge_tunnel_active_colos{%(selector)s, state!="down"}) == 0
+              )
+              * on(account_id, tunnel_name) group_left(site_name)
+                topk by (account_id, tunnel_name) (1, cloudflare_magic_edge_tunnel_info{%(selector)s})
             ||| % c,
             'critical',
-            'Magic WAN tunnel {{ $labels.tunnel_name }} is down at every Cloudflare data centre',
-            'All {{ $value }} Cloudflare data centres that health-check tunnel {{ $labels.tunnel_name }} of account {{ $labels.account_id }} see it down: no traffic crosses it.',
+            'Magic WAN tunnel {{ $labels.tunnel_name }} is down where Cloudflare routes it',
+            'Every Cloudflare data centre that routes tunnel {{ $labels.tunnel_name }}{{ with $labels.site_name }} (site {{ . }}){{ end }} of account {{ $labels.account_id }} sees it down: no traffic crosses it.',
             c.tunnelDownFor,
           ),
-          // Degraded or down somewhere, but not down everywhere
-          // (MagicWANTunnelDown).
+          // Degraded or down at some data centre that routes it, but not
+          // down at all of them (MagicWANTunnelDown).
           a(
             'MagicWANTunnelDegraded',
             |||
-              sum without (state) (cloudflare_magic_edge_tunnel_colos{%(selector)s, state=~"degraded|down"}) > 0
-                and
-              sum without (state) (cloudflare_magic_edge_tunnel_colos{%(selector)s, state=~"healthy|degraded"}) > 0
+              (
+                sum without (state) (cloudflare_magic_edge_tunnel_active_colos{%(selector)s, state=~"degraded|down"}) > 0
+                  and
+                sum without (state) (cloudflare_magic_edge_tunnel_active_colos{%(selector)s, state!="down"}) > 0
+              )
+              * on(account_id, tunnel_name) group_left(site_name)
+                topk by (account_id, tunnel_name) (1, cloudflare_magic_edge_tunnel_info{%(selector)s})
             ||| % c,
             'warning',
             'Magic WAN tunnel {{ $labels.tunnel_name }} is degraded',
-            '{{ $value }} Cloudflare data centres see tunnel {{ $labels.tunnel_name }} of account {{ $labels.account_id }} degraded or down; Magic WAN steers traffic away from it there.',
+            '{{ $value }} Cloudflare data centres that route tunnel {{ $labels.tunnel_name }}{{ with $labels.site_name }} (site {{ . }}){{ end }} of account {{ $labels.account_id }} see it degraded or down; Magic WAN steers traffic away from it there.',
             c.tunnelDegradedFor,
+          ),
+          // A listed site whose every tunnel is degraded or down where it
+          // is routed: the site is cut off from Magic WAN, or nearly.
+          a(
+            'MagicWANSiteNoHealthyTunnel',
+            |||
+              (max without (state) (cloudflare_magic_site_tunnels{%(selector)s, state="healthy"}) == 0)
+              * on(account_id, site_id) group_left(site_name)
+                topk by (account_id, site_id) (1, cloudflare_magic_site_info{%(selector)s})
+            ||| % c,
+            'critical',
+            'Magic WAN site {{ $labels.site_name }} has no healthy tunnel',
+            'No tunnel of site {{ $labels.site_name }} ({{ $labels.site_id }}) of account {{ $labels.account_id }} is healthy at the Cloudflare data centres that route it: the site\'s traffic is cut off or degraded.',
+            c.siteNoHealthyTunnelFor,
           ),
         ],
       },
