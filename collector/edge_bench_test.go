@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -234,3 +235,48 @@ type countingDiscard struct {
 }
 
 func (d *countingDiscard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
+
+// BenchmarkEdgeFreshNames is the hostile answer of the edge view: every
+// refresh brings its row limit of tunnels never seen before (the
+// simulator's demo account with 3,400 more tunnels a refresh, under new
+// names each time). Without a cap the view grows by every answer for an
+// hour; with --collector.edge.max-series it stays at the cap.
+// held-MiB is the heap held after the refreshes, series the series kept.
+//
+//	go test ./collector -run '^$' -bench BenchmarkEdgeFreshNames -benchtime 30x
+func BenchmarkEdgeFreshNames(b *testing.B) {
+	for _, maxSeries := range []int{poll.DefaultEdgeMaxSeries, 50_000} {
+		b.Run(fmt.Sprintf("max-series=%d", maxSeries), func(b *testing.B) {
+			clk := simulator.NewClock(testNow)
+			sim := simulator.NewServer(simulator.DemoFleet(testNow), simulator.WithClock(clk.Now), simulator.WithToken(simulator.DemoToken),
+				simulator.WithGraphQLRateLimit(1<<30, 5*time.Minute))
+			auth, _ := api.TokenAuth(simulator.DemoToken)
+			client, err := api.New(api.Config{BaseURL: sim.Start(b), Auth: auth, Now: clk.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := poll.NewEdge(poll.EdgeConfig{Client: client, Accounts: poll.FixedAccounts(simulator.AccountRetail),
+				Interval: time.Minute, MaxSeries: maxSeries, Now: clk.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			e.RefreshAll(ctx)
+			sim.SetFault(simulator.AccountRetail, simulator.EndpointGraphQL, simulator.Fault{GraphQL: &simulator.GraphQLFault{ExtraSeries: 3400, FreshNames: true}})
+			base := settledHeap()
+			b.ResetTimer()
+			for b.Loop() {
+				clk.Add(time.Minute)
+				e.RefreshAll(ctx)
+			}
+			b.StopTimer()
+			held := settledHeap()
+			v := e.View(simulator.AccountRetail)
+			series := len(v.TunnelHealth) + len(v.TunnelTraffic) + len(v.Snapshots) + len(v.Mounts) + len(v.Thermals) +
+				len(v.ConnectorTunnels) + len(v.HA) + len(v.Events)
+			b.ReportMetric(float64(held-min(base, held))/mib, "held-MiB")
+			b.ReportMetric(float64(series), "series")
+			b.ReportMetric(v.SeriesEvicted, "evicted")
+		})
+	}
+}

@@ -42,9 +42,10 @@ type EdgeConfig struct {
 }
 
 // DefaultEdgeMaxSeries is the most edge series kept per account: 20,000
-// tunnels health-checked from three data centres, their traffic in three
-// directions, and 10,000 connectors' telemetry (about 200,000), with room.
-const DefaultEdgeMaxSeries = 250_000
+// tunnels health-checked from three data centres, their traffic in two
+// directions, and 10,000 connectors' telemetry (about 180,000), with room;
+// about 96 MiB held at the cap (docs/edge.md).
+const DefaultEdgeMaxSeries = 200_000
 
 // Edge keeps Cloudflare's edge view of each account: tunnel health and
 // traffic as its data centres see them, and the telemetry every connector
