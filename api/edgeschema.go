@@ -495,21 +495,8 @@ type gqlErrorList struct {
 	more  int
 }
 
-func (l *gqlErrorList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '[' {
-		return dec.SkipValue()
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != ']' {
-		if len(l.items) == maxGraphQLErrors {
-			l.more++
-			if err := dec.SkipValue(); err != nil {
-				return err
-			}
-			continue
-		}
+func (l *gqlErrorList) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
+	l.more, err = readList(dec, maxGraphQLErrors, func() error {
 		var e gqlError
 		raw, err := dec.ReadValue()
 		if err != nil {
@@ -519,9 +506,35 @@ func (l *gqlErrorList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 			e = gqlError{Message: boundedString(bound(string(raw)))}
 		}
 		l.items = append(l.items, e)
-	}
-	_, err := dec.ReadToken()
+		return nil
+	})
 	return err
+}
+
+// readList reads a JSON array, each of its first max elements with read
+// (which must consume it), and skips and counts the rest. Anything but an
+// array is skipped as no elements.
+func readList(dec *jsontext.Decoder, max int, read func() error) (more int, err error) {
+	if dec.PeekKind() != '[' {
+		return 0, dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return 0, err
+	}
+	for n := 0; dec.PeekKind() != ']'; n++ {
+		if n >= max {
+			more++
+			if err := dec.SkipValue(); err != nil {
+				return more, err
+			}
+			continue
+		}
+		if err := read(); err != nil {
+			return more, err
+		}
+	}
+	_, err = dec.ReadToken()
+	return more, err
 }
 
 func (l *gqlErrorList) messages() ([]Message, int) {

@@ -435,30 +435,31 @@ func (ex *executor) selection(set ast.SelectionSet, path []any) []byte {
 	return b.Bytes()
 }
 
-// settings writes the settings node: per dataset asked, its settings.
-func (ex *executor) settings(b *bytes.Buffer, set ast.SelectionSet) {
+// writeObject writes the object a selection set asks for: each field
+// under its alias or name, its value written by value.
+func writeObject(b *bytes.Buffer, set ast.SelectionSet, value func(f *ast.Field)) {
 	b.WriteByte('{')
 	for i, sel := range set {
 		f := sel.(*ast.Field)
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		key := cmpOr(f.Alias, f.Name)
-		writeString(b, key)
+		writeString(b, cmpOr(f.Alias, f.Name))
 		b.WriteByte(':')
+		value(f)
+	}
+	b.WriteByte('}')
+}
+
+// settings writes the settings node: per dataset asked, its settings.
+func (ex *executor) settings(b *bytes.Buffer, set ast.SelectionSet) {
+	writeObject(b, set, func(f *ast.Field) {
 		d := ex.def(f.Name)
 		if d == nil {
 			b.WriteString("null")
-			continue
+			return
 		}
-		b.WriteByte('{')
-		for j, sel := range f.SelectionSet {
-			sf := sel.(*ast.Field)
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, cmpOr(sf.Alias, sf.Name))
-			b.WriteByte(':')
+		writeObject(b, f.SelectionSet, func(sf *ast.Field) {
 			switch sf.Name {
 			case "enabled":
 				fmt.Fprint(b, !slices.Contains(ex.variant.Disabled, d.name))
@@ -478,10 +479,8 @@ func (ex *executor) settings(b *bytes.Buffer, set ast.SelectionSet) {
 			default:
 				b.WriteString("null")
 			}
-		}
-		b.WriteByte('}')
-	}
-	b.WriteByte('}')
+		})
+	})
 }
 
 // introspectType writes what the selection asks of a type (__Type): its
@@ -502,14 +501,8 @@ func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.Selecti
 		return
 	}
 	def := schema.Types[t.NamedType]
-	b.WriteByte('{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeString(b, cmpOr(f.Alias, f.Name))
-		b.WriteByte(':')
+	named := !t.NonNull && t.Elem == nil
+	writeObject(b, set, func(f *ast.Field) {
 		switch {
 		case f.Name == "kind" && t.NonNull:
 			writeString(b, "NON_NULL")
@@ -517,7 +510,7 @@ func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.Selecti
 			writeString(b, "LIST")
 		case f.Name == "kind" && def != nil:
 			writeString(b, string(def.Kind))
-		case f.Name == "name" && !t.NonNull && t.Elem == nil:
+		case f.Name == "name" && named:
 			writeString(b, t.NamedType)
 		case f.Name == "ofType" && t.NonNull:
 			inner := *t
@@ -525,7 +518,7 @@ func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.Selecti
 			writeType(b, schema, &inner, f.SelectionSet)
 		case f.Name == "ofType" && t.Elem != nil:
 			writeType(b, schema, t.Elem, f.SelectionSet)
-		case f.Name == "fields" && def != nil && !t.NonNull && t.Elem == nil && len(def.Fields) > 0:
+		case f.Name == "fields" && def != nil && named && len(def.Fields) > 0:
 			b.WriteByte('[')
 			n := 0
 			for _, fd := range def.Fields {
@@ -536,7 +529,18 @@ func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.Selecti
 					b.WriteByte(',')
 				}
 				n++
-				writeField(b, schema, fd, f.SelectionSet)
+				writeObject(b, f.SelectionSet, func(ff *ast.Field) {
+					switch ff.Name {
+					case "name":
+						writeString(b, fd.Name)
+					case "type":
+						writeType(b, schema, fd.Type, ff.SelectionSet)
+					case "isDeprecated":
+						b.WriteString("false")
+					default:
+						b.WriteString("null")
+					}
+				})
 			}
 			b.WriteByte(']')
 		case f.Name == "description" && def != nil && def.Description != "":
@@ -546,31 +550,7 @@ func writeType(b *bytes.Buffer, schema *ast.Schema, t *ast.Type, set ast.Selecti
 		default:
 			b.WriteString("null")
 		}
-	}
-	b.WriteByte('}')
-}
-
-func writeField(b *bytes.Buffer, schema *ast.Schema, fd *ast.FieldDefinition, set ast.SelectionSet) {
-	b.WriteByte('{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeString(b, cmpOr(f.Alias, f.Name))
-		b.WriteByte(':')
-		switch f.Name {
-		case "name":
-			writeString(b, fd.Name)
-		case "type":
-			writeType(b, schema, fd.Type, f.SelectionSet)
-		case "isDeprecated":
-			b.WriteString("false")
-		default:
-			b.WriteString("null")
-		}
-	}
-	b.WriteByte('}')
+	})
 }
 
 // dataset answers one dataset as Cloudflare does, refusing what its
