@@ -131,6 +131,8 @@ func (s *DatasetSchema) Choices() []FieldChoice {
 // says why, for a person.
 func (s *DatasetSchema) Askable() (ok bool, why string) {
 	switch {
+	case s == nil:
+		return false, "the dataset is not in the schema discovered"
 	case s.Source == "":
 		return false, "the account's GraphQL schema has no dataset " + findDataset(s.Dataset).graphQLName()
 	case !s.Enabled:
