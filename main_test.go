@@ -36,147 +36,87 @@ import (
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // ------------------------------------------------------------ harness
+//
+// The launcher and the log buffer live in collector/exportertest, shared
+// with the deploy tests; the names below are this file's shorthands.
 
 // binary is the exporter built once for every test here, version-stamped
-// the way releases are.
+// the way releases are (exportertest.Main).
 var binary string
 
-const testVersion = "0.0.0-e2e"
+const testVersion = exportertest.Version
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cme-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, exporterName)
-	build := exec.Command("go", "build", "-o", binary,
-		"-ldflags", "-X github.com/prometheus/common/version.Version="+testVersion+
-			" -X github.com/prometheus/common/version.Revision=e2e0000", ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the exporter:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { exportertest.Main(m, &binary) }
 
 // secrets are the strings no output of the exporter may contain.
-var secrets = []string{simulator.DemoToken, simulator.DemoKey, simulator.LicenseKeyPrefix}
+var secrets = exportertest.Secrets
 
 func assertNoSecret(t *testing.T, what, s string) {
 	t.Helper()
-	for _, secret := range secrets {
-		if strings.Contains(s, secret) {
-			t.Errorf("%s contains the secret %q", what, secret)
-		}
-	}
+	exportertest.AssertNoSecret(t, what, s)
 }
 
 // syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = exportertest.LogBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// exporterProcess is a running exporter: url, logs and cmd are its
+// exportertest.Process's URL, Logs and Cmd.
 type exporterProcess struct {
+	*exportertest.Process
 	url  string
 	logs *syncBuffer
 	cmd  *exec.Cmd
 }
 
-// listeningRE finds the listen address in a logfmt or JSON log line.
-var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)|"address":"([^"]+)","caller":"[^"]*","level":"info","msg":"Listening on"`)
+func process(p *exportertest.Process) *exporterProcess {
+	return &exporterProcess{Process: p, url: p.URL, logs: p.Logs, cmd: p.Cmd}
+}
 
 // launchExporter runs the binary as launchUnder does, with no wrapper.
 func launchExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	return launchUnder(t, nil, env, args...)
+	return process(exportertest.Launch(t, nil, env, args...))
 }
 
 // startExporter is launchExporter, then waits until the exporter is ready.
 func startExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	p := launchExporter(t, env, args...)
-	p.waitReady(t)
-	return p
+	return process(exportertest.Start(t, env, args...))
 }
 
-// waitReady polls /-/ready until the exporter knows its accounts.
-func (p *exporterProcess) waitReady(t *testing.T) {
+// launchUnder runs the binary under wrapper (such as prlimit), and waits
+// until it listens (exportertest.Launch).
+func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter never ready; log:\n%s", p.logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return process(exportertest.Launch(t, wrapper, env, args...))
 }
+
+// waitReady waits until /-/ready answers 200.
+func (p *exporterProcess) waitReady(t *testing.T) { t.Helper(); p.WaitReady(t) }
 
 func (p *exporterProcess) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(p.url + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return p.Get(t, path)
 }
 
 func startSimulatedAPI(t *testing.T) (*simulator.Server, string) {
 	t.Helper()
-	sim := simulator.NewServer(simulator.DemoFleet(time.Now()),
-		simulator.WithToken(simulator.DemoToken), simulator.WithKey(simulator.DemoEmail, simulator.DemoKey))
-	return sim, sim.Start(t)
+	return exportertest.SimulatedAPI(t)
 }
 
-func tokenEnv(apiURL string) []string {
-	return []string{
-		"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken,
-		"CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountRetail + "," + simulator.AccountLabs,
-	}
-}
+func tokenEnv(string) []string { return exportertest.TokenEnv() }
 
 // checkMetricsWithPromtool runs `promtool check metrics` on a real scrape;
-// it must print nothing. CI installs promtool; elsewhere the check is
-// skipped when promtool is missing.
+// it must print nothing. CI installs promtool; elsewhere the check is left
+// out when promtool is missing, and .ci/test says so.
 func checkMetricsWithPromtool(t *testing.T, page string) {
 	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed; .ci/run installs it")
-		}
-		t.Log("promtool not found: skipping promtool check metrics")
+	promtool, ok := exportertest.LookTool(t, "promtool", "apt-get install prometheus", "promtool check metrics left out")
+	if !ok {
 		return
 	}
 	cmd := exec.Command(promtool, "check", "metrics")
@@ -187,43 +127,20 @@ func checkMetricsWithPromtool(t *testing.T, page string) {
 	}
 }
 
+// waitForLog waits, for at most 5 s, until the exporter's log holds substr.
 func waitForLog(t *testing.T, p *exporterProcess, substr string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.logs.String(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never contained %q", substr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	p.logs.Wait(t, substr, 5*time.Second)
 }
 
 // servedFamilies returns the cloudflare_magic_* families a page declares.
-func servedFamilies(page string) map[string]bool {
-	served := map[string]bool{}
-	for _, m := range typeLineRE.FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
-	return served
-}
-
-var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
+func servedFamilies(page string) map[string]bool { return exportertest.Families(page) }
 
 // scrapeUntil scrapes /metrics until ready accepts the page, for at most 10
 // seconds, and returns that page.
 func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, page := p.get(t, "/metrics")
-		if ready(page) {
-			return page
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics never had %s:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return p.ScrapeUntil(t, what, ready)
 }
 
 // ------------------------------------------------------------ start-up, flags and version
@@ -232,29 +149,7 @@ func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page 
 // seconds, and returns its exit code and its stderr.
 func exitOf(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--web.listen-address=127.0.0.1:0"}, args...)...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, strings.TrimSpace(stderr.String())
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the exporter started instead of failing; stderr:\n%s", stderr.String())
-		return 0, ""
-	}
+	return exportertest.Exit(t, env, args...)
 }
 
 // TestStartupErrors covers the credential problems: they need files and the
@@ -552,7 +447,6 @@ func TestReadyAfterFirstListing(t *testing.T) {
 		if code, body := p.get(t, "/-/ready"); code != http.StatusServiceUnavailable || !strings.Contains(body, "listing the accounts") {
 			t.Fatalf("/-/ready during the first listing answered %d %q", code, body)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	close(gate)
 	p.waitReady(t)
@@ -911,9 +805,9 @@ func TestSIGTERMDrainsScrapes(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				answered <- answer{resp.StatusCode, string(b)}
 			}()
-			for sim.Calls(simulator.EndpointConnectors) < 2 {
-				time.Sleep(5 * time.Millisecond)
-			}
+			exportertest.Eventually(t, "the scrape's calls at the API", 10*time.Second, func() bool {
+				return sim.Calls(simulator.EndpointConnectors) >= 2
+			})
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -1337,57 +1231,6 @@ func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Durat
 
 // ------------------------------------------------------------ hostile clients (issue 14)
 
-// launchUnder runs the binary, under wrapper when given (such as prlimit:
-// wrapper... binary args), on a free loopback port with args and env (and
-// nothing of the test's own environment that could carry a credential),
-// and waits until it listens.
-func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
-	t.Helper()
-	argv := append(append(slices.Clone(wrapper), binary, "--web.listen-address=127.0.0.1:0"), args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &exporterProcess{logs: &syncBuffer{}, cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", p.logs.String())
-		}
-	})
-	addr := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1] + m[2]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		p.url = "http://" + a
-	case <-exited:
-		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
-	}
-	return p
-}
-
 // openFiles returns the file handles a process has open.
 func openFiles(pid int) int {
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -1504,7 +1347,7 @@ func TestSlowReadersAreCutOff(t *testing.T) {
 		simulator.WithToken(simulator.DemoToken), simulator.WithRateLimit(1<<30, 5*time.Minute))
 	apiURL := sim.Start(t)
 	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
-		"--cloudflare.api-url="+apiURL, "--no-collector.edge", "--web.write-timeout=3s", "--cloudflare.timeout=2s")
+		"--cloudflare.api-url="+apiURL, "--no-collector.edge", "--web.write-timeout=3s", "--cloudflare.timeout=2s", "--log.level=debug")
 	_, page := p.get(t, "/metrics")
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 3 {
@@ -1531,7 +1374,12 @@ func TestSlowReadersAreCutOff(t *testing.T) {
 		conns = append(conns, c)
 	}
 	start := time.Now()
-	time.Sleep(4 * time.Second)
+	// The readers read nothing until the exporter gave up writing to each
+	// of them, and said so.
+	p.logs.WaitUntil(t, fmt.Sprintf("%d pages cut off", readers), 20*time.Second, func(log string) bool {
+		return strings.Count(log, `msg="writing the metrics page"`) >= readers
+	})
+	t.Logf("cut off after %s", time.Since(start).Round(time.Millisecond))
 	for i, c := range conns {
 		// Well before --web.idle-timeout (60s): the write timeout closed it.
 		_ = c.SetReadDeadline(start.Add(20 * time.Second))

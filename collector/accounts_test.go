@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // Account discovery and /probe through the whole stack. How the listing
@@ -128,7 +130,7 @@ func TestProbeOnlyMetricsPage(t *testing.T) {
 func TestFixedAccountsGetNames(t *testing.T) {
 	s := newStackWith(t, stackConfig{fixed: []string{simulator.AccountRetail}})
 	s.runAccounts(t)
-	eventually(t, "the name lookup", func() bool { return s.accounts.Name(simulator.AccountRetail) != "" })
+	exportertest.Eventually(t, "the name lookup", 10*time.Second, func() bool { return s.accounts.Name(simulator.AccountRetail) != "" })
 	page := s.scrape(t, 0)
 	want := `cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name="Acme Retail"} 1`
 	if !strings.Contains(page, want) || strings.Contains(page, simulator.AccountLabs) {
@@ -143,7 +145,7 @@ func TestFixedAccountsGetNames(t *testing.T) {
 	s = newStackWith(t, stackConfig{fixed: []string{simulator.AccountRetail}})
 	s.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
 	runUntilCleanup(t, s.accounts.Run)
-	eventually(t, "the failed name lookup", func() bool { return strings.Contains(s.logs.String(), "looking up account names failed") })
+	s.logs.Wait(t, "looking up account names failed", 10*time.Second)
 	page = s.scrape(t, 0)
 	for _, want := range []string{
 		`cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name=""} 1`,

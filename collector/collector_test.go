@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
@@ -43,7 +43,7 @@ type stack struct {
 	tel      *poll.Telemetry
 	exp      *Exporter
 	page     *httptest.Server
-	logs     *syncBuffer
+	logs     *exportertest.LogBuffer
 	clock    *simulator.Clock
 	// edge is the edge view, nil unless stackConfig.edge; refreshEdge
 	// refreshes it.
@@ -96,7 +96,7 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(client.CloseIdleConnections)
-	logs := &syncBuffer{}
+	logs := &exportertest.LogBuffer{}
 	logger := log.NewLogfmtLogger(logs)
 	accounts := poll.NewAccounts(poll.AccountsConfig{Client: client, Fixed: cfg.fixed, Refresh: time.Hour, Timeout: 5 * time.Second, Logger: logger, Now: clk.Now})
 	var tel *poll.Telemetry
@@ -161,7 +161,7 @@ func (s *stack) refreshEdge(t *testing.T) {
 func (s *stack) runAccounts(t *testing.T) {
 	t.Helper()
 	runUntilCleanup(t, s.accounts.Run)
-	eventually(t, "the first account listing", s.accounts.Ready)
+	exportertest.Eventually(t, "the first account listing", 10*time.Second, s.accounts.Ready)
 }
 
 // startTelemetry refreshes the snapshots in the background until the test
@@ -173,16 +173,6 @@ func runUntilCleanup(t *testing.T, run func(context.Context)) {
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); run(ctx) }()
 	t.Cleanup(func() { cancel(); <-stopped })
-}
-
-// eventually waits up to 10 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func mustToken(t *testing.T) api.Auth {
@@ -226,30 +216,6 @@ func (s *stack) get(t *testing.T, path string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// syncBuffer is a log sink safe to read while the exporter logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }
 
 func upLine(account, endpoint string, v int) string {

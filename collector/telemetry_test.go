@@ -11,6 +11,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
@@ -127,7 +128,7 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 	var page string
 	waitFor := func(what string, cond func(page string) bool) {
 		t.Helper()
-		eventually(t, what, func() bool { page = s.scrape(t, 0); return cond(page) })
+		exportertest.Eventually(t, what, 10*time.Second, func() bool { page = s.scrape(t, 0); return cond(page) })
 	}
 
 	// Before the first refresh: nothing failed, nothing to show yet.
@@ -199,7 +200,7 @@ func TestTelemetryNoPersonalData(t *testing.T) {
 	s.startTelemetry(t)
 	s.scrape(t, 0) // tells telemetry the connectors
 	var out string
-	eventually(t, "the snapshots", func() bool {
+	exportertest.Eventually(t, "the snapshots", 10*time.Second, func() bool {
 		out = s.scrape(t, 0)
 		return strings.Count(out, "cloudflare_magic_connector_tunnel_health{") >= 10
 	})

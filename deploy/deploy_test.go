@@ -29,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/dashboards"
 )
 
@@ -52,19 +53,12 @@ const (
 	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/docs/runbook.md#"
 )
 
-// requireTool returns the path of a tool a test needs. CI installs it
-// (.ci/run), so there its absence fails the test; elsewhere the test is
-// skipped.
+// requireTool returns the path of promtool or prometheus (Debian's
+// prometheus package brings both): CI installs them, elsewhere the test is
+// skipped, and .ci/test says so.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed; .ci/run installs it", name)
-		}
-		t.Skipf("%s not found: skipping", name)
-	}
-	return path
+	return exportertest.Tool(t, name, "apt-get install prometheus")
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -336,10 +330,8 @@ func TestPrometheusRuleInSync(t *testing.T) {
 // TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
 // installed, and checks what docs/deployment.md promises of it.
 func TestKustomizeBuild(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not found: skipping kubectl kustomize")
-	}
+	// Optional, in CI too: the Helm chart is checked the same way.
+	kubectl := exportertest.OptionalTool(t, "kubectl", "kubectl kustomize builds the base")
 	out := runManifestTool(t, kubectl, "kustomize", kustomizeDir)
 	checkManifests(t, "the kustomize base", out, manifestWants{
 		kinds:   []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
@@ -617,16 +609,11 @@ var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
 // TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
 // every cloudflare_magic_* name they use is served by the exporter.
 func TestDeployMetricNames(t *testing.T) {
-	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	p := exportertest.Start(t, nil, "--demo", "--collector.telemetry")
 	// Telemetry arrives in the background, after the first scrape.
-	var served map[string]bool
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		_, page := p.get(t, "/metrics")
-		served = servedFamilies(page)
-		if served["cloudflare_magic_connector_snapshot_timestamp_seconds"] || time.Now().After(deadline) {
-			break
-		}
-	}
+	served := exportertest.Families(p.ScrapeUntil(t, "telemetry", func(page string) bool {
+		return exportertest.Families(page)["cloudflare_magic_connector_snapshot_timestamp_seconds"]
+	}))
 	for where, expr := range deployExprs(t) {
 		for _, name := range metricNameRE.FindAllString(expr, -1) {
 			if !served[name] {
@@ -723,7 +710,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// that is neither today nor tomorrow (its window would otherwise hide
 	// it one hour a day, once window metrics exist), an activated connector
 	// that never connected, and a failing apps endpoint.
-	sim, apiURL := startSimulatedAPI(t)
+	sim, apiURL := exportertest.SimulatedAPI(t)
 	now := time.Now()
 	for _, a := range simulator.DemoFleet(now) {
 		for i := range a.Connectors {
@@ -751,9 +738,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// telemetry the demo fleet holds. Two jobs scraping every second spend
 	// far more than the budget guard's share (which keeps telemetry
 	// refreshes from starving the scrapes' calls): the guard is off here.
-	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry", "--cloudflare.budget-share=1")
+	exporter := exportertest.Start(t, exportertest.TokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry", "--cloudflare.budget-share=1")
 	immediate := immediateRules(t)
-	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"), immediate.path)
+	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.URL, "http://"), immediate.path)
 
 	// Two scrapes, the last one successful.
 	prom.waitFor(t, "two scrapes of the exporter",
@@ -890,7 +877,7 @@ func sorted(s []string) []string {
 
 type prometheusProcess struct {
 	url  string
-	logs *syncBuffer
+	logs *exportertest.LogBuffer
 }
 
 // immediateSuffix names the copies of the shipped alerts without their
@@ -1008,7 +995,7 @@ func startPrometheus(t *testing.T, bin, exporterAddr string, extraRules ...strin
 	addr := l.Addr().String()
 	l.Close()
 
-	p := &prometheusProcess{url: "http://" + addr, logs: &syncBuffer{}}
+	p := &prometheusProcess{url: "http://" + addr, logs: &exportertest.LogBuffer{}}
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),

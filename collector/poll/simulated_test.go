@@ -1,7 +1,6 @@
 package poll
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // simulated is a Poller calling the simulated API over real HTTP through
@@ -22,25 +22,7 @@ type simulated struct {
 	client   *api.Client
 	accounts *Accounts
 	poller   *Poller
-	logs     *syncBuffer
-}
-
-// syncBuffer is a log sink safe to read while the code under test logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *exportertest.LogBuffer
 }
 
 // newSimulated polls fleet: the fixed accounts, or every account listed
@@ -57,7 +39,7 @@ func newSimulated(t *testing.T, fleet []simulator.Account, fixed ...string) *sim
 		t.Fatal(err)
 	}
 	t.Cleanup(client.CloseIdleConnections)
-	logs := &syncBuffer{}
+	logs := &exportertest.LogBuffer{}
 	logger := log.NewLogfmtLogger(logs)
 	accounts := NewAccounts(AccountsConfig{Client: client, Fixed: fixed, Refresh: time.Hour, Timeout: 5 * time.Second, Logger: logger})
 	p, err := New(Config{Client: client, Accounts: accounts, AccountConcurrency: 3, Timeout: 10 * time.Second, Logger: logger})
@@ -94,13 +76,9 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	for i := range scrapes {
 		wg.Go(func() { results[i] = s.poller.Poll(context.Background(), nil) })
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.poller.connectors.waiting(simulator.AccountRetail) < scrapes || s.poller.apps.waiting(simulator.AccountLabs) < scrapes {
-		if time.Now().After(deadline) {
-			t.Fatal("scrapes never all waited on the calls in flight")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	exportertest.Eventually(t, "every scrape to wait on the calls in flight", 10*time.Second, func() bool {
+		return s.poller.connectors.waiting(simulator.AccountRetail) >= scrapes && s.poller.apps.waiting(simulator.AccountLabs) >= scrapes
+	})
 	close(gate)
 	wg.Wait()
 
