@@ -430,3 +430,32 @@ func TestFetcherForgetsAbandonedCalls(t *testing.T) {
 		t.Errorf("within the interval: %+v, want the cached 42", o)
 	}
 }
+
+// TestNewEndpointIsOneDeclaration shows what polling a new REST endpoint
+// takes in this package: one rest line (beside its Client method and its
+// field of AccountResult, here the sites'). The line alone brings the
+// call per account, its outcome with its error, and the minimum interval.
+func TestNewEndpointIsOneDeclaration(t *testing.T) {
+	client := newFakeClient()
+	cfg := Config{Client: client, MinInterval: time.Minute}
+	p := newTestPoller(t, cfg)
+	p.endpoints = append(p.endpoints, rest(p, cfg, "sites", Client.ListSites, func(r *AccountResult) *[]api.Site { return &r.Sites }, nil))
+	for range 2 {
+		res := p.Poll(context.Background(), nil)
+		if err := endpointOf(t, res, simulator.AccountRetail, "sites").Err; err != nil {
+			t.Fatal(err)
+		}
+		if len(accountOf(t, res, simulator.AccountRetail).Sites) == 0 {
+			t.Fatal("no sites")
+		}
+	}
+	if n := client.callCount(simulator.AccountRetail + "/sites"); n != 1 {
+		t.Errorf("%d calls within the minimum interval, want 1", n)
+	}
+	client.errs[simulator.AccountLabs+"/sites"] = errors.New("boom")
+	p = newTestPoller(t, cfg)
+	p.endpoints = append(p.endpoints, rest(p, cfg, "sites", Client.ListSites, func(r *AccountResult) *[]api.Site { return &r.Sites }, nil))
+	if err := endpointOf(t, p.Poll(context.Background(), nil), simulator.AccountLabs, "sites").Err; err == nil || !strings.Contains(err.Error(), "list sites for account "+simulator.AccountLabs+": boom") {
+		t.Errorf("failed call: %v", err)
+	}
+}

@@ -49,6 +49,19 @@ func newSimulated(t *testing.T, fleet []simulator.Account, fixed ...string) *sim
 	return &simulated{sim: sim, client: client, accounts: accounts, poller: p, logs: logs}
 }
 
+// fetcherOf returns the fetcher of p's REST endpoint name, whose answers
+// are lists of T.
+func fetcherOf[T any](t *testing.T, p *Poller, name string) *fetcher[[]T] {
+	t.Helper()
+	for _, ep := range p.endpoints {
+		if f, ok := ep.state.(*fetcher[[]T]); ok && ep.name == name {
+			return f
+		}
+	}
+	t.Fatalf("no REST endpoint %s of that type", name)
+	return nil
+}
+
 // manyAccounts is a fleet of n accounts of one connector each.
 func manyAccounts(n int) []simulator.Account {
 	demo := simulator.DemoFleet(testNow)[1]
@@ -77,7 +90,8 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 		wg.Go(func() { results[i] = s.poller.Poll(context.Background(), nil) })
 	}
 	exportertest.Eventually(t, "every scrape to wait on the calls in flight", 10*time.Second, func() bool {
-		return s.poller.connectors.waiting(simulator.AccountRetail) >= scrapes && s.poller.apps.waiting(simulator.AccountLabs) >= scrapes
+		return fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).waiting(simulator.AccountRetail) >= scrapes &&
+			fetcherOf[api.App](t, s.poller, api.EndpointApps).waiting(simulator.AccountLabs) >= scrapes
 	})
 	close(gate)
 	wg.Wait()
@@ -162,7 +176,7 @@ func TestForgottenAccountsAreForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.poller.Poll(context.Background(), nil)
-	if s.poller.connectors.entries[simulator.AccountLabs] == nil {
+	if fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).entries[simulator.AccountLabs] == nil {
 		t.Fatal("no fetch state for a polled account")
 	}
 	s.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"` +
@@ -174,7 +188,8 @@ func TestForgottenAccountsAreForgotten(t *testing.T) {
 	if len(res.Accounts) != 1 || res.Accounts[0].Account.ID != simulator.AccountRetail {
 		t.Errorf("polled %+v, want the retail account only", res.Accounts)
 	}
-	if s.poller.connectors.entries[simulator.AccountLabs] != nil || s.poller.apps.entries[simulator.AccountLabs] != nil {
+	if fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).entries[simulator.AccountLabs] != nil ||
+		fetcherOf[api.App](t, s.poller, api.EndpointApps).entries[simulator.AccountLabs] != nil {
 		t.Error("the dropped account's fetch state is kept")
 	}
 	if s.accounts.Allowed(simulator.AccountLabs) {

@@ -121,9 +121,9 @@ func NewTelemetry(cfg TelemetryConfig) (*Telemetry, error) {
 	return t, nil
 }
 
-// retain forgets the accounts keep rejects: they are no longer scraped,
+// prune forgets the accounts keep rejects: they are no longer scraped,
 // and refreshing them would spend the API budget for nothing.
-func (t *Telemetry) retain(keep func(string) bool) {
+func (t *Telemetry) prune(keep func(string) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for account, connectors := range t.accounts {
