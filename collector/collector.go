@@ -18,7 +18,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -46,19 +45,18 @@ type Config struct {
 
 // Exporter renders the pages of /metrics and /probe.
 type Exporter struct {
-	poller       *poll.Poller
-	apiMetrics   *APIMetrics
-	logger       log.Logger
-	now          func() time.Time
-	families     []renderer
-	zones        *zoneCache
-	configErrors *configErrors
-	siteTimeout  time.Duration
-	budgets      map[string]*poll.Budget
-	drops        *dropLog
-	// truncated and stripped count the label values the writer cleaned,
-	// over every page.
-	truncated, stripped atomic.Int64
+	poller     *poll.Poller
+	apiMetrics *APIMetrics
+	logger     log.Logger
+	now        func() time.Time
+	// families are written in name order, then last (writtenFamilies).
+	families, last []renderer
+	zones          *zoneCache
+	configErrors   *configErrors
+	siteTimeout    time.Duration
+	budgets        map[string]*poll.Budget
+	drops          *dropLog
+	written        *writtenTotals
 }
 
 // New returns an Exporter for cfg.
@@ -71,13 +69,16 @@ func New(cfg Config) (*Exporter, error) {
 		apiMetrics:   cfg.APIMetrics,
 		logger:       cfg.Logger,
 		now:          cfg.Now,
-		families:     declarations(),
+		families:     pageFamilies(),
+		last:         writtenFamilies(),
 		zones:        newZoneCache(),
 		configErrors: newConfigErrors(),
 		siteTimeout:  cmp.Or(cfg.SiteHeartbeatTimeout, DefaultSiteHeartbeatTimeout),
 		budgets:      cfg.Budgets,
 		drops:        &dropLog{last: map[dropKey]int{}},
+		written:      newWrittenTotals(),
 	}
+	sortRenderers(e.last)
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
 	}
@@ -109,6 +110,8 @@ type page struct {
 	rateLimit      []rateLimitRow
 	// credentialErrors has one row, the count, when APIMetrics is set.
 	credentialErrors []float64
+	// written has one row, filled once the rest of the page is written.
+	written []writtenRow
 }
 
 // Scrape polls one account (only), or every account, and returns the
@@ -135,21 +138,22 @@ type Page struct {
 	p *page
 }
 
-// Write writes every family of the page to w, in name order.
+// Write writes every family of the page to w, in name order, then the
+// families that count what writing it did (writtenFamilies).
 func (pg *Page) Write(w *exposition.Writer) {
 	for _, f := range pg.e.families {
 		f.render(w, pg.p)
 	}
-	truncated, stripped := w.Cleaned()
-	pg.e.truncated.Add(int64(truncated))
-	pg.e.stripped.Add(int64(stripped))
+	pg.p.written = []writtenRow{pg.e.written.add(w, pg.e.logger)}
+	for _, f := range pg.e.last {
+		f.render(w, pg.p)
+	}
 }
 
 // newPage lays out a poll's result as rows.
 func (e *Exporter) newPage(res *poll.Result) *page {
 	now := e.now()
-	p := &page{exporter: []exporterRow{{backoff: res.Backoff,
-		truncated: float64(e.truncated.Load()), stripped: float64(e.stripped.Load())}}}
+	p := &page{exporter: []exporterRow{{backoff: res.Backoff}}}
 	if d := res.Discovery; d != nil {
 		p.endpoints = append(p.endpoints, endpointRow{endpoint: api.EndpointAccounts, up: d.Err == nil, duration: -1, lastSuccess: d.LastSuccess})
 	}

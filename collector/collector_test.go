@@ -203,6 +203,7 @@ func (s *stack) scrape(t *testing.T, timeout float64) string {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("scrape answered %d", resp.StatusCode)
 	}
+	noLabelCountDrops(t, string(b), nil)
 	return string(b)
 }
 
@@ -248,6 +249,7 @@ func writePage(t *testing.T, pg *Page, filter exposition.Filter) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	noLabelCountDrops(t, b.String(), w.Dropped())
 	return b.String()
 }
 

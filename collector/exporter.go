@@ -21,8 +21,6 @@ type endpointRow struct {
 // exporterRow holds the exporter-wide values of a scrape.
 type exporterRow struct {
 	backoff time.Duration
-	// truncated and stripped count label values cleaned on earlier pages.
-	truncated, stripped float64
 }
 
 func exporterFamilies() []renderer {
@@ -73,20 +71,5 @@ func exporterFamilies() []renderer {
 			Doc:     "0 when it calls normally.",
 			Type:    exposition.Gauge,
 			Samples: func(s Sampler, e *exporterRow) { s.Add(e.backoff.Seconds()) },
-		},
-		&Family[exporterRow]{
-			Name: namespace + "_label_values_truncated_total",
-			Help: "Label values cut to --web.max-label-value-length on the pages served.",
-			Doc: "A label value longer than that (a connector's notes, say) would make a Prometheus with " +
-				"`label_value_length_limit` reject the whole scrape. Counted on every page written, up to the previous one.",
-			Type:    exposition.Counter,
-			Samples: func(s Sampler, e *exporterRow) { s.Add(e.truncated) },
-		},
-		&Family[exporterRow]{
-			Name:    namespace + "_label_values_stripped_total",
-			Help:    "Label values from which control or bidirectional formatting characters were removed.",
-			Doc:     "NUL, ESC and U+202E, say, would reach dashboards raw; tabs and line breaks become spaces.",
-			Type:    exposition.Counter,
-			Samples: func(s Sampler, e *exporterRow) { s.Add(e.stripped) },
 		})...)
 }
