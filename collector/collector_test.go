@@ -505,13 +505,24 @@ func TestWindowConfigErrors(t *testing.T) {
 	labelsOf := func(connector string) string {
 		return `{account_id="` + simulator.AccountLabs + `",connector_id="` + connector + `"}`
 	}
+	// The good connector's counter is there at 0, as the bad one's was
+	// before its first error.
 	checkCount := func(page string, want int) {
 		t.Helper()
 		got := samples(page, "cloudflare_magic_connector_config_errors_total")
-		if line := fmt.Sprintf("cloudflare_magic_connector_config_errors_total%s %d", labelsOf(bad), want); !slices.Equal(got, []string{line}) {
-			t.Errorf("config errors:\n%s\nwant\n%s", strings.Join(got, "\n"), line)
+		lines := []string{
+			fmt.Sprintf("cloudflare_magic_connector_config_errors_total%s 0", labelsOf(connectors[0].ID)),
+			fmt.Sprintf("cloudflare_magic_connector_config_errors_total%s %d", labelsOf(bad), want),
+		}
+		if !slices.Equal(got, lines) {
+			t.Errorf("config errors:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(lines, "\n"))
 		}
 	}
+	connectors[1].Timezone = "Europe/London"
+	set()
+	checkCount(s.scrape(t, 0), 0)
+	connectors[1].Timezone = "Mars/Olympus_Mons"
+	set()
 
 	var page string
 	for range 3 {
@@ -567,7 +578,7 @@ func TestWindowConfigErrors(t *testing.T) {
 	// A connector deleted upstream takes its counter with it.
 	connectors = connectors[:1]
 	set()
-	if n := len(samples(s.scrape(t, 0), "cloudflare_magic_connector_config_errors_total")); n != 0 {
-		t.Errorf("%d counters after the connector was deleted", n)
+	if got := samples(s.scrape(t, 0), "cloudflare_magic_connector_config_errors_total"); len(got) != 1 || strings.Contains(got[0], bad) {
+		t.Errorf("after the connector was deleted: %q, want the other connector's only", got)
 	}
 }
