@@ -49,7 +49,7 @@ func TestCleaningCountsItsOwnPage(t *testing.T) {
 	if got := samples(page, "cloudflare_magic_app_info"); len(got) != 1 {
 		t.Errorf("app_info written %d times, want once:\n%s", len(got), strings.Join(got, "\n"))
 	}
-	canonical(t, page) // parses it: a series twice would fail
+	parse(t, page) // a series twice would fail
 	logs := s.logs.String()
 	if !strings.Contains(logs, `family=cloudflare_magic_app_info reason=duplicate series="{account_id=\"`+simulator.AccountLabs+`\",app_id=\"crm\"`) {
 		t.Errorf("the duplicate is not logged:\n%s", logs)
