@@ -152,9 +152,9 @@ func exitOf(t *testing.T, env []string, args ...string) (int, string) {
 	return exportertest.Exit(t, env, args...)
 }
 
-// TestStartupErrors covers the credential problems: they need files and the
-// environment resolved, so they are reported through the logger, after the
-// flags parsed, with exit status 1.
+// TestStartupErrors covers the credential problems: they are usage errors
+// like any flag's, in the same style (exit status 2, one line that names
+// the flag and says try --help), checked before anything starts.
 func TestStartupErrors(t *testing.T) {
 	tokenEnv := "CLOUDFLARE_API_TOKEN=" + simulator.DemoToken
 	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs
@@ -167,21 +167,28 @@ func TestStartupErrors(t *testing.T) {
 		{"no credential", []string{accountEnv}, nil, "no Cloudflare credential: set --cloudflare.api-token-file"},
 		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "both an API token and an email/API key are set"},
 		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
-		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
+		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"},
+			"--cloudflare.api-token-file=/nonexistent/token: read API token file: stat /nonexistent/token: no such file or directory"},
+		{"missing key file", []string{accountEnv, "CLOUDFLARE_API_EMAIL=" + simulator.DemoEmail}, []string{"--cloudflare.api-key-file=/nonexistent/key"},
+			"--cloudflare.api-key-file=/nonexistent/key: read API key file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := exitOf(t, tc.env, tc.args...)
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
 			}
 			if strings.Count(out, "\n") != 0 {
 				t.Errorf("want one line, got:\n%s", out)
 			}
-			if !strings.Contains(out, tc.want) || !strings.Contains(out, "level=error") {
-				t.Errorf("error %q lacks %q", out, tc.want)
+			if !strings.HasPrefix(out, exporterName+": error: ") || !strings.Contains(out, tc.want) || !strings.HasSuffix(out, ", try --help") {
+				t.Errorf("error %q: want %q in the usage error style", out, tc.want)
 			}
 			assertNoSecret(t, "error", out)
 		})
+	}
+	// Without a credential, the error says how to try the exporter anyway.
+	if _, out := exitOf(t, nil); !strings.Contains(out, "--demo") {
+		t.Errorf("the no-credential error does not mention --demo: %q", out)
 	}
 }
 
@@ -253,6 +260,10 @@ func TestHelpDoesNotShowSecrets(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "--cloudflare.api-token") || !strings.Contains(string(out), "CLOUDFLARE_API_TOKEN") {
 		t.Errorf("help lacks the token flag:\n%s", out)
+	}
+	// What it exports, sites and the edge view (on by default) included.
+	if help := strings.Join(strings.Fields(string(out)), " "); !strings.Contains(help, "Connectors, sites and apps, and the edge view") {
+		t.Errorf("help does not say what the exporter exports:\n%s", out)
 	}
 	assertNoSecret(t, "--help", string(out))
 }
@@ -408,6 +419,9 @@ func TestLandingPageLinks(t *testing.T) {
 		t.Run(fmt.Sprintf("pprof=%v", tc.pprof), func(t *testing.T) {
 			p := startExporter(t, nil, append([]string{"--demo"}, tc.args...)...)
 			links := landingLinks(t, p)
+			if _, page := p.get(t, "/"); !strings.Contains(page, "Connectors, sites and apps") || !strings.Contains(page, "edge view") {
+				t.Error("the landing page does not say what the exporter exports")
+			}
 			linked := map[string]bool{}
 			for _, l := range links {
 				linked[strings.SplitN(l, "?", 2)[0]] = true
@@ -417,7 +431,7 @@ func TestLandingPageLinks(t *testing.T) {
 					t.Errorf("the landing page links %s, which answers %d", l, code)
 				}
 			}
-			for _, want := range []string{"/metrics", "/-/healthy"} {
+			for _, want := range []string{"/metrics", "/-/healthy", "/-/ready"} {
 				if !linked[want] {
 					t.Errorf("the landing page does not link %s: %q", want, links)
 				}
