@@ -675,6 +675,28 @@ var e2eRuleFindings = map[string][]string{
 	"MagicWANConnectorLoadHigh":        {"connector_id=" + simulator.ConnectorHot},
 }
 
+// TestREADMEDemoSitesDown: the README's quick start names the demo sites
+// the shipped MagicWANSiteDown alert finds on the demo fleet (e2eRuleFindings,
+// checked on a real Prometheus), no more and no fewer.
+func TestREADMEDemoSitesDown(t *testing.T) {
+	readme := strings.Join(strings.Fields(string(readFile(t, "../README.md"))), " ")
+	down := map[string]bool{}
+	for _, want := range e2eRuleFindings["MagicWANSiteDown"] {
+		down[strings.TrimPrefix(want, "site_id=")] = true
+	}
+	words := []string{"", "one", "two", "three", "four"}
+	if want := "sites, " + words[len(down)] + " of them down"; !strings.Contains(readme, want) {
+		t.Errorf("README.md does not say %q", want)
+	}
+	for _, a := range simulator.DemoFleet(time.Now()) {
+		for _, s := range a.Sites {
+			if named := strings.Contains(readme, s.Name); named != down[s.ID] {
+				t.Errorf("README.md names %q: %v; the alert finds it down: %v", s.Name, named, down[s.ID])
+			}
+		}
+	}
+}
+
 // e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
 // the test fleet, and why. Every other query must find something.
 var e2eDashboardMayBeEmpty = map[string]string{
