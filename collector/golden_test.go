@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,16 @@ func TestGoldenPage(t *testing.T) {
 		}
 	}
 	noLabelCountDrops(t, page, nil)
+	// The demo's numbers read as a person would write them: no binary
+	// floating-point noise such as 1.1800000000000002 (17 significant
+	// digits; a timestamp to the microsecond has 16).
+	for name, mf := range served {
+		for _, m := range mf.Metric {
+			if v := strconv.FormatFloat(metricValue(m), 'g', -1, 64); len(strings.TrimLeft(strings.Split(strings.ReplaceAll(v, ".", ""), "e")[0], "-0")) > 16 {
+				t.Errorf("%s%v = %s: floating-point noise in the demo fleet", name, m.GetLabel(), v)
+			}
+		}
+	}
 	for _, c := range []struct{ file, accept string }{
 		{"testdata/page.txt", ""},
 		{"testdata/page.openmetrics.txt", "application/openmetrics-text;version=1.0.0"},
