@@ -127,10 +127,22 @@ func checkMetricsWithPromtool(t *testing.T, page string) {
 	}
 }
 
-// waitForLog waits, for at most 5 s, until the exporter's log holds substr.
-func waitForLog(t *testing.T, p *exporterProcess, substr string) {
+// waitForLog waits, for at most 5 s, until the exporter's log holds
+// substr, and returns the log.
+func waitForLog(t *testing.T, p *exporterProcess, substr string) string {
 	t.Helper()
-	p.logs.Wait(t, substr, 5*time.Second)
+	return p.logs.Wait(t, substr, 5*time.Second)
+}
+
+// grepLines returns the lines of s that contain substr.
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // servedFamilies returns the cloudflare_magic_* families a page declares.
@@ -1567,4 +1579,27 @@ func TestHugeErrorMessageThroughTheBinary(t *testing.T) {
 		t.Errorf("peak RSS %d KiB, want under 100 MiB", hwm)
 	}
 	t.Logf("log %d bytes, peak RSS %d KiB", len(logs), hwm)
+}
+
+// TestLogEscapesWhatTheAPIAnswers: an API answer's hostile strings (a
+// connector ID and a time zone with a right-to-left override and an escape
+// sequence) reach the log escaped, as the page strips them from labels.
+func TestLogEscapesWhatTheAPIAnswers(t *testing.T) {
+	fleet := simulator.DemoFleet(time.Now())
+	c := &fleet[1].Connectors[0]
+	c.ID, c.Timezone = "c0ffee\u202e0000\x1b[2J", "Mars/\u202eOlympus"
+	sim := simulator.NewServer(fleet, simulator.WithToken(simulator.DemoToken))
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
+		"--cloudflare.api-url="+sim.Start(t), "--no-collector.edge")
+	_, page := p.get(t, "/metrics")
+	if !strings.Contains(page, `connector_id="c0ffee0000[2J"`) {
+		t.Errorf("the label is not cleaned:\n%s", grepLines(page, "connector_info"))
+	}
+	line := logLine(waitForLog(t, p, "connector data is invalid"), "connector data is invalid")
+	if strings.ContainsAny(line, "\u202e\x1b") {
+		t.Errorf("the log line holds raw control characters: %q", line)
+	}
+	if !strings.Contains(line, `connector_id=c0ffee\u202e0000\u001b[2J`) || !strings.Contains(line, `Mars/\\u202eOlympus`) {
+		t.Errorf("the log line does not show them escaped: %s", line)
+	}
 }

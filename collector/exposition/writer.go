@@ -263,28 +263,34 @@ func plain(s string) bool {
 	return true
 }
 
-// hasControl is a quick scan for what stripControl may change: ASCII
-// control bytes, and the lead byte of the U+2000 block that holds the
-// bidirectional controls.
+// hasControl is a quick scan for what Control may find: ASCII control
+// bytes, the lead byte of the C1 controls (U+0080 to U+009F), and the lead
+// byte of the U+2000 block that holds the bidirectional controls.
 func hasControl(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xe2 {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
 			return true
 		}
 	}
 	return false
 }
 
-// stripControl drops control characters and the bidirectional formatting
-// characters that make a label read differently from what it holds (U+202E
-// reverses the text after it); tabs and line breaks become spaces.
+// Control reports whether r is a character label values are cleaned of,
+// and the log escapes: a control character, or a bidirectional formatting
+// character, which makes text read differently from what it holds (U+202E
+// reverses the text after it).
+func Control(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// stripControl drops the Control characters; tabs and line breaks become
+// spaces.
 func stripControl(r rune) rune {
 	switch {
 	case r == '\t' || r == '\n' || r == '\r':
 		return ' '
-	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-		return -1
-	case r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+	case Control(r):
 		return -1
 	}
 	return r

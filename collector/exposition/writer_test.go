@@ -160,6 +160,7 @@ func TestLabelValuesAreCleaned(t *testing.T) {
 	w.Sample(f, 1, "tab\there\u202e")
 	w.Sample(f, 1, "multi\nline")
 	w.Sample(f, 1, "ééééé") // 10 bytes
+	w.Sample(f, 1, "c1\u0085x")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -167,13 +168,13 @@ func TestLabelValuesAreCleaned(t *testing.T) {
 	if !utf8.ValidString(got) {
 		t.Fatalf("page is not valid UTF-8: %q", got)
 	}
-	for _, want := range []string{"app_info{name=\"bad \uFFFD\"} 1", `app_info{name="tab here"} 1`, `app_info{name="multi li"} 1`, `app_info{name="éééé"} 1`} {
+	for _, want := range []string{"app_info{name=\"bad \uFFFD\"} 1", `app_info{name="tab here"} 1`, `app_info{name="multi li"} 1`, `app_info{name="éééé"} 1`, `app_info{name="c1x"} 1`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("page lacks %s:\n%s", want, got)
 		}
 	}
-	if truncated, sanitized := w.Cleaned(); truncated != 2 || sanitized != 2 {
-		t.Errorf("Cleaned() = %d, %d, want 2, 2", truncated, sanitized)
+	if truncated, sanitized := w.Cleaned(); truncated != 2 || sanitized != 3 {
+		t.Errorf("Cleaned() = %d, %d, want 2, 3", truncated, sanitized)
 	}
 }
 

@@ -31,7 +31,8 @@ import (
 // NewLoggers builds the go-kit logger the exporter logs with, writing to w
 // in the format and at the level cfg gives, and an slog.Logger for
 // exporter-toolkit that writes through the same go-kit logger, so there is
-// one stream in one format.
+// one stream in one format. Control and bidirectional characters of the
+// values logged are escaped (escapeValues).
 func NewLoggers(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	w = log.NewSyncWriter(w)
 	var base log.Logger
@@ -40,6 +41,7 @@ func NewLoggers(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	} else {
 		base = log.NewLogfmtLogger(w)
 	}
+	base = escapeValues(base)
 	lvl := cfg.Level
 	if lvl == nil {
 		lvl = promslog.NewLevel()

@@ -214,3 +214,27 @@ func TestServeReportsListenError(t *testing.T) {
 		t.Fatal("Serve on a bad address returned nil")
 	}
 }
+
+// TestLogEscapesControlCharacters: a value the API chose (a connector's
+// name, an error quoting it) reaches the log with its control and
+// bidirectional characters escaped, in both formats; the rest is kept.
+func TestLogEscapesControlCharacters(t *testing.T) {
+	for _, format := range []string{"logfmt", "json"} {
+		var buf bytes.Buffer
+		logger, slogger := NewLoggers(&buf, config(t, format, "info"))
+		hostile := "txt\u202eexe.pdf \x1b[31mred\u0085 \xff — ok"
+		level.Info(logger).Log("msg", "from go-kit", "name", hostile, "err", fmt.Errorf("bad %s", hostile))
+		slogger.Info("from slog", "name", hostile)
+		out := buf.String()
+		for _, raw := range []string{"\u202e", "\x1b", "\u0085", "\xff"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%s: the log holds %q raw:\n%s", format, raw, out)
+			}
+		}
+		for _, want := range []string{`u202e`, `u001b`, `u0085`, `xff`, "— ok"} {
+			if n := strings.Count(out, want); n != 3 {
+				t.Errorf("%s: %q %d times, want 3 (two go-kit values, one slog):\n%s", format, want, n, out)
+			}
+		}
+	}
+}
