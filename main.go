@@ -153,7 +153,8 @@ func run(args []string) int {
 		return 1
 	}
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger, Limits: f.server.Limits}); err != nil {
+	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger,
+		Limits: f.server.Limits, LoginFailed: x.logins.Failed}); err != nil {
 		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
 		return 1
 	}
@@ -164,6 +165,7 @@ func run(args []string) int {
 type exporter struct {
 	handler    http.Handler
 	background []func(context.Context)
+	logins     *collector.Logins
 }
 
 // wire builds the API client, the accounts, the collectors and the HTTP
@@ -216,7 +218,8 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger,
+	x.logins = &collector.Logins{}
+	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logins: x.logins, Logger: logger,
 		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: budgets})
 	if err != nil {
 		return nil, err

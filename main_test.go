@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
@@ -1579,6 +1581,71 @@ func TestHugeErrorMessageThroughTheBinary(t *testing.T) {
 		t.Errorf("peak RSS %d KiB, want under 100 MiB", hwm)
 	}
 	t.Logf("log %d bytes, peak RSS %d KiB", len(logs), hwm)
+}
+
+// TestFailedWebLoginsCountedAndLogged: with basic authentication in
+// --web.config.file, a request with a wrong password (or an unknown user)
+// is refused, counted in cloudflare_magic_web_login_failures_total and
+// logged, at most once a minute, with the user name tried (escaped) and
+// never the password. A request without credentials is the browser's
+// first ask: refused, not counted.
+func TestFailedWebLoginsCountedAndLogged(t *testing.T) {
+	const user, password, wrong = "prometheus", "right-horse-battery", "wrong-password-d0n0t1eak"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(t.TempDir(), "web-config.yml")
+	if err := os.WriteFile(config, []byte("basic_auth_users:\n  "+user+": "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := launchExporter(t, nil, "--demo", "--web.config.file="+config)
+	get := func(user, password string, auth bool) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+		if auth {
+			req.SetBasicAuth(user, password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const failures = 5
+	for i := range failures {
+		who := user
+		if i == 0 {
+			who = "intruder\u202enimda" // reads as "intruderadmin" reversed, raw
+		}
+		if code, _ := get(who, wrong, true); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d, want 401", code)
+		}
+	}
+	if code, _ := get("", "", false); code != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d, want 401", code)
+	}
+	code, page := get(user, password, true)
+	if code != http.StatusOK {
+		t.Fatalf("right password: %d", code)
+	}
+	if want := fmt.Sprintf("cloudflare_magic_web_login_failures_total %d\n", failures); !strings.Contains(page, want) {
+		t.Errorf("the page lacks %q:\n%s", want, grepLines(page, "login"))
+	}
+	logs := waitForLog(t, p, "failed web login")
+	if n := strings.Count(logs, "failed web login"); n != 1 {
+		t.Errorf("%d log lines for %d failures within a minute, want 1:\n%s", n, failures, logs)
+	}
+	if line := logLine(logs, "failed web login"); !strings.Contains(line, `user=intruder\u202enimda`) || !strings.Contains(line, "remote=127.0.0.1:") {
+		t.Errorf("the line does not name the user (escaped) and the client: %s", line)
+	}
+	for _, leak := range []string{wrong, password, "\u202e"} {
+		if strings.Contains(logs, leak) || strings.Contains(page, leak) {
+			t.Errorf("log or page holds %q", leak)
+		}
+	}
 }
 
 // TestLogEscapesWhatTheAPIAnswers: an API answer's hostile strings (a

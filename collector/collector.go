@@ -37,6 +37,8 @@ type Config struct {
 	Poller *poll.Poller
 	// APIMetrics, if set, puts the exporter's use of the API on /metrics.
 	APIMetrics *APIMetrics
+	// Logins, if set, puts the failed logins to the exporter on /metrics.
+	Logins *Logins
 	// Budgets are the budget guards of the API's rate limits, by API
 	// ("rest", "graphql"), shown on /metrics.
 	Budgets map[string]*poll.Budget
@@ -52,6 +54,7 @@ type Config struct {
 type Exporter struct {
 	poller     *poll.Poller
 	apiMetrics *APIMetrics
+	logins     *Logins
 	logger     log.Logger
 	now        func() time.Time
 	// families are written in name order, then last (writtenFamilies).
@@ -72,6 +75,7 @@ func New(cfg Config) (*Exporter, error) {
 	e := &Exporter{
 		poller:       cfg.Poller,
 		apiMetrics:   cfg.APIMetrics,
+		logins:       cfg.Logins,
 		logger:       cfg.Logger,
 		now:          cfg.Now,
 		families:     pageFamilies(),
@@ -117,6 +121,8 @@ type page struct {
 	credentialErrors []float64
 	// written has one row, filled once the rest of the page is written.
 	written []writtenRow
+	// logins has one row when Logins is set, on a page of every account.
+	logins []loginRow
 }
 
 // Scrape polls one account (only), or every account, and returns the
@@ -129,6 +135,9 @@ func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 	if only == nil {
 		if e.apiMetrics != nil {
 			e.apiMetrics.addTo(p)
+		}
+		if e.logins != nil {
+			p.logins = []loginRow{{float64(e.logins.failed.Load())}}
 		}
 		for _, name := range slices.Sorted(maps.Keys(e.budgets)) {
 			p.budgets = append(p.budgets, budgetRow{api: name, BudgetState: e.budgets[name].State()})

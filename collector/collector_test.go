@@ -138,7 +138,7 @@ func newStackWith(t *testing.T, cfg stackConfig) *stack {
 	if !cfg.budgets {
 		budgets = nil
 	}
-	exp, err := New(Config{Poller: poller, APIMetrics: metrics, Logger: logger, Now: clk.Now, Budgets: budgets})
+	exp, err := New(Config{Poller: poller, APIMetrics: metrics, Logins: &Logins{}, Logger: logger, Now: clk.Now, Budgets: budgets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
@@ -16,6 +17,28 @@ type endpointRow struct {
 	// duration is negative when not measured.
 	duration    time.Duration
 	lastSuccess time.Time
+}
+
+// Logins counts the failed logins to the exporter's own pages (the basic
+// authentication of --web.config.file), for its page.
+type Logins struct{ failed atomic.Int64 }
+
+// Failed counts one failed login.
+func (l *Logins) Failed() { l.failed.Add(1) }
+
+// loginRow is the count of failed logins, on a page of every account.
+type loginRow struct{ failed float64 }
+
+func loginFamilies() []renderer {
+	return bind(SourceExporter, func(p *page) []loginRow { return p.logins },
+		&Family[loginRow]{
+			Name: namespace + "_web_login_failures_total",
+			Help: "Requests to the exporter refused for a wrong user name or password (basic authentication).",
+			Doc: "Counts requests that carried credentials, under the `basic_auth_users` of `--web.config.file`; " +
+				"the exporter's log says so at most once a minute, with the user name tried and the client's address.",
+			Type:    exposition.Counter,
+			Samples: func(s Sampler, r *loginRow) { s.Add(r.failed) },
+		})
 }
 
 // exporterRow holds the exporter-wide values of a scrape.

@@ -120,6 +120,7 @@ func pageFamilies() []renderer {
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)
 	all = append(all, droppedFamilies()...)
+	all = append(all, loginFamilies()...)
 	sortRenderers(all)
 	return all
 }
