@@ -340,7 +340,7 @@ func TestFlagsDoc(t *testing.T) {
 	}
 	delete(help, "--help")
 	doc := map[string]bool{}
-	for _, f := range markdownTable(t, "docs/flags.md", "Flag") {
+	for _, f := range exportertest.MarkdownColumn(t, "docs/flags.md", "Flag") {
 		doc[f] = true
 		if !help[f] {
 			t.Errorf("docs/flags.md documents %s, which --help does not list", f)
@@ -351,34 +351,6 @@ func TestFlagsDoc(t *testing.T) {
 			t.Errorf("--help lists %s, which docs/flags.md lacks", f)
 		}
 	}
-}
-
-// markdownTable returns the first cell of every row of the tables in file
-// whose header row starts with header, without backticks.
-func markdownTable(t *testing.T, file, header string) []string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cells []string
-	in := false
-	for _, line := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| "+header+" |"):
-			in = true
-		case in && strings.HasPrefix(line, "|---"):
-		case in && strings.HasPrefix(line, "| "):
-			cell := strings.TrimSpace(strings.Split(line, "|")[1])
-			cells = append(cells, strings.Trim(cell, "`"))
-		default:
-			in = false
-		}
-	}
-	if len(cells) == 0 {
-		t.Fatalf("%s has no table headed %q", file, header)
-	}
-	return cells
 }
 
 // TestVersion: a release build shows the version its -ldflags stamp; a plain
@@ -1230,16 +1202,8 @@ func scrapeOnce(t *testing.T, hc *http.Client, url string) string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	_, page := exportertest.Fetch(t, hc, req)
+	return page
 }
 
 // timeCall times one GET of an endpoint of the simulated API, body read.
@@ -1606,13 +1570,7 @@ func TestFailedWebLoginsCountedAndLogged(t *testing.T) {
 		if auth {
 			req.SetBasicAuth(user, password)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return exportertest.Fetch(t, http.DefaultClient, req)
 	}
 	const failures = 5
 	for i := range failures {

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,19 +14,8 @@ import (
 // itself is kept (a failed listing keeps the last good one, pruning, the
 // name lookup logged once) is tested in package poll.
 
-// manyAccounts is a fleet of n accounts of one connector each.
-func manyAccounts(n int) []simulator.Account {
-	demo := simulator.DemoFleet(testNow)[1]
-	out := make([]simulator.Account, n)
-	for i := range out {
-		out[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
-			Connectors: demo.Connectors[:1], Apps: demo.Apps}
-	}
-	return out
-}
-
 func TestDiscoveryScrapesEveryAccount(t *testing.T) {
-	fleet := manyAccounts(57) // two pages of 50
+	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
 	s := newStackWith(t, stackConfig{fleet: fleet, discover: true})
 	s.sim.Deny(fleet[7].ID) // the token lacks Magic WAN Read there
 	s.runAccounts(t)

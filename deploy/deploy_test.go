@@ -137,7 +137,7 @@ func TestAlertRulesComplete(t *testing.T) {
 		anchors[githubAnchor(m[1])] = true
 	}
 	tableAlerts := map[string]bool{}
-	for _, a := range markdownTable(t, runbookFile, "Alert") {
+	for _, a := range exportertest.MarkdownColumn(t, runbookFile, "Alert") {
 		tableAlerts[a] = true
 	}
 	firing, quiet := alertUnitTests(t)
@@ -216,30 +216,6 @@ func alertUnitTests(t *testing.T) (firing, quiet map[string]bool) {
 		}
 	}
 	return firing, quiet
-}
-
-// markdownTable returns the first cell of every row of the Markdown table
-// of file whose header row starts with header, without backticks.
-func markdownTable(t *testing.T, file, header string) []string {
-	t.Helper()
-	var cells []string
-	in := false
-	for _, line := range strings.Split(string(readFile(t, file)), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| "+header+" |"):
-			in = true
-		case in && strings.HasPrefix(line, "|---"):
-		case in && strings.HasPrefix(line, "| "):
-			cell := strings.TrimSpace(strings.Split(line, "|")[1])
-			cells = append(cells, strings.Trim(cell, "`"))
-		default:
-			in = false
-		}
-	}
-	if len(cells) == 0 {
-		t.Fatalf("%s has no table headed %q", file, header)
-	}
-	return cells
 }
 
 // githubAnchor is the fragment GitHub gives a Markdown heading.

@@ -104,7 +104,18 @@ func (p *Process) WaitReady(t testing.TB) {
 // Get fetches path and returns the status and the body.
 func (p *Process) Get(t testing.TB, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(p.URL + path)
+	req, err := http.NewRequest(http.MethodGet, p.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Fetch(t, http.DefaultClient, req)
+}
+
+// Fetch sends req with hc and returns the status and the whole body; an
+// error fails the test.
+func Fetch(t testing.TB, hc *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

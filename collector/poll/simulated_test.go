@@ -62,17 +62,6 @@ func fetcherOf[T any](t *testing.T, p *Poller, name string) *fetcher[[]T] {
 	return nil
 }
 
-// manyAccounts is a fleet of n accounts of one connector each.
-func manyAccounts(n int) []simulator.Account {
-	demo := simulator.DemoFleet(testNow)[1]
-	out := make([]simulator.Account, n)
-	for i := range out {
-		out[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
-			Connectors: demo.Connectors[:1], Apps: demo.Apps}
-	}
-	return out
-}
-
 // TestConcurrentScrapesShareOneCall holds the API's answers until all
 // scrapes wait on the calls in flight, then checks twenty scrapes cost one
 // call per endpoint per account and leave no goroutine behind.
@@ -113,7 +102,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 // TestDiscoveryKeepsTheLastGoodListing: accounts are listed page by page,
 // and a failed listing keeps the accounts of the last good one.
 func TestDiscoveryKeepsTheLastGoodListing(t *testing.T) {
-	fleet := manyAccounts(57) // two pages of 50
+	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
 	s := newSimulated(t, fleet)
 	if err := s.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
