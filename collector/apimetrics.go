@@ -2,6 +2,7 @@ package collector
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -118,6 +119,15 @@ func (m *APIMetrics) addTo(p *page) {
 type budgetRow struct {
 	api string
 	poll.BudgetState
+}
+
+// budgetRows are the states of the budget guards, by API name.
+func budgetRows(budgets map[string]*poll.Budget) []budgetRow {
+	var out []budgetRow
+	for _, name := range slices.Sorted(maps.Keys(budgets)) {
+		out = append(out, budgetRow{api: name, BudgetState: budgets[name].State()})
+	}
+	return out
 }
 
 func apiFamilies() []renderer {

@@ -20,8 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -139,9 +137,7 @@ func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 		if e.logins != nil {
 			p.logins = []loginRow{{float64(e.logins.failed.Load())}}
 		}
-		for _, name := range slices.Sorted(maps.Keys(e.budgets)) {
-			p.budgets = append(p.budgets, budgetRow{api: name, BudgetState: e.budgets[name].State()})
-		}
+		p.budgets = budgetRows(e.budgets)
 	}
 	return &Page{e: e, p: p}
 }
