@@ -67,7 +67,7 @@ type Writer struct {
 	truncated, stripped int
 	// series holds a hash of each series of the current family written,
 	// so that none is written twice; seed keys the hashes.
-	series seriesSet
+	series map[uint64]struct{}
 	seed   maphash.Seed
 	// dropped are the samples left off the page, by family and reason.
 	dropped []Dropped
@@ -107,7 +107,7 @@ func NewWriter(w io.Writer, format Format, filter Filter, others []*dto.MetricFa
 	others = slices.DeleteFunc(slices.Clone(others), func(mf *dto.MetricFamily) bool { return !filter.Wants(mf.GetName()) })
 	slices.SortFunc(others, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, filter: filter, others: others,
-		seed: maphash.MakeSeed()}
+		series: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 }
 
 // SetLimits sets the bounds on label values.
@@ -128,7 +128,7 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 		return
 	}
 	if f != t.current {
-		t.series.reset()
+		clear(t.series)
 		t.writeOthers(f.Name)
 		header := f.textHeader
 		if t.format.openMetrics {
@@ -152,11 +152,13 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 	// two equal: the second would fail in Prometheus, whose page keeps
 	// one. 64 bits of hash make a false match unlikely beyond reason (one
 	// in 10^8 for a family of a million series).
-	if t.series.add(maphash.Bytes(t.seed, b)) {
+	h := maphash.Bytes(t.seed, b[len(f.Name):])
+	if _, dup := t.series[h]; dup {
 		t.line = b
 		t.drop(f, DropDuplicate, string(b[len(f.Name):]))
 		return
 	}
+	t.series[h] = struct{}{}
 	b = append(b, ' ')
 	b = appendFloat(b, v)
 	b = append(b, '\n')

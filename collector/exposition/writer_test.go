@@ -255,22 +255,3 @@ func textParser() *expfmt.TextParser {
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	return &p
 }
-
-// TestSeriesSet: every hash added is found again, across growth and
-// reset.
-func TestSeriesSet(t *testing.T) {
-	var s seriesSet
-	for round := range 2 {
-		for i := range uint64(5000) {
-			if s.add(i * 0x9e3779b97f4a7c16) {
-				t.Fatalf("round %d: %d present before it was added", round, i)
-			}
-		}
-		for i := range uint64(5000) {
-			if !s.add(i * 0x9e3779b97f4a7c16) {
-				t.Fatalf("round %d: %d lost", round, i)
-			}
-		}
-		s.reset()
-	}
-}
