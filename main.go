@@ -1,6 +1,6 @@
 // Command cloudflare_magic_exporter exports the state of Cloudflare Magic WAN
-// Connectors and apps as Prometheus metrics, calling the Cloudflare API on
-// every scrape.
+// Connectors, sites and apps, and Cloudflare's edge view of its tunnels and
+// connectors, as Prometheus metrics.
 package main
 
 import (
@@ -31,7 +31,7 @@ import (
 
 const (
 	exporterName = "cloudflare_magic_exporter"
-	description  = "Prometheus exporter for Cloudflare Magic WAN Connectors and apps"
+	description  = "Prometheus exporter for Cloudflare Magic WAN: Connectors, sites and apps, and the edge view of tunnels and connectors (GraphQL Analytics)"
 	// defaultPort is above the 9100-9999 range of the Prometheus default
 	// port allocations, which is exhausted, and not allocated there.
 	defaultPort = ":10192"
@@ -46,6 +46,9 @@ type flags struct {
 	server *server.Flags
 	poll   *poll.Flags
 	creds  api.Credentials
+	// auth is the credential creds give; nil with --demo, whose
+	// credential is the simulated API's.
+	auth api.Auth
 	// accounts are the IDs as given, accountIDs the IDs parsed.
 	accounts, accountIDs []string
 	apiURL               string
@@ -109,7 +112,17 @@ func parseFlags(args []string) (*flags, error) {
 	if err := f.poll.Validate(); err != nil {
 		return nil, err
 	}
-	return f, f.server.Validate()
+	if err := f.server.Validate(); err != nil {
+		return nil, err
+	}
+	if !f.demo {
+		// Read here, token file included, so that a credential problem is a
+		// usage error like any other flag's.
+		if f.auth, err = f.creds.Auth(); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 func run(args []string) int {
@@ -122,21 +135,26 @@ func run(args []string) int {
 	logger, slogger := server.NewLoggers(os.Stderr, &f.server.Log)
 	if f.demo {
 		var stop func()
-		f.creds = api.Credentials{}
-		if f.apiURL, f.creds.Token, stop, err = simulator.StartDemo(time.Now()); err != nil {
+		var token string
+		if f.apiURL, token, stop, err = simulator.StartDemo(time.Now()); err == nil {
+			defer stop()
+			f.auth, err = api.TokenAuth(token)
+		}
+		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo API failed", "err", err)
 			return 1
 		}
-		defer stop()
 		level.Warn(logger).Log("msg", "demo mode: the metrics describe a simulated fleet, not your Cloudflare account", "api_url", f.apiURL)
 	}
 	x, err := wire(f, logger)
 	if err != nil {
-		level.Error(logger).Log("msg", "invalid configuration", "err", err)
+		// Not the flags, checked above: a part that would not start.
+		level.Error(logger).Log("msg", "wiring the exporter failed", "err", err)
 		return 1
 	}
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger, Limits: f.server.Limits}); err != nil {
+	if err := server.Run(server.Config{Handler: x.handler, Web: f.server.Web, Background: x.background, Logger: logger, SLogger: slogger,
+		Limits: f.server.Limits, LoginFailed: x.logins.Failed}); err != nil {
 		level.Error(logger).Log("msg", "serving HTTP failed", "err", err)
 		return 1
 	}
@@ -147,21 +165,18 @@ func run(args []string) int {
 type exporter struct {
 	handler    http.Handler
 	background []func(context.Context)
+	logins     *collector.Logins
 }
 
 // wire builds the API client, the accounts, the collectors and the HTTP
 // routes from the flags.
 func wire(f *flags, logger log.Logger) (*exporter, error) {
-	auth, err := f.creds.Auth()
-	if err != nil {
-		return nil, err
-	}
 	apiMetrics := collector.NewAPIMetrics(nil)
 	p, budgets := f.poll, f.poll.Budgets()
 	budget := budgets["rest"]
 	client, err := api.New(api.Config{
 		BaseURL:          f.apiURL,
-		Auth:             auth,
+		Auth:             f.auth,
 		UserAgent:        version.ComponentUserAgent(exporterName),
 		MaxResponseBytes: int64(f.maxResponseBytes),
 		MaxInflightBytes: int64(f.maxInflightBytes),
@@ -203,7 +218,8 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logger: logger,
+	x.logins = &collector.Logins{}
+	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logins: x.logins, Logger: logger,
 		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: budgets})
 	if err != nil {
 		return nil, err

@@ -35,148 +35,90 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // ------------------------------------------------------------ harness
+//
+// The launcher and the log buffer live in collector/exportertest, shared
+// with the deploy tests; the names below are this file's shorthands.
 
 // binary is the exporter built once for every test here, version-stamped
-// the way releases are.
+// the way releases are (exportertest.Main).
 var binary string
 
-const testVersion = "0.0.0-e2e"
+const testVersion = exportertest.Version
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cme-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, exporterName)
-	build := exec.Command("go", "build", "-o", binary,
-		"-ldflags", "-X github.com/prometheus/common/version.Version="+testVersion+
-			" -X github.com/prometheus/common/version.Revision=e2e0000", ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the exporter:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { exportertest.Main(m, &binary) }
 
 // secrets are the strings no output of the exporter may contain.
-var secrets = []string{simulator.DemoToken, simulator.DemoKey, simulator.LicenseKeyPrefix}
+var secrets = exportertest.Secrets
 
 func assertNoSecret(t *testing.T, what, s string) {
 	t.Helper()
-	for _, secret := range secrets {
-		if strings.Contains(s, secret) {
-			t.Errorf("%s contains the secret %q", what, secret)
-		}
-	}
+	exportertest.AssertNoSecret(t, what, s)
 }
 
 // syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = exportertest.LogBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// exporterProcess is a running exporter: url, logs and cmd are its
+// exportertest.Process's URL, Logs and Cmd.
 type exporterProcess struct {
+	*exportertest.Process
 	url  string
 	logs *syncBuffer
 	cmd  *exec.Cmd
 }
 
-// listeningRE finds the listen address in a logfmt or JSON log line.
-var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)|"address":"([^"]+)","caller":"[^"]*","level":"info","msg":"Listening on"`)
+func process(p *exportertest.Process) *exporterProcess {
+	return &exporterProcess{Process: p, url: p.URL, logs: p.Logs, cmd: p.Cmd}
+}
 
 // launchExporter runs the binary as launchUnder does, with no wrapper.
 func launchExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	return launchUnder(t, nil, env, args...)
+	return process(exportertest.Launch(t, nil, env, args...))
 }
 
 // startExporter is launchExporter, then waits until the exporter is ready.
 func startExporter(t *testing.T, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	p := launchExporter(t, env, args...)
-	p.waitReady(t)
-	return p
+	return process(exportertest.Start(t, env, args...))
 }
 
-// waitReady polls /-/ready until the exporter knows its accounts.
-func (p *exporterProcess) waitReady(t *testing.T) {
+// launchUnder runs the binary under wrapper (such as prlimit), and waits
+// until it listens (exportertest.Launch).
+func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter never ready; log:\n%s", p.logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return process(exportertest.Launch(t, wrapper, env, args...))
 }
+
+// waitReady waits until /-/ready answers 200.
+func (p *exporterProcess) waitReady(t *testing.T) { t.Helper(); p.WaitReady(t) }
 
 func (p *exporterProcess) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(p.url + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return p.Get(t, path)
 }
 
 func startSimulatedAPI(t *testing.T) (*simulator.Server, string) {
 	t.Helper()
-	sim := simulator.NewServer(simulator.DemoFleet(time.Now()),
-		simulator.WithToken(simulator.DemoToken), simulator.WithKey(simulator.DemoEmail, simulator.DemoKey))
-	return sim, sim.Start(t)
+	return exportertest.SimulatedAPI(t)
 }
 
-func tokenEnv(apiURL string) []string {
-	return []string{
-		"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken,
-		"CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountRetail + "," + simulator.AccountLabs,
-	}
-}
+func tokenEnv(string) []string { return exportertest.TokenEnv() }
 
 // checkMetricsWithPromtool runs `promtool check metrics` on a real scrape;
-// it must print nothing. CI installs promtool; elsewhere the check is
-// skipped when promtool is missing.
+// it must print nothing. CI installs promtool; elsewhere the check is left
+// out when promtool is missing, and .ci/test says so.
 func checkMetricsWithPromtool(t *testing.T, page string) {
 	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed; .ci/run installs it")
-		}
-		t.Log("promtool not found: skipping promtool check metrics")
+	promtool, ok := exportertest.LookTool(t, "promtool", "apt-get install prometheus", "promtool check metrics left out")
+	if !ok {
 		return
 	}
 	cmd := exec.Command(promtool, "check", "metrics")
@@ -187,43 +129,32 @@ func checkMetricsWithPromtool(t *testing.T, page string) {
 	}
 }
 
-func waitForLog(t *testing.T, p *exporterProcess, substr string) {
+// waitForLog waits, for at most 5 s, until the exporter's log holds
+// substr, and returns the log.
+func waitForLog(t *testing.T, p *exporterProcess, substr string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.logs.String(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never contained %q", substr)
+	return p.logs.Wait(t, substr, 5*time.Second)
+}
+
+// grepLines returns the lines of s that contain substr.
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	return strings.Join(out, "\n")
 }
 
 // servedFamilies returns the cloudflare_magic_* families a page declares.
-func servedFamilies(page string) map[string]bool {
-	served := map[string]bool{}
-	for _, m := range typeLineRE.FindAllStringSubmatch(page, -1) {
-		served[m[1]] = true
-	}
-	return served
-}
-
-var typeLineRE = regexp.MustCompile(`(?m)^# TYPE (cloudflare_magic_\S+) `)
+func servedFamilies(page string) map[string]bool { return exportertest.Families(page) }
 
 // scrapeUntil scrapes /metrics until ready accepts the page, for at most 10
 // seconds, and returns that page.
 func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, page := p.get(t, "/metrics")
-		if ready(page) {
-			return page
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics never had %s:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return p.ScrapeUntil(t, what, ready)
 }
 
 // ------------------------------------------------------------ start-up, flags and version
@@ -232,34 +163,12 @@ func scrapeUntil(t *testing.T, p *exporterProcess, what string, ready func(page 
 // seconds, and returns its exit code and its stderr.
 func exitOf(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--web.listen-address=127.0.0.1:0"}, args...)...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, strings.TrimSpace(stderr.String())
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the exporter started instead of failing; stderr:\n%s", stderr.String())
-		return 0, ""
-	}
+	return exportertest.Exit(t, env, args...)
 }
 
-// TestStartupErrors covers the credential problems: they need files and the
-// environment resolved, so they are reported through the logger, after the
-// flags parsed, with exit status 1.
+// TestStartupErrors covers the credential problems: they are usage errors
+// like any flag's, in the same style (exit status 2, one line that names
+// the flag and says try --help), checked before anything starts.
 func TestStartupErrors(t *testing.T) {
 	tokenEnv := "CLOUDFLARE_API_TOKEN=" + simulator.DemoToken
 	accountEnv := "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs
@@ -272,21 +181,28 @@ func TestStartupErrors(t *testing.T) {
 		{"no credential", []string{accountEnv}, nil, "no Cloudflare credential: set --cloudflare.api-token-file"},
 		{"token and key", []string{tokenEnv, accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "both an API token and an email/API key are set"},
 		{"key without email", []string{accountEnv, "CLOUDFLARE_API_KEY=" + simulator.DemoKey}, nil, "set --cloudflare.api-email or CLOUDFLARE_API_EMAIL"},
-		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"}, "read API token file: stat /nonexistent/token: no such file or directory"},
+		{"missing token file", []string{accountEnv}, []string{"--cloudflare.api-token-file=/nonexistent/token"},
+			"--cloudflare.api-token-file=/nonexistent/token: read API token file: stat /nonexistent/token: no such file or directory"},
+		{"missing key file", []string{accountEnv, "CLOUDFLARE_API_EMAIL=" + simulator.DemoEmail}, []string{"--cloudflare.api-key-file=/nonexistent/key"},
+			"--cloudflare.api-key-file=/nonexistent/key: read API key file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := exitOf(t, tc.env, tc.args...)
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
 			}
 			if strings.Count(out, "\n") != 0 {
 				t.Errorf("want one line, got:\n%s", out)
 			}
-			if !strings.Contains(out, tc.want) || !strings.Contains(out, "level=error") {
-				t.Errorf("error %q lacks %q", out, tc.want)
+			if !strings.HasPrefix(out, exporterName+": error: ") || !strings.Contains(out, tc.want) || !strings.HasSuffix(out, ", try --help") {
+				t.Errorf("error %q: want %q in the usage error style", out, tc.want)
 			}
 			assertNoSecret(t, "error", out)
 		})
+	}
+	// Without a credential, the error says how to try the exporter anyway.
+	if _, out := exitOf(t, nil); !strings.Contains(out, "--demo") {
+		t.Errorf("the no-credential error does not mention --demo: %q", out)
 	}
 }
 
@@ -359,6 +275,10 @@ func TestHelpDoesNotShowSecrets(t *testing.T) {
 	if !strings.Contains(string(out), "--cloudflare.api-token") || !strings.Contains(string(out), "CLOUDFLARE_API_TOKEN") {
 		t.Errorf("help lacks the token flag:\n%s", out)
 	}
+	// What it exports, sites and the edge view (on by default) included.
+	if help := strings.Join(strings.Fields(string(out)), " "); !strings.Contains(help, "Connectors, sites and apps, and the edge view") {
+		t.Errorf("help does not say what the exporter exports:\n%s", out)
+	}
 	assertNoSecret(t, "--help", string(out))
 }
 
@@ -420,7 +340,7 @@ func TestFlagsDoc(t *testing.T) {
 	}
 	delete(help, "--help")
 	doc := map[string]bool{}
-	for _, f := range markdownTable(t, "docs/flags.md", "Flag") {
+	for _, f := range exportertest.MarkdownColumn(t, "docs/flags.md", "Flag") {
 		doc[f] = true
 		if !help[f] {
 			t.Errorf("docs/flags.md documents %s, which --help does not list", f)
@@ -431,34 +351,6 @@ func TestFlagsDoc(t *testing.T) {
 			t.Errorf("--help lists %s, which docs/flags.md lacks", f)
 		}
 	}
-}
-
-// markdownTable returns the first cell of every row of the tables in file
-// whose header row starts with header, without backticks.
-func markdownTable(t *testing.T, file, header string) []string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cells []string
-	in := false
-	for _, line := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| "+header+" |"):
-			in = true
-		case in && strings.HasPrefix(line, "|---"):
-		case in && strings.HasPrefix(line, "| "):
-			cell := strings.TrimSpace(strings.Split(line, "|")[1])
-			cells = append(cells, strings.Trim(cell, "`"))
-		default:
-			in = false
-		}
-	}
-	if len(cells) == 0 {
-		t.Fatalf("%s has no table headed %q", file, header)
-	}
-	return cells
 }
 
 // TestVersion: a release build shows the version its -ldflags stamp; a plain
@@ -513,6 +405,9 @@ func TestLandingPageLinks(t *testing.T) {
 		t.Run(fmt.Sprintf("pprof=%v", tc.pprof), func(t *testing.T) {
 			p := startExporter(t, nil, append([]string{"--demo"}, tc.args...)...)
 			links := landingLinks(t, p)
+			if _, page := p.get(t, "/"); !strings.Contains(page, "Connectors, sites and apps") || !strings.Contains(page, "edge view") {
+				t.Error("the landing page does not say what the exporter exports")
+			}
 			linked := map[string]bool{}
 			for _, l := range links {
 				linked[strings.SplitN(l, "?", 2)[0]] = true
@@ -522,7 +417,7 @@ func TestLandingPageLinks(t *testing.T) {
 					t.Errorf("the landing page links %s, which answers %d", l, code)
 				}
 			}
-			for _, want := range []string{"/metrics", "/-/healthy"} {
+			for _, want := range []string{"/metrics", "/-/healthy", "/-/ready"} {
 				if !linked[want] {
 					t.Errorf("the landing page does not link %s: %q", want, links)
 				}
@@ -552,7 +447,6 @@ func TestReadyAfterFirstListing(t *testing.T) {
 		if code, body := p.get(t, "/-/ready"); code != http.StatusServiceUnavailable || !strings.Contains(body, "listing the accounts") {
 			t.Fatalf("/-/ready during the first listing answered %d %q", code, body)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	close(gate)
 	p.waitReady(t)
@@ -911,9 +805,9 @@ func TestSIGTERMDrainsScrapes(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				answered <- answer{resp.StatusCode, string(b)}
 			}()
-			for sim.Calls(simulator.EndpointConnectors) < 2 {
-				time.Sleep(5 * time.Millisecond)
-			}
+			exportertest.Eventually(t, "the scrape's calls at the API", 10*time.Second, func() bool {
+				return sim.Calls(simulator.EndpointConnectors) >= 2
+			})
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -1308,16 +1202,8 @@ func scrapeOnce(t *testing.T, hc *http.Client, url string) string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	_, page := exportertest.Fetch(t, hc, req)
+	return page
 }
 
 // timeCall times one GET of an endpoint of the simulated API, body read.
@@ -1336,57 +1222,6 @@ func timeCall(t *testing.T, hc *http.Client, apiURL, endpoint string) time.Durat
 }
 
 // ------------------------------------------------------------ hostile clients (issue 14)
-
-// launchUnder runs the binary, under wrapper when given (such as prlimit:
-// wrapper... binary args), on a free loopback port with args and env (and
-// nothing of the test's own environment that could carry a credential),
-// and waits until it listens.
-func launchUnder(t *testing.T, wrapper []string, env []string, args ...string) *exporterProcess {
-	t.Helper()
-	argv := append(append(slices.Clone(wrapper), binary, "--web.listen-address=127.0.0.1:0"), args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &exporterProcess{logs: &syncBuffer{}, cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", p.logs.String())
-		}
-	})
-	addr := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1] + m[2]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		p.url = "http://" + a
-	case <-exited:
-		t.Fatalf("exporter exited at startup; log:\n%s", p.logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("exporter did not start listening; log:\n%s", p.logs.String())
-	}
-	return p
-}
 
 // openFiles returns the file handles a process has open.
 func openFiles(pid int) int {
@@ -1504,7 +1339,7 @@ func TestSlowReadersAreCutOff(t *testing.T) {
 		simulator.WithToken(simulator.DemoToken), simulator.WithRateLimit(1<<30, 5*time.Minute))
 	apiURL := sim.Start(t)
 	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
-		"--cloudflare.api-url="+apiURL, "--no-collector.edge", "--web.write-timeout=3s", "--cloudflare.timeout=2s")
+		"--cloudflare.api-url="+apiURL, "--no-collector.edge", "--web.write-timeout=3s", "--cloudflare.timeout=2s", "--log.level=debug")
 	_, page := p.get(t, "/metrics")
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 3 {
@@ -1531,7 +1366,12 @@ func TestSlowReadersAreCutOff(t *testing.T) {
 		conns = append(conns, c)
 	}
 	start := time.Now()
-	time.Sleep(4 * time.Second)
+	// The readers read nothing until the exporter gave up writing to each
+	// of them, and said so.
+	p.logs.WaitUntil(t, fmt.Sprintf("%d pages cut off", readers), 20*time.Second, func(log string) bool {
+		return strings.Count(log, `msg="writing the metrics page"`) >= readers
+	})
+	t.Logf("cut off after %s", time.Since(start).Round(time.Millisecond))
 	for i, c := range conns {
 		// Well before --web.idle-timeout (60s): the write timeout closed it.
 		_ = c.SetReadDeadline(start.Add(20 * time.Second))
@@ -1705,4 +1545,86 @@ func TestHugeErrorMessageThroughTheBinary(t *testing.T) {
 		t.Errorf("peak RSS %d KiB, want under 100 MiB", hwm)
 	}
 	t.Logf("log %d bytes, peak RSS %d KiB", len(logs), hwm)
+}
+
+// TestFailedWebLoginsCountedAndLogged: with basic authentication in
+// --web.config.file, a request with a wrong password (or an unknown user)
+// is refused, counted in cloudflare_magic_web_login_failures_total and
+// logged, at most once a minute, with the user name tried (escaped) and
+// never the password. A request without credentials is the browser's
+// first ask: refused, not counted.
+func TestFailedWebLoginsCountedAndLogged(t *testing.T) {
+	const user, password, wrong = "prometheus", "right-horse-battery", "wrong-password-d0n0t1eak"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(t.TempDir(), "web-config.yml")
+	if err := os.WriteFile(config, []byte("basic_auth_users:\n  "+user+": "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := launchExporter(t, nil, "--demo", "--web.config.file="+config)
+	get := func(user, password string, auth bool) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+		if auth {
+			req.SetBasicAuth(user, password)
+		}
+		return exportertest.Fetch(t, http.DefaultClient, req)
+	}
+	const failures = 5
+	for i := range failures {
+		who := user
+		if i == 0 {
+			who = "intruder\u202enimda" // reads as "intruderadmin" reversed, raw
+		}
+		if code, _ := get(who, wrong, true); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d, want 401", code)
+		}
+	}
+	if code, _ := get("", "", false); code != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d, want 401", code)
+	}
+	code, page := get(user, password, true)
+	if code != http.StatusOK {
+		t.Fatalf("right password: %d", code)
+	}
+	if want := fmt.Sprintf("cloudflare_magic_web_login_failures_total %d\n", failures); !strings.Contains(page, want) {
+		t.Errorf("the page lacks %q:\n%s", want, grepLines(page, "login"))
+	}
+	logs := waitForLog(t, p, "failed web login")
+	if n := strings.Count(logs, "failed web login"); n != 1 {
+		t.Errorf("%d log lines for %d failures within a minute, want 1:\n%s", n, failures, logs)
+	}
+	if line := logLine(logs, "failed web login"); !strings.Contains(line, `user=intruder\u202enimda`) || !strings.Contains(line, "remote=127.0.0.1:") {
+		t.Errorf("the line does not name the user (escaped) and the client: %s", line)
+	}
+	for _, leak := range []string{wrong, password, "\u202e"} {
+		if strings.Contains(logs, leak) || strings.Contains(page, leak) {
+			t.Errorf("log or page holds %q", leak)
+		}
+	}
+}
+
+// TestLogEscapesWhatTheAPIAnswers: an API answer's hostile strings (a
+// connector ID and a time zone with a right-to-left override and an escape
+// sequence) reach the log escaped, as the page strips them from labels.
+func TestLogEscapesWhatTheAPIAnswers(t *testing.T) {
+	fleet := simulator.DemoFleet(time.Now())
+	c := &fleet[1].Connectors[0]
+	c.ID, c.Timezone = "c0ffee\u202e0000\x1b[2J", "Mars/\u202eOlympus"
+	sim := simulator.NewServer(fleet, simulator.WithToken(simulator.DemoToken))
+	p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLabs},
+		"--cloudflare.api-url="+sim.Start(t), "--no-collector.edge")
+	_, page := p.get(t, "/metrics")
+	if !strings.Contains(page, `connector_id="c0ffee0000[2J"`) {
+		t.Errorf("the label is not cleaned:\n%s", grepLines(page, "connector_info"))
+	}
+	line := logLine(waitForLog(t, p, "connector data is invalid"), "connector data is invalid")
+	if strings.ContainsAny(line, "\u202e\x1b") {
+		t.Errorf("the log line holds raw control characters: %q", line)
+	}
+	if !strings.Contains(line, `connector_id=c0ffee\u202e0000\u001b[2J`) || !strings.Contains(line, `Mars/\\u202eOlympus`) {
+		t.Errorf("the log line does not show them escaped: %s", line)
+	}
 }

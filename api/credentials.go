@@ -31,7 +31,11 @@ func (c Credentials) Auth() (Auth, error) {
 	case c.Token != "" && c.TokenFile != "":
 		return nil, errors.New("both --cloudflare.api-token (or CLOUDFLARE_API_TOKEN) and --cloudflare.api-token-file are set: set one")
 	case c.TokenFile != "":
-		return TokenFileAuth(c.TokenFile)
+		a, err := TokenFileAuth(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cloudflare.api-token-file=%s: %w", c.TokenFile, err)
+		}
+		return a, nil
 	case c.Token != "":
 		return TokenAuth(c.Token)
 	case c.Key != "" && c.KeyFile != "":
@@ -45,13 +49,13 @@ func (c Credentials) Auth() (Auth, error) {
 		if c.KeyFile != "" {
 			b, err := os.ReadFile(c.KeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("read API key file: %w", err)
+				return nil, fmt.Errorf("--cloudflare.api-key-file=%s: read API key file: %w", c.KeyFile, err)
 			}
 			key = string(b)
 		}
 		return KeyAuth(c.Email, key)
 	}
-	return nil, fmt.Errorf("no Cloudflare credential: set %s (or %s)", tokenHint, keyHint)
+	return nil, fmt.Errorf("no Cloudflare credential: set %s (or %s); to try the exporter without an account, run it with --demo", tokenHint, keyHint)
 }
 
 // ParseAccountIDs splits comma-separated values, lower-cases and checks

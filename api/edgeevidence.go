@@ -1,5 +1,7 @@
 package api
 
+//go:generate go test . -run TestEdgeEvidenceDoc -update
+
 import "strings"
 
 // Where each GraphQL field name the declarations read comes from

@@ -1,31 +1,21 @@
 package collector
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // Account discovery and /probe through the whole stack. How the listing
 // itself is kept (a failed listing keeps the last good one, pruning, the
 // name lookup logged once) is tested in package poll.
 
-// manyAccounts is a fleet of n accounts of one connector each.
-func manyAccounts(n int) []simulator.Account {
-	demo := simulator.DemoFleet(testNow)[1]
-	out := make([]simulator.Account, n)
-	for i := range out {
-		out[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
-			Connectors: demo.Connectors[:1], Apps: demo.Apps}
-	}
-	return out
-}
-
 func TestDiscoveryScrapesEveryAccount(t *testing.T) {
-	fleet := manyAccounts(57) // two pages of 50
+	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
 	s := newStackWith(t, stackConfig{fleet: fleet, discover: true})
 	s.sim.Deny(fleet[7].ID) // the token lacks Magic WAN Read there
 	s.runAccounts(t)
@@ -128,7 +118,7 @@ func TestProbeOnlyMetricsPage(t *testing.T) {
 func TestFixedAccountsGetNames(t *testing.T) {
 	s := newStackWith(t, stackConfig{fixed: []string{simulator.AccountRetail}})
 	s.runAccounts(t)
-	eventually(t, "the name lookup", func() bool { return s.accounts.Name(simulator.AccountRetail) != "" })
+	exportertest.Eventually(t, "the name lookup", 10*time.Second, func() bool { return s.accounts.Name(simulator.AccountRetail) != "" })
 	page := s.scrape(t, 0)
 	want := `cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name="Acme Retail"} 1`
 	if !strings.Contains(page, want) || strings.Contains(page, simulator.AccountLabs) {
@@ -143,7 +133,7 @@ func TestFixedAccountsGetNames(t *testing.T) {
 	s = newStackWith(t, stackConfig{fixed: []string{simulator.AccountRetail}})
 	s.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Status: 403, Errors: []simulator.Message{{Code: 9109, Message: "Unauthorized to access requested resource"}}})
 	runUntilCleanup(t, s.accounts.Run)
-	eventually(t, "the failed name lookup", func() bool { return strings.Contains(s.logs.String(), "looking up account names failed") })
+	s.logs.Wait(t, "looking up account names failed", 10*time.Second)
 	page = s.scrape(t, 0)
 	for _, want := range []string{
 		`cloudflare_magic_account_info{account_id="` + simulator.AccountRetail + `",account_name=""} 1`,

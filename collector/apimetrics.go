@@ -2,6 +2,7 @@ package collector
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -120,6 +121,15 @@ type budgetRow struct {
 	poll.BudgetState
 }
 
+// budgetRows are the states of the budget guards, by API name.
+func budgetRows(budgets map[string]*poll.Budget) []budgetRow {
+	var out []budgetRow
+	for _, name := range slices.Sorted(maps.Keys(budgets)) {
+		out = append(out, budgetRow{api: name, BudgetState: budgets[name].State()})
+	}
+	return out
+}
+
 func apiFamilies() []renderer {
 	rateLimit := func(p *page) []rateLimitRow { return p.rateLimit }
 	budget := bind(SourceExporter, func(p *page) []budgetRow { return p.budgets },
@@ -157,37 +167,27 @@ func apiFamilies() []renderer {
 				Samples: func(s Sampler, r *requestRow) { s.Add(r.n, r.endpoint, r.code) },
 			}),
 		bind(SourceExporter, rateLimit,
-			&Family[rateLimitRow]{
-				Name: namespace + "_api_ratelimit_remaining",
-				Help: "Requests left in the current rate-limit window, from the latest response.",
-				Doc:  "From the `Ratelimit` header. Near 0, every call will soon be answered 429 for five minutes. Absent when unknown.",
-				Type: exposition.Gauge,
-				Samples: func(s Sampler, r *rateLimitRow) {
-					if r.hasWindow {
-						s.Add(r.remaining)
-					}
-				},
-			},
-			&Family[rateLimitRow]{
-				Name: namespace + "_api_ratelimit_reset_seconds",
-				Help: "Seconds until the current rate-limit window resets, from the latest response.",
-				Doc:  "From the `Ratelimit` header. Absent when unknown.",
-				Type: exposition.Gauge,
-				Samples: func(s Sampler, r *rateLimitRow) {
-					if r.hasWindow {
-						s.Add(r.reset)
-					}
-				},
-			},
-			&Family[rateLimitRow]{
-				Name: namespace + "_api_ratelimit_limit",
-				Help: "Requests allowed per rate-limit window, from the Ratelimit-Policy header.",
-				Doc:  "Shared by every token, key and dashboard session of the Cloudflare user. Absent when the API sent none.",
-				Type: exposition.Gauge,
-				Samples: func(s Sampler, r *rateLimitRow) {
-					if r.hasPolicy {
-						s.Add(r.limit)
-					}
-				},
-			})...)...)
+			rateLimitGauge("remaining", "Requests left in the current rate-limit window, from the latest response.",
+				"From the `Ratelimit` header. Near 0, every call will soon be answered 429 for five minutes. Absent when unknown.",
+				func(r *rateLimitRow) (float64, bool) { return r.remaining, r.hasWindow }),
+			rateLimitGauge("reset_seconds", "Seconds until the current rate-limit window resets, from the latest response.",
+				"From the `Ratelimit` header. Absent when unknown.",
+				func(r *rateLimitRow) (float64, bool) { return r.reset, r.hasWindow }),
+			rateLimitGauge("limit", "Requests allowed per rate-limit window, from the Ratelimit-Policy header.",
+				"Shared by every token, key and dashboard session of the Cloudflare user. Absent when the API sent none.",
+				func(r *rateLimitRow) (float64, bool) { return r.limit, r.hasPolicy }),
+		)...)...)
+}
+
+// rateLimitGauge declares a gauge read from the latest rate-limit headers,
+// absent while value reports false.
+func rateLimitGauge(name, help, doc string, value func(*rateLimitRow) (float64, bool)) *Family[rateLimitRow] {
+	return &Family[rateLimitRow]{
+		Name: namespace + "_api_ratelimit_" + name, Help: help, Doc: doc, Type: exposition.Gauge,
+		Samples: func(s Sampler, r *rateLimitRow) {
+			if v, ok := value(r); ok {
+				s.Add(v)
+			}
+		},
+	}
 }

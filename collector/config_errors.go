@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/go-kit/log"
@@ -69,27 +67,31 @@ func (ce *configErrors) prune(keep func(string) bool) {
 	}
 }
 
-// configErrorCounts returns the account's configuration error counters and
-// forgets connectors no longer listed. A connector whose configuration was
-// corrected keeps its counter.
+// counts returns the account's configuration error counters, one per
+// connector listed, 0 for those never found invalid (so that increase()
+// sees the first error), and forgets connectors no longer listed. A
+// connector whose configuration was corrected keeps its counter.
 func (ce *configErrors) counts(accountID string, connectors []api.Connector) []configErrorRow {
 	ce.mu.Lock()
 	defer ce.mu.Unlock()
-	if len(ce.byConn[accountID]) == 0 {
-		return nil
-	}
-	listed := make(map[string]bool, len(connectors))
-	for i := range connectors {
-		listed[connectors[i].ID] = true
-	}
-	var out []configErrorRow
-	for id, state := range ce.byConn[accountID] {
-		if !listed[id] {
-			delete(ce.byConn[accountID], id)
-			continue
+	states := ce.byConn[accountID]
+	if len(states) > 0 {
+		listed := make(map[string]bool, len(connectors))
+		for i := range connectors {
+			listed[connectors[i].ID] = true
 		}
-		out = append(out, configErrorRow{accountID, id, state.count})
+		for id := range states {
+			if !listed[id] {
+				delete(states, id)
+			}
+		}
 	}
-	slices.SortFunc(out, func(a, b configErrorRow) int { return strings.Compare(a.connector, b.connector) })
+	out := make([]configErrorRow, len(connectors))
+	for i := range connectors {
+		out[i] = configErrorRow{account: accountID, connector: connectors[i].ID}
+		if state := states[connectors[i].ID]; state != nil {
+			out[i].count = state.count
+		}
+	}
 	return out
 }

@@ -114,7 +114,7 @@ func connectorFamilies() []renderer {
 			Help: "Times the connector's data was found invalid; the exporter's log says which field.",
 			Doc: "An upgrade window configuration that cannot be computed (unknown time zone, bad day name or hour), " +
 				"whose window metrics are then not exported, or a timestamp that cannot be read, treated as absent. " +
-				"The connector's other metrics are kept.",
+				"The connector's other metrics are kept. 0 from the first scrape that lists the connector, so that `increase()` sees the first error.",
 			Type:    exposition.Counter,
 			Labels:  connectorLabels,
 			Samples: func(s Sampler, c *configErrorRow) { s.Add(c.count, c.account, c.connector) },

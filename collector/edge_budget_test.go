@@ -9,6 +9,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
@@ -99,7 +100,7 @@ func TestEdgeBudgetAtScale(t *testing.T) {
 	s.clock.Add(api.EdgeBucket)
 	refreshed := make(chan struct{})
 	go func() { defer close(refreshed); s.refreshEdge(t) }()
-	eventually(t, "the refresh's request at the API", func() bool { return s.sim.GraphQLStats(large).Data == refreshes+1 })
+	exportertest.Eventually(t, "the refresh's request at the API", 10*time.Second, func() bool { return s.sim.GraphQLStats(large).Data == refreshes+1 })
 	for range 3 {
 		p, err := s.scrapeEdgeStatus(t)
 		if err != nil {

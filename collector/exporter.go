@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
@@ -18,11 +19,31 @@ type endpointRow struct {
 	lastSuccess time.Time
 }
 
+// Logins counts the failed logins to the exporter's own pages (the basic
+// authentication of --web.config.file), for its page.
+type Logins struct{ failed atomic.Int64 }
+
+// Failed counts one failed login.
+func (l *Logins) Failed() { l.failed.Add(1) }
+
+// loginRow is the count of failed logins, on a page of every account.
+type loginRow struct{ failed float64 }
+
+func loginFamilies() []renderer {
+	return bind(SourceExporter, func(p *page) []loginRow { return p.logins },
+		&Family[loginRow]{
+			Name: namespace + "_web_login_failures_total",
+			Help: "Requests to the exporter refused for a wrong user name or password (basic authentication).",
+			Doc: "Counts requests that carried credentials, under the `basic_auth_users` of `--web.config.file`; " +
+				"the exporter's log says so at most once a minute, with the user name tried and the client's address.",
+			Type:    exposition.Counter,
+			Samples: func(s Sampler, r *loginRow) { s.Add(r.failed) },
+		})
+}
+
 // exporterRow holds the exporter-wide values of a scrape.
 type exporterRow struct {
 	backoff time.Duration
-	// truncated and stripped count label values cleaned on earlier pages.
-	truncated, stripped float64
 }
 
 func exporterFamilies() []renderer {
@@ -73,20 +94,5 @@ func exporterFamilies() []renderer {
 			Doc:     "0 when it calls normally.",
 			Type:    exposition.Gauge,
 			Samples: func(s Sampler, e *exporterRow) { s.Add(e.backoff.Seconds()) },
-		},
-		&Family[exporterRow]{
-			Name: namespace + "_label_values_truncated_total",
-			Help: "Label values cut to --web.max-label-value-length on the pages served.",
-			Doc: "A label value longer than that (a connector's notes, say) would make a Prometheus with " +
-				"`label_value_length_limit` reject the whole scrape. Counted on every page written, up to the previous one.",
-			Type:    exposition.Counter,
-			Samples: func(s Sampler, e *exporterRow) { s.Add(e.truncated) },
-		},
-		&Family[exporterRow]{
-			Name:    namespace + "_label_values_stripped_total",
-			Help:    "Label values from which control or bidirectional formatting characters were removed.",
-			Doc:     "NUL, ESC and U+202E, say, would reach dashboards raw; tabs and line breaks become spaces.",
-			Type:    exposition.Counter,
-			Samples: func(s Sampler, e *exporterRow) { s.Add(e.stripped) },
 		})...)
 }

@@ -7,21 +7,24 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
-// goldenStack is the exporter as main wires it, with discovery, telemetry
-// and the edge view on (the edge view refreshed once, before the first
-// page), against the demo fleet of the simulated API over real
+// goldenStack is the exporter as main wires it, with discovery, telemetry,
+// the budget guards and the edge view on (the edge view refreshed once,
+// before the first page), against the demo fleet of the simulated API over real
 // HTTP, at a fixed clock. Outcomes are reused for an hour, so that
 // repeated scrapes call nothing and the page settles.
 func goldenStack(t *testing.T) *httptest.Server {
 	t.Helper()
-	s := newStackWith(t, stackConfig{discover: true, telemetry: time.Hour, minInterval: time.Hour, edge: true})
+	s := newStackWith(t, stackConfig{discover: true, telemetry: time.Hour, minInterval: time.Hour, edge: true, budgets: true})
 	s.runAccounts(t)
 	s.refreshEdge(t)
 	s.startTelemetry(t)
@@ -61,17 +64,32 @@ func TestGoldenPage(t *testing.T) {
 	// Scrape until telemetry has fetched every snapshot and two pages in a
 	// row agree: from then on, the page is a function of the fleet alone.
 	var page string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	exportertest.Eventually(t, "the page to settle", 20*time.Second, func() bool {
 		next := getPage(t, srv.URL+"/metrics", "")
-		if masked(next) == masked(page) && !strings.Contains(page, `endpoint="telemetry"} 0`) && strings.Contains(page, "cloudflare_magic_connector_snapshot_timestamp_seconds") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the page did not settle; last page:\n%s", next)
-		}
+		settled := masked(next) == masked(page) && !strings.Contains(page, `endpoint="telemetry"} 0`) &&
+			strings.Contains(page, "cloudflare_magic_connector_snapshot_timestamp_seconds")
 		page = next
-		time.Sleep(50 * time.Millisecond)
+		return settled
+	})
+	// Every family has samples here: the page is where a reviewer reads
+	// each declaration's output, and where a sample dropped for its label
+	// count would show (noLabelCountDrops).
+	served := parse(t, page)
+	for _, r := range References() {
+		if mf := served[r.Name]; mf == nil || len(mf.Metric) == 0 {
+			t.Errorf("%s has no sample on the golden page: give the demo fleet what it needs", r.Name)
+		}
+	}
+	noLabelCountDrops(t, page, nil)
+	// The demo's numbers read as a person would write them: no binary
+	// floating-point noise such as 1.1800000000000002 (17 significant
+	// digits; a timestamp to the microsecond has 16).
+	for name, mf := range served {
+		for _, m := range mf.Metric {
+			if v := strconv.FormatFloat(metricValue(m), 'g', -1, 64); len(strings.TrimLeft(strings.Split(strings.ReplaceAll(v, ".", ""), "e")[0], "-0")) > 16 {
+				t.Errorf("%s%v = %s: floating-point noise in the demo fleet", name, m.GetLabel(), v)
+			}
+		}
 	}
 	for _, c := range []struct{ file, accept string }{
 		{"testdata/page.txt", ""},

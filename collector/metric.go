@@ -103,6 +103,14 @@ func (b *bound[T]) reference() Reference {
 
 // declarations returns every family the exporter declares, in name order.
 func declarations() []renderer {
+	all := append(pageFamilies(), writtenFamilies()...)
+	sortRenderers(all)
+	return all
+}
+
+// pageFamilies returns the families written in name order: every one but
+// writtenFamilies.
+func pageFamilies() []renderer {
 	var all []renderer
 	all = append(all, connectorFamilies()...)
 	all = append(all, appFamilies()...)
@@ -112,6 +120,7 @@ func declarations() []renderer {
 	all = append(all, exporterFamilies()...)
 	all = append(all, apiFamilies()...)
 	all = append(all, droppedFamilies()...)
+	all = append(all, loginFamilies()...)
 	sortRenderers(all)
 	return all
 }

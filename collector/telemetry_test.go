@@ -11,6 +11,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/poll"
 )
 
@@ -68,13 +69,70 @@ var fixturePersonalData = []string{
 	"till-07.oxford-street", "c8:2b:1e:00:07:a1", "10.42.0.207", "ff:c8:2b:1e:00:07:a1",
 }
 
+// TestTelemetryMetrics renders the api package's snapshot fixtures: the
+// full one, which has every field (values checked one per family), and
+// the minimal one, whose few fields give their series and nothing else.
 func TestTelemetryMetrics(t *testing.T) {
-	for _, tc := range []struct{ fixture, golden string }{
-		{"snapshot_full.json", "telemetry_full.prom"},
-		{"snapshot_minimal.json", "telemetry_minimal.prom"},
+	const prefix = "cloudflare_magic_connector_"
+	id := []string{"account_id", simulator.AccountRetail, "connector_id", connectorLondon}
+	with := func(kv ...string) []string { return append(append([]string{}, id...), kv...) }
+	type want struct {
+		family string
+		labels []string
+		value  float64
+	}
+	for _, tc := range []struct {
+		fixture string
+		wants   []want
+		// series is how many series the page holds, 0 for any number.
+		series int
+	}{
+		{"snapshot_full.json", []want{
+			{"boot_time_seconds", id, 1.7940528e+09},
+			{"cpu_cores", id, 4},
+			{"filesystem_avail_bytes", with("mountpoint", "/data"), 2.748779069e+09},
+			{"filesystem_size_bytes", with("mountpoint", "/"), 1.7179869184e+10},
+			{"ha_state", id, 1},
+			{"interface_speed_bytes", with("interface", "wan1"), 1.25e+07}, // 100 Mbit/s
+			{"interface_up", with("interface", "wan1"), 0},
+			{"load1", id, 0.42},
+			{"load5", id, 0.38},
+			{"load15", id, 0.35},
+			{"memory_available_bytes", id, 5.637144576e+09},
+			{"memory_total_bytes", id, 8.589934592e+09},
+			{"network_receive_bytes_total", with("device", "wan0"), 8.12345678901e+11},
+			{"network_receive_drop_total", with("device", "wan0"), 41},
+			{"network_receive_errors_total", with("device", "wan0"), 3},
+			{"network_transmit_bytes_total", with("device", "lan0"), 9.23456789012e+11},
+			{"network_transmit_drop_total", with("device", "wan0"), 2},
+			{"network_transmit_errors_total", with("device", "lan0"), 7},
+			{"snapshot_timestamp_seconds", id, 1.79552154025e+09},
+			{"temperature_celsius", with("sensor", "nvme0"), 41.85},
+			{"temperature_critical_celsius", with("sensor", "cpu_thermal"), 105},
+			{"tunnel_health", with("tunnel_id", "2a1b2c3d4e5f60718293a4b5c6d7e8f9", "interface_name", "xfrm4"), 3},
+			{"tunnel_probed_mtu_bytes", with("tunnel_id", "1a1b2c3d4e5f60718293a4b5c6d7e8f9"), 1280},
+		}, 0},
+		{"snapshot_minimal.json", []want{
+			{"interface_up", with("interface", "eth0"), 0},
+			{"snapshot_timestamp_seconds", id, 1.79552148e+09},
+			{"temperature_celsius", with("sensor", "acpitz"), 27.8},
+			{"tunnel_health", with("tunnel_id", "3a1b2c3d4e5f60718293a4b5c6d7e8f9", "interface_name", "xfrm1"), 0},
+		}, 4},
 	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			compareGolden(t, snapshotPage(t, fixtureSnapshot(t, tc.fixture)), tc.golden)
+		t.Run(tc.fixture, func(t *testing.T) {
+			p := parse(t, snapshotPage(t, fixtureSnapshot(t, tc.fixture)))
+			for _, w := range tc.wants {
+				if got := p.value(t, prefix+w.family, w.labels...); got != w.value {
+					t.Errorf("%s%s%v = %v, want %v", prefix, w.family, w.labels, got, w.value)
+				}
+			}
+			n := 0
+			for _, mf := range p {
+				n += len(mf.Metric)
+			}
+			if tc.series > 0 && n != tc.series {
+				t.Errorf("%d series, want %d", n, tc.series)
+			}
 		})
 	}
 }
@@ -127,7 +185,7 @@ func TestTelemetryThroughTheExporter(t *testing.T) {
 	var page string
 	waitFor := func(what string, cond func(page string) bool) {
 		t.Helper()
-		eventually(t, what, func() bool { page = s.scrape(t, 0); return cond(page) })
+		exportertest.Eventually(t, what, 10*time.Second, func() bool { page = s.scrape(t, 0); return cond(page) })
 	}
 
 	// Before the first refresh: nothing failed, nothing to show yet.
@@ -199,7 +257,7 @@ func TestTelemetryNoPersonalData(t *testing.T) {
 	s.startTelemetry(t)
 	s.scrape(t, 0) // tells telemetry the connectors
 	var out string
-	eventually(t, "the snapshots", func() bool {
+	exportertest.Eventually(t, "the snapshots", 10*time.Second, func() bool {
 		out = s.scrape(t, 0)
 		return strings.Count(out, "cloudflare_magic_connector_tunnel_health{") >= 10
 	})

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector"
 )
 
 func loadDashboards(t *testing.T) []Dashboard {
@@ -159,5 +161,51 @@ func TestDashboards(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOptInDataIsSaid: a panel whose every series comes from an opt-in
+// source (the connectors' REST telemetry, --collector.telemetry) is empty
+// at default flags; it must say so where its data would be (noValue), not
+// look broken. Panels that also read the edge view, on by default, are
+// filled either way.
+func TestOptInDataIsSaid(t *testing.T) {
+	optIn := map[string]bool{}
+	for _, r := range collector.References() {
+		if r.Source == collector.SourceTelemetry {
+			optIn[r.Name] = true
+		}
+	}
+	metricRE := regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
+	checked := 0
+	for _, d := range loadDashboards(t) {
+		for _, p := range d.Panels() {
+			var names []string
+			targets, _ := p["targets"].([]any)
+			for _, tv := range targets {
+				tm, _ := tv.(map[string]any)
+				expr, _ := tm["expr"].(string)
+				for _, n := range metricRE.FindAllString(expr, -1) {
+					if n != "cloudflare_magic_connector_info" { // the join that names the connector
+						names = append(names, n)
+					}
+				}
+			}
+			if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool { return !optIn[n] }) {
+				continue
+			}
+			checked++
+			fc, _ := p["fieldConfig"].(map[string]any)
+			defaults, _ := fc["defaults"].(map[string]any)
+			noValue, _ := defaults["noValue"].(string)
+			description, _ := p["description"].(string)
+			if !strings.Contains(noValue, "--collector.telemetry") || !strings.Contains(description, "--collector.telemetry") {
+				t.Errorf("%s / %v reads only REST telemetry (%s): its noValue and description must say it needs --collector.telemetry",
+					d.File, p["title"], strings.Join(names, ", "))
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no panel reads REST telemetry alone: the test checks nothing")
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/dashboards"
 )
 
@@ -52,19 +53,12 @@ const (
 	runbookURL = "https://github.com/magicwan-exporter/cloudflare_magic_exporter/blob/main/docs/runbook.md#"
 )
 
-// requireTool returns the path of a tool a test needs. CI installs it
-// (.ci/run), so there its absence fails the test; elsewhere the test is
-// skipped.
+// requireTool returns the path of promtool or prometheus (Debian's
+// prometheus package brings both): CI installs them, elsewhere the test is
+// skipped, and .ci/test says so.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed; .ci/run installs it", name)
-		}
-		t.Skipf("%s not found: skipping", name)
-	}
-	return path
+	return exportertest.Tool(t, name, "apt-get install prometheus")
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -143,7 +137,7 @@ func TestAlertRulesComplete(t *testing.T) {
 		anchors[githubAnchor(m[1])] = true
 	}
 	tableAlerts := map[string]bool{}
-	for _, a := range markdownTable(t, runbookFile, "Alert") {
+	for _, a := range exportertest.MarkdownColumn(t, runbookFile, "Alert") {
 		tableAlerts[a] = true
 	}
 	firing, quiet := alertUnitTests(t)
@@ -222,30 +216,6 @@ func alertUnitTests(t *testing.T) (firing, quiet map[string]bool) {
 		}
 	}
 	return firing, quiet
-}
-
-// markdownTable returns the first cell of every row of the Markdown table
-// of file whose header row starts with header, without backticks.
-func markdownTable(t *testing.T, file, header string) []string {
-	t.Helper()
-	var cells []string
-	in := false
-	for _, line := range strings.Split(string(readFile(t, file)), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| "+header+" |"):
-			in = true
-		case in && strings.HasPrefix(line, "|---"):
-		case in && strings.HasPrefix(line, "| "):
-			cell := strings.TrimSpace(strings.Split(line, "|")[1])
-			cells = append(cells, strings.Trim(cell, "`"))
-		default:
-			in = false
-		}
-	}
-	if len(cells) == 0 {
-		t.Fatalf("%s has no table headed %q", file, header)
-	}
-	return cells
 }
 
 // githubAnchor is the fragment GitHub gives a Markdown heading.
@@ -336,10 +306,8 @@ func TestPrometheusRuleInSync(t *testing.T) {
 // TestKustomizeBuild builds the Kubernetes base with kubectl, when it is
 // installed, and checks what docs/deployment.md promises of it.
 func TestKustomizeBuild(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not found: skipping kubectl kustomize")
-	}
+	// Optional, in CI too: the Helm chart is checked the same way.
+	kubectl := exportertest.OptionalTool(t, "kubectl", "kubectl kustomize builds the base")
 	out := runManifestTool(t, kubectl, "kustomize", kustomizeDir)
 	checkManifests(t, "the kustomize base", out, manifestWants{
 		kinds:   []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
@@ -617,16 +585,11 @@ var metricNameRE = regexp.MustCompile(`\bcloudflare_magic_[a-z0-9_]+`)
 // TestDeployMetricNames catches a misspelt metric in a rule or a dashboard:
 // every cloudflare_magic_* name they use is served by the exporter.
 func TestDeployMetricNames(t *testing.T) {
-	p := startExporter(t, nil, "--demo", "--collector.telemetry")
+	p := exportertest.Start(t, nil, "--demo", "--collector.telemetry")
 	// Telemetry arrives in the background, after the first scrape.
-	var served map[string]bool
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		_, page := p.get(t, "/metrics")
-		served = servedFamilies(page)
-		if served["cloudflare_magic_connector_snapshot_timestamp_seconds"] || time.Now().After(deadline) {
-			break
-		}
-	}
+	served := exportertest.Families(p.ScrapeUntil(t, "telemetry", func(page string) bool {
+		return exportertest.Families(page)["cloudflare_magic_connector_snapshot_timestamp_seconds"]
+	}))
 	for where, expr := range deployExprs(t) {
 		for _, name := range metricNameRE.FindAllString(expr, -1) {
 			if !served[name] {
@@ -693,6 +656,28 @@ var e2eRuleFindings = map[string][]string{
 	"MagicWANConnectorLoadHigh":        {"connector_id=" + simulator.ConnectorHot},
 }
 
+// TestREADMEDemoSitesDown: the README's quick start names the demo sites
+// the shipped MagicWANSiteDown alert finds on the demo fleet (e2eRuleFindings,
+// checked on a real Prometheus), no more and no fewer.
+func TestREADMEDemoSitesDown(t *testing.T) {
+	readme := strings.Join(strings.Fields(string(readFile(t, "../README.md"))), " ")
+	down := map[string]bool{}
+	for _, want := range e2eRuleFindings["MagicWANSiteDown"] {
+		down[strings.TrimPrefix(want, "site_id=")] = true
+	}
+	words := []string{"", "one", "two", "three", "four"}
+	if want := "sites, " + words[len(down)] + " of them down"; !strings.Contains(readme, want) {
+		t.Errorf("README.md does not say %q", want)
+	}
+	for _, a := range simulator.DemoFleet(time.Now()) {
+		for _, s := range a.Sites {
+			if named := strings.Contains(readme, s.Name); named != down[s.ID] {
+				t.Errorf("README.md names %q: %v; the alert finds it down: %v", s.Name, named, down[s.ID])
+			}
+		}
+	}
+}
+
 // e2eDashboardMayBeEmpty are the dashboard queries that may find nothing on
 // the test fleet, and why. Every other query must find something.
 var e2eDashboardMayBeEmpty = map[string]string{
@@ -729,7 +714,7 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// that is neither today nor tomorrow (its window would otherwise hide
 	// it one hour a day, once window metrics exist), an activated connector
 	// that never connected, and a failing apps endpoint.
-	sim, apiURL := startSimulatedAPI(t)
+	sim, apiURL := exportertest.SimulatedAPI(t)
 	now := time.Now()
 	for _, a := range simulator.DemoFleet(now) {
 		for i := range a.Connectors {
@@ -757,9 +742,9 @@ func TestShippedConfigOnRealPrometheus(t *testing.T) {
 	// telemetry the demo fleet holds. Two jobs scraping every second spend
 	// far more than the budget guard's share (which keeps telemetry
 	// refreshes from starving the scrapes' calls): the guard is off here.
-	exporter := startExporter(t, tokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry", "--cloudflare.budget-share=1")
+	exporter := exportertest.Start(t, exportertest.TokenEnv(), "--cloudflare.api-url="+apiURL, "--collector.telemetry", "--cloudflare.budget-share=1")
 	immediate := immediateRules(t)
-	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.url, "http://"), immediate.path)
+	prom := startPrometheus(t, promBin, strings.TrimPrefix(exporter.URL, "http://"), immediate.path)
 
 	// Two scrapes, the last one successful.
 	prom.waitFor(t, "two scrapes of the exporter",
@@ -899,7 +884,7 @@ func sorted(s []string) []string {
 
 type prometheusProcess struct {
 	url  string
-	logs *syncBuffer
+	logs *exportertest.LogBuffer
 }
 
 // immediateSuffix names the copies of the shipped alerts without their
@@ -1017,7 +1002,7 @@ func startPrometheus(t *testing.T, bin, exporterAddr string, extraRules ...strin
 	addr := l.Addr().String()
 	l.Close()
 
-	p := &prometheusProcess{url: "http://" + addr, logs: &syncBuffer{}}
+	p := &prometheusProcess{url: "http://" + addr, logs: &exportertest.LogBuffer{}}
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),

@@ -6,11 +6,10 @@ package deploy
 import (
 	"bytes"
 	"encoding/base64"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 const chartDir = "helm/cloudflare-magic-exporter"
@@ -19,20 +18,7 @@ const chartDir = "helm/cloudflare-magic-exporter"
 // install puts it.
 func requireHelm(t *testing.T) string {
 	t.Helper()
-	if path, err := exec.LookPath("helm"); err == nil {
-		return path
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		path := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "helm")
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("helm is not installed; .ci/run installs it (go install helm.sh/helm/v3/cmd/helm@v3.22.0)")
-	}
-	t.Skip("helm not found (on PATH or in $(go env GOPATH)/bin): skipping the chart; go install helm.sh/helm/v3/cmd/helm@v3.22.0")
-	return ""
+	return exportertest.Tool(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 }
 
 // TestHelmChart renders the chart with default values, with an existing

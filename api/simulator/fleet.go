@@ -286,11 +286,13 @@ func demoSnapshot(start time.Time, n int, ha haState, tunnels []SnapshotTunnel, 
 			{Name: "/dev/sda3", MountPoint: "/data", FileSystem: "ext4", Kind: "SSD", TotalBytes: num(64 * gib),
 				AvailableBytes: num(math.Round(64 * gib * (1 - dataUsed)))},
 		},
-		DHCPLeases:           leases,
-		CPUCount:             num(4),
-		LoadAverage1m:        num(0.42 + f/10),
-		LoadAverage5m:        num(0.38 + f/10),
-		LoadAverage15m:       num(0.35 + f/10),
+		DHCPLeases: leases,
+		CPUCount:   num(4),
+		// Rounded as a connector reports them: 0.38 + 0.8 is
+		// 1.1800000000000002 in binary floating point.
+		LoadAverage1m:        num(hundredths(0.42 + f/10)),
+		LoadAverage5m:        num(hundredths(0.38 + f/10)),
+		LoadAverage15m:       num(hundredths(0.35 + f/10)),
 		MemoryTotalBytes:     num(8 * gib),
 		MemoryAvailableBytes: num(5.25*gib - f*0.25*gib),
 		SystemBootTimeS:      num(float64(boot.Unix())),
@@ -314,6 +316,9 @@ func demoSnapshot(start time.Time, n int, ha haState, tunnels []SnapshotTunnel, 
 	}
 	return s
 }
+
+// hundredths rounds x to two decimals.
+func hundredths(x float64) float64 { return math.Round(x*100) / 100 }
 
 // staleSnapshot freezes a snapshot: the connector stopped sending them.
 func staleSnapshot(s *Snapshot) *Snapshot {

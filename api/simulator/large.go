@@ -65,3 +65,15 @@ func LargeFleet(start time.Time, connectors, apps int) Account {
 	a.Edge = LargeEdge(a.Connectors, 2*connectors)
 	return a
 }
+
+// ManyAccounts returns n accounts of one demo connector and the demo apps
+// each, with IDs 1 to n in hex: enough to list over several pages.
+func ManyAccounts(start time.Time, n int) []Account {
+	demo := DemoFleet(start)[1]
+	out := make([]Account, n)
+	for i := range out {
+		out[i] = Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
+			Connectors: demo.Connectors[:1], Apps: demo.Apps}
+	}
+	return out
+}

@@ -172,8 +172,8 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts", s.listAccounts)
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors", s.connectors)
-	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", s.apps)
-	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/sites", s.sites)
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/apps", list(s, EndpointApps, func(a *Account) []App { return a.Apps }))
+	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/sites", list(s, EndpointSites, func(a *Account) []Site { return a.Sites }))
 	s.mux.HandleFunc("GET "+PathPrefix+"/accounts/{account_id}/magic/connectors/{connector_id}/telemetry/snapshots/latest", s.telemetry)
 	s.mux.HandleFunc("POST "+PathPrefix+"/graphql", s.graphql)
 	s.mux.HandleFunc(PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
@@ -439,17 +439,20 @@ func queryInt(r *http.Request, key string, def int) int {
 	return n
 }
 
-func (s *Server) apps(w http.ResponseWriter, r *http.Request) {
-	defer s.track(EndpointApps)()
-	a := s.handle(w, r, EndpointApps)
-	if a == nil {
-		return
+// list answers a list endpoint of an account with its items, [] for none.
+func list[T any](s *Server, endpoint string, items func(*Account) []T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer s.track(endpoint)()
+		a := s.handle(w, r, endpoint)
+		if a == nil {
+			return
+		}
+		out := items(a)
+		if out == nil {
+			out = []T{}
+		}
+		writeEnvelope(w, http.StatusOK, out)
 	}
-	apps := a.Apps
-	if apps == nil {
-		apps = []App{}
-	}
-	writeEnvelope(w, http.StatusOK, apps)
 }
 
 func ceilSeconds(d time.Duration) int {

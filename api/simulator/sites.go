@@ -1,7 +1,5 @@
 package simulator
 
-import "net/http"
-
 // Site is a Magic WAN site as GET /accounts/{id}/magic/sites returns it.
 type Site struct {
 	ID                   string    `json:"id"`
@@ -17,19 +15,6 @@ type Site struct {
 type Location struct {
 	Lat string `json:"lat"`
 	Lon string `json:"lon"`
-}
-
-func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
-	defer s.track(EndpointSites)()
-	a := s.handle(w, r, EndpointSites)
-	if a == nil {
-		return
-	}
-	sites := a.Sites
-	if sites == nil {
-		sites = []Site{}
-	}
-	writeEnvelope(w, http.StatusOK, sites)
 }
 
 // SetSites replaces an account's sites.

@@ -3,6 +3,7 @@ package exposition
 import (
 	"bufio"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"net/http"
@@ -61,11 +62,33 @@ type Writer struct {
 	// escaped caches, by label position, the last value escaped: a
 	// connector's IDs recur in every one of its samples.
 	escaped [maxCachedLabels]struct{ raw, esc string }
-	// invalid counts samples dropped for a wrong number of label values.
-	invalid int
 	limits  Limits
 	// truncated and stripped count label values cut or cleaned.
 	truncated, stripped int
+	// series holds a hash of each series of the current family written,
+	// so that none is written twice; seed keys the hashes.
+	series map[uint64]struct{}
+	seed   maphash.Seed
+	// dropped are the samples left off the page, by family and reason.
+	dropped []Dropped
+}
+
+// Reasons a sample is left off a page.
+const (
+	// DropLabelCount: the sample has not one value per label of its
+	// family, a programming error that tests must catch.
+	DropLabelCount = "label_count"
+	// DropDuplicate: the page already holds the series, most likely
+	// because two label values became equal once cleaned or cut
+	// (Prometheus would keep one and fail the other).
+	DropDuplicate = "duplicate"
+)
+
+// Dropped counts the samples of one family left off a page for one
+// reason; Series is the first of them, as written on the page.
+type Dropped struct {
+	Family, Reason, Series string
+	N                      int
 }
 
 // Limits bounds what a label value may carry into a page.
@@ -83,7 +106,8 @@ const maxCachedLabels = 4
 func NewWriter(w io.Writer, format Format, filter Filter, others []*dto.MetricFamily) *Writer {
 	others = slices.DeleteFunc(slices.Clone(others), func(mf *dto.MetricFamily) bool { return !filter.Wants(mf.GetName()) })
 	slices.SortFunc(others, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, filter: filter, others: others}
+	return &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, filter: filter, others: others,
+		series: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 }
 
 // SetLimits sets the bounds on label values.
@@ -98,10 +122,13 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 		return
 	}
 	if len(labelValues) != len(f.Labels) {
-		t.invalid++
+		// Not the values themselves: they would escape to the heap, and
+		// every sample's with them.
+		t.drop(f, DropLabelCount, fmt.Sprintf("%d values for %d labels", len(labelValues), len(f.Labels)))
 		return
 	}
 	if f != t.current {
+		clear(t.series)
 		t.writeOthers(f.Name)
 		header := f.textHeader
 		if t.format.openMetrics {
@@ -121,6 +148,17 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 	if len(f.Labels) > 0 {
 		b = append(b, '}')
 	}
+	// Label values are unique per row, but cleaning or cutting can make
+	// two equal: the second would fail in Prometheus, whose page keeps
+	// one. 64 bits of hash make a false match unlikely beyond reason (one
+	// in 10^8 for a family of a million series).
+	h := maphash.Bytes(t.seed, b[len(f.Name):])
+	if _, dup := t.series[h]; dup {
+		t.line = b
+		t.drop(f, DropDuplicate, string(b[len(f.Name):]))
+		return
+	}
+	t.series[h] = struct{}{}
 	b = append(b, ' ')
 	b = appendFloat(b, v)
 	b = append(b, '\n')
@@ -142,9 +180,23 @@ func (t *Writer) writeOthers(name string) {
 	}
 }
 
+// drop counts a sample of f left off the page.
+func (t *Writer) drop(f *Family, reason, series string) {
+	for i := range t.dropped {
+		if d := &t.dropped[i]; d.Family == f.Name && d.Reason == reason {
+			d.N++
+			return
+		}
+	}
+	t.dropped = append(t.dropped, Dropped{Family: f.Name, Reason: reason, Series: series, N: 1})
+}
+
+// Dropped reports the samples left off the page so far, by family and
+// reason, in the order first met.
+func (t *Writer) Dropped() []Dropped { return t.dropped }
+
 // Close writes the remaining other families, the OpenMetrics # EOF, and
-// flushes the page. It reports samples dropped for a wrong number of label
-// values as an error after the page is written: the page stays whole.
+// flushes the page.
 func (t *Writer) Close() error {
 	t.writeOthers("\U0010FFFF")
 	if t.err == nil && t.format.openMetrics {
@@ -152,9 +204,6 @@ func (t *Writer) Close() error {
 	}
 	if t.err == nil {
 		t.err = t.w.Flush()
-	}
-	if t.err == nil && t.invalid > 0 {
-		return fmt.Errorf("exposition: %d samples dropped for a wrong number of label values", t.invalid)
 	}
 	return t.err
 }
@@ -216,28 +265,34 @@ func plain(s string) bool {
 	return true
 }
 
-// hasControl is a quick scan for what stripControl may change: ASCII
-// control bytes, and the lead byte of the U+2000 block that holds the
-// bidirectional controls.
+// hasControl is a quick scan for what Control may find: ASCII control
+// bytes, the lead byte of the C1 controls (U+0080 to U+009F), and the lead
+// byte of the U+2000 block that holds the bidirectional controls.
 func hasControl(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xe2 {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
 			return true
 		}
 	}
 	return false
 }
 
-// stripControl drops control characters and the bidirectional formatting
-// characters that make a label read differently from what it holds (U+202E
-// reverses the text after it); tabs and line breaks become spaces.
+// Control reports whether r is a character label values are cleaned of,
+// and the log escapes: a control character, or a bidirectional formatting
+// character, which makes text read differently from what it holds (U+202E
+// reverses the text after it).
+func Control(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// stripControl drops the Control characters; tabs and line breaks become
+// spaces.
 func stripControl(r rune) rune {
 	switch {
 	case r == '\t' || r == '\n' || r == '\r':
 		return ' '
-	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-		return -1
-	case r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+	case Control(r):
 		return -1
 	}
 	return r

@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -159,6 +160,7 @@ func TestLabelValuesAreCleaned(t *testing.T) {
 	w.Sample(f, 1, "tab\there\u202e")
 	w.Sample(f, 1, "multi\nline")
 	w.Sample(f, 1, "ééééé") // 10 bytes
+	w.Sample(f, 1, "c1\u0085x")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,18 +168,18 @@ func TestLabelValuesAreCleaned(t *testing.T) {
 	if !utf8.ValidString(got) {
 		t.Fatalf("page is not valid UTF-8: %q", got)
 	}
-	for _, want := range []string{"app_info{name=\"bad \uFFFD\"} 1", `app_info{name="tab here"} 1`, `app_info{name="multi li"} 1`, `app_info{name="éééé"} 1`} {
+	for _, want := range []string{"app_info{name=\"bad \uFFFD\"} 1", `app_info{name="tab here"} 1`, `app_info{name="multi li"} 1`, `app_info{name="éééé"} 1`, `app_info{name="c1x"} 1`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("page lacks %s:\n%s", want, got)
 		}
 	}
-	if truncated, sanitized := w.Cleaned(); truncated != 2 || sanitized != 2 {
-		t.Errorf("Cleaned() = %d, %d, want 2, 2", truncated, sanitized)
+	if truncated, sanitized := w.Cleaned(); truncated != 2 || sanitized != 3 {
+		t.Errorf("Cleaned() = %d, %d, want 2, 3", truncated, sanitized)
 	}
 }
 
 // TestWrongLabelCount: a sample with the wrong number of label values is
-// dropped, the page stays whole, and Close says so.
+// left out, the page stays whole, and Dropped says so.
 func TestWrongLabelCount(t *testing.T) {
 	f := NewFamily("a", "A.", Gauge, "x")
 	var b bytes.Buffer
@@ -185,11 +187,49 @@ func TestWrongLabelCount(t *testing.T) {
 	w.Sample(f, 1, "one")
 	w.Sample(f, 2)
 	w.Sample(f, 3, "one", "two")
-	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "2 samples dropped") {
-		t.Errorf("Close() = %v", err)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if b.String() != "# HELP a A.\n# TYPE a gauge\na{x=\"one\"} 1\n" {
 		t.Errorf("page:\n%s", b.String())
+	}
+	if got, want := w.Dropped(), []Dropped{{Family: "a", Reason: DropLabelCount, Series: "0 values for 1 labels", N: 2}}; !slices.Equal(got, want) {
+		t.Errorf("Dropped() = %+v, want %+v", got, want)
+	}
+}
+
+// TestDuplicateSeriesWrittenOnce: two series that become equal once their
+// label values are cleaned or cut are written once, and the second is
+// counted; the same values in another family are another series.
+func TestDuplicateSeriesWrittenOnce(t *testing.T) {
+	f := NewFamily("app_info", "Apps.", Gauge, "id", "name")
+	g := NewFamily("app_up", "Apps up.", Gauge, "id")
+	var b bytes.Buffer
+	w := NewWriter(&b, Text, nil, nil)
+	w.SetLimits(Limits{MaxLabelValueLength: 4})
+	w.Sample(f, 1, "a", "CRM")
+	w.Sample(f, 1, "a", "CR\u202eM") // stripped: CRM
+	w.Sample(f, 1, "b", "long-name") // cut: long
+	w.Sample(f, 1, "b", "long-gone") // cut: long
+	w.Sample(f, 1, "b", "lon")
+	w.Sample(g, 1, "a")
+	w.Sample(g, 2, "a")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP app_info Apps.\n# TYPE app_info gauge\napp_info{id=\"a\",name=\"CRM\"} 1\napp_info{id=\"b\",name=\"long\"} 1\napp_info{id=\"b\",name=\"lon\"} 1\n" +
+		"# HELP app_up Apps up.\n# TYPE app_up gauge\napp_up{id=\"a\"} 1\n"
+	if b.String() != want {
+		t.Errorf("page:\n%s\nwant\n%s", b.String(), want)
+	}
+	if got, want := w.Dropped(), []Dropped{
+		{Family: "app_info", Reason: DropDuplicate, Series: `{id="a",name="CRM"}`, N: 2},
+		{Family: "app_up", Reason: DropDuplicate, Series: `{id="a"}`, N: 1},
+	}; !slices.Equal(got, want) {
+		t.Errorf("Dropped() = %+v, want %+v", got, want)
+	}
+	if _, err := textParser().TextToMetricFamilies(strings.NewReader(b.String())); err != nil {
+		t.Errorf("the page does not parse: %v", err)
 	}
 }
 

@@ -8,53 +8,73 @@ import (
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 )
 
-// pollConnectors lists the account's connectors, and tells telemetry which
-// connectors to refresh.
-func (p *Poller) pollConnectors(ctx context.Context, out *AccountResult) (time.Time, bool, error) {
-	id := out.Account.ID
-	o := p.connectors.fetch(ctx, id, func(ctx context.Context) ([]api.Connector, error) {
-		return p.client.ListConnectors(ctx, id)
-	})
-	if o.err != nil {
-		return o.lastSuccess, o.cached, fmt.Errorf("list connectors for account %s: %w", id, o.err)
+// declareEndpoints declares the endpoints a scrape polls per account, one
+// line each. A new REST endpoint is its api method, its Client method, its
+// field of AccountResult and its line here; the fetching, sharing,
+// caching, budget, logging and forgetting are rest's, the same for all.
+func (p *Poller) declareEndpoints(cfg Config) {
+	var telemetry func(account string, connectors []api.Connector)
+	if p.telemetry != nil {
+		// Telemetry refreshes the connectors the latest listing names.
+		telemetry = p.telemetry.SetConnectors
+	}
+	p.endpoints = []endpoint{
+		rest(p, cfg, api.EndpointConnectors, Client.ListConnectors, func(r *AccountResult) *[]api.Connector { return &r.Connectors }, telemetry),
+		rest(p, cfg, api.EndpointApps, Client.ListApps, func(r *AccountResult) *[]api.App { return &r.Apps }, nil),
+	}
+	if cfg.Sites {
+		p.endpoints = append(p.endpoints, rest(p, cfg, api.EndpointSites, Client.ListSites, func(r *AccountResult) *[]api.Site { return &r.Sites }, nil))
 	}
 	if p.telemetry != nil {
-		p.telemetry.SetConnectors(id, o.result)
+		// No call per scrape: the snapshots refreshed in the background.
+		p.endpoints = append(p.endpoints, endpoint{name: api.EndpointTelemetry, logHere: true, state: p.telemetry,
+			poll: func(_ context.Context, out *AccountResult) (time.Time, error) {
+				snaps, last, err := p.telemetry.snapshots(out.Account.ID)
+				out.Snapshots = snaps
+				return last, err
+			}})
 	}
-	out.Connectors = o.result
-	return o.lastSuccess, o.cached, nil
 }
 
-// pollApps lists the account's apps.
-func (p *Poller) pollApps(ctx context.Context, out *AccountResult) (time.Time, bool, error) {
-	id := out.Account.ID
-	o := p.apps.fetch(ctx, id, func(ctx context.Context) ([]api.App, error) {
-		return p.client.ListApps(ctx, id)
-	})
-	if o.err != nil {
-		return o.lastSuccess, o.cached, fmt.Errorf("list apps for account %s: %w", id, o.err)
+// endpoint is one API endpoint polled per account: poll fills its part of
+// the account's result.
+type endpoint struct {
+	name string
+	poll func(ctx context.Context, out *AccountResult) (lastSuccess time.Time, err error)
+	// logHere is set for an endpoint that makes no call per scrape: its
+	// failures are logged (at a bounded rate) when a scrape meets them,
+	// where the others' are logged once per call by their fetcher.
+	logHere bool
+	// state is what the endpoint keeps per account.
+	state interface {
+		prune(keep func(account string) bool)
 	}
-	out.Apps = o.result
-	return o.lastSuccess, o.cached, nil
 }
 
-// pollSites lists the account's sites.
-func (p *Poller) pollSites(ctx context.Context, out *AccountResult) (time.Time, bool, error) {
-	id := out.Account.ID
-	o := p.sites.fetch(ctx, id, func(ctx context.Context) ([]api.Site, error) {
-		return p.client.ListSites(ctx, id)
-	})
-	if o.err != nil {
-		return o.lastSuccess, o.cached, fmt.Errorf("list sites for account %s: %w", id, o.err)
+// rest declares a REST endpoint listed per account: list is the Client
+// method that calls it, into the field of AccountResult its answer fills,
+// and seen, if set, is told each answer. Concurrent scrapes share one call,
+// an answer is reused within cfg.MinInterval, each call spends cfg.Budget,
+// and a failure is logged once per call (see fetcher).
+func rest[T any](p *Poller, cfg Config, name string, list func(Client, context.Context, string) ([]T, error),
+	into func(*AccountResult) *[]T, seen func(account string, answer []T)) endpoint {
+	f := newFetcher[[]T](cfg.MinInterval, cfg.Timeout, p.now)
+	f.budget = cfg.Budget
+	f.done = func(account string, err error) {
+		if err != nil {
+			p.failures.log(account, name, fmt.Errorf("%s for account %s: %w", name, account, err))
+		}
 	}
-	out.Sites = o.result
-	return o.lastSuccess, o.cached, nil
-}
-
-// pollTelemetry never calls the API: it returns the snapshots refreshed in
-// the background.
-func (p *Poller) pollTelemetry(_ context.Context, out *AccountResult) (time.Time, bool, error) {
-	snaps, last, err := p.telemetry.snapshots(out.Account.ID)
-	out.Snapshots = snaps
-	return last, false, err
+	return endpoint{name: name, state: f, poll: func(ctx context.Context, out *AccountResult) (time.Time, error) {
+		id := out.Account.ID
+		o := f.fetch(ctx, id, func(ctx context.Context) ([]T, error) { return list(p.client, ctx, id) })
+		if o.err != nil {
+			return o.lastSuccess, fmt.Errorf("list %s for account %s: %w", name, id, o.err)
+		}
+		if seen != nil {
+			seen(id, o.result)
+		}
+		*into(out) = o.result
+		return o.lastSuccess, nil
+	}}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // TestBudgetServesLastAnswerAfterAnAbandonedCall: a call every scrape gave
@@ -27,17 +29,13 @@ func TestBudgetServesLastAnswerAfterAnAbandonedCall(t *testing.T) {
 	if !errors.Is(o.err, context.Canceled) {
 		t.Fatalf("abandoned call: %+v", o)
 	}
-	// The budget is spent: the guard answers with the last outcome.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	// The budget is spent: the guard answers with the last outcome, once
+	// the abandoned call has left.
+	exportertest.Eventually(t, "the abandoned call to leave", 5*time.Second, func() bool {
 		f.mu.Lock()
-		inFlight := f.entries["a"].flight != nil
-		f.mu.Unlock()
-		if !inFlight || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer f.mu.Unlock()
+		return f.entries["a"].flight == nil
+	})
 	o = f.fetch(context.Background(), "a", func(context.Context) (int, error) {
 		t.Error("the budget allowed a third call")
 		return 0, nil
@@ -53,13 +51,19 @@ func TestBudgetServesLastAnswerAfterAnAbandonedCall(t *testing.T) {
 func TestOlderCallDoesNotOverwriteNewerAnswer(t *testing.T) {
 	f := newFetcher[int](time.Hour, 0, time.Now)
 	release := make(chan struct{})
+	// finished is closed once the old call's outcome is recorded, or not:
+	// done runs after that, under no lock.
 	finished := make(chan struct{})
+	f.done = func(_ string, err error) {
+		if err != nil && err.Error() == "old failure" {
+			close(finished)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	go func() { <-started; cancel() }()
 	f.fetch(ctx, "a", func(context.Context) (int, error) {
 		close(started)
-		defer close(finished)
 		<-release // deaf to cancellation
 		return 0, errors.New("old failure")
 	})
@@ -68,7 +72,6 @@ func TestOlderCallDoesNotOverwriteNewerAnswer(t *testing.T) {
 	}
 	close(release)
 	<-finished
-	time.Sleep(10 * time.Millisecond) // the old call records, or not, under the lock
 	if o := f.fetch(context.Background(), "a", func(context.Context) (int, error) { return 0, errors.New("not reused") }); o.err != nil || o.result != 7 {
 		t.Errorf("within min-interval: %+v, want the newer answer 7", o)
 	}

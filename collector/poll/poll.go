@@ -72,22 +72,9 @@ type Poller struct {
 	telemetry          *Telemetry
 	edge               *Edge
 
-	connectors *fetcher[[]api.Connector]
-	apps       *fetcher[[]api.App]
-	sites      *fetcher[[]api.Site]
-	endpoints  []endpoint
-	failures   *failureLogger
-}
-
-// endpoint is one API endpoint polled per account: poll fills its part of
-// the account's result.
-type endpoint struct {
-	name string
-	poll func(ctx context.Context, out *AccountResult) (lastSuccess time.Time, cached bool, err error)
-	// logHere is set for an endpoint that makes no call per scrape: its
-	// failures are logged (at a bounded rate) when a scrape meets them,
-	// where the others' are logged once per call by their fetcher.
-	logHere bool
+	// endpoints are declared in endpoints.go.
+	endpoints []endpoint
+	failures  *failureLogger
 }
 
 // Result is what one scrape's polling returned.
@@ -166,36 +153,8 @@ func New(cfg Config) (*Poller, error) {
 		p.accounts = FixedAccounts()
 	}
 	p.failures = newFailureLogger(p.logger, p.now)
-	p.connectors = newFetcher[[]api.Connector](cfg.MinInterval, cfg.Timeout, p.now)
-	p.apps = newFetcher[[]api.App](cfg.MinInterval, cfg.Timeout, p.now)
-	p.endpoints = []endpoint{
-		{name: api.EndpointConnectors, poll: p.pollConnectors},
-		{name: api.EndpointApps, poll: p.pollApps},
-	}
-	if cfg.Sites {
-		p.sites = newFetcher[[]api.Site](cfg.MinInterval, cfg.Timeout, p.now)
-		p.endpoints = append(p.endpoints, endpoint{name: api.EndpointSites, poll: p.pollSites})
-	}
-	if p.telemetry != nil {
-		p.endpoints = append(p.endpoints, endpoint{name: api.EndpointTelemetry, poll: p.pollTelemetry, logHere: true})
-	}
-	setup(p.connectors, p, api.EndpointConnectors, cfg.Budget)
-	setup(p.apps, p, api.EndpointApps, cfg.Budget)
-	if p.sites != nil {
-		setup(p.sites, p, api.EndpointSites, cfg.Budget)
-	}
+	p.declareEndpoints(cfg)
 	return p, nil
-}
-
-// setup gives a fetcher the budget its calls spend and the logger of its
-// failures.
-func setup[T any](f *fetcher[T], p *Poller, endpoint string, budget *Budget) {
-	f.budget = budget
-	f.done = func(account string, err error) {
-		if err != nil {
-			p.failures.log(account, endpoint, fmt.Errorf("%s for account %s: %w", endpoint, account, err))
-		}
-	}
 }
 
 // Accounts returns the accounts the poller polls.
@@ -256,14 +215,8 @@ func (p *Poller) Poll(ctx context.Context, only *api.Account) *Result {
 // prune forgets what is kept per account for accounts no longer polled
 // (dropped from the listing, or never allowed).
 func (p *Poller) prune() {
-	keep := p.accounts.Allowed
-	p.connectors.prune(keep)
-	p.apps.prune(keep)
-	if p.sites != nil {
-		p.sites.prune(keep)
-	}
-	if p.telemetry != nil {
-		p.telemetry.retain(keep)
+	for _, ep := range p.endpoints {
+		ep.state.prune(p.accounts.Allowed)
 	}
 }
 
@@ -276,7 +229,7 @@ func (p *Poller) pollAccount(ctx context.Context, account api.Account) AccountRe
 	for i, ep := range p.endpoints {
 		wg.Go(func() {
 			start := time.Now()
-			last, _, err := ep.poll(ctx, &out)
+			last, err := ep.poll(ctx, &out)
 			if err != nil && ep.logHere {
 				p.failures.log(account.ID, ep.name, err)
 			}

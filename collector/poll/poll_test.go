@@ -17,6 +17,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 var testNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -287,41 +288,75 @@ func TestDeletedConnectorDisappears(t *testing.T) {
 	}
 }
 
+// TestAccountConcurrencyIsBounded holds every call until the test lets
+// its account go, one account at a time, each once the bound's worth of
+// accounts are in flight: the bound is filled (3 at once, not by luck of
+// timing), and never passed, since accounts beyond it would enter while
+// the held ones wait.
 func TestAccountConcurrencyIsBounded(t *testing.T) {
+	const accounts, bound = 9, 3
 	client := newFakeClient()
 	var mu sync.Mutex
 	inFlight, peak := map[string]int{}, 0
-	accountsNow := func() int {
-		n := 0
-		for _, c := range inFlight {
-			if c > 0 {
-				n++
-			}
-		}
-		return n
-	}
-	ids := make([]string, 9)
+	release, released := map[string]chan struct{}{}, map[string]bool{}
+	ids := make([]string, accounts)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%032x", i+1)
 		client.accounts[ids[i]] = client.accounts[simulator.AccountLabs]
+		release[ids[i]] = make(chan struct{})
+	}
+	// held counts the accounts in flight not let go yet; all, every one.
+	count := func() (held, all int) {
+		for a, c := range inFlight {
+			if c > 0 {
+				all++
+				if !released[a] {
+					held++
+				}
+			}
+		}
+		return held, all
 	}
 	wrapped := &trackingClient{fakeClient: client, enter: func(account string) {
 		mu.Lock()
 		inFlight[account]++
-		peak = max(peak, accountsNow())
+		_, all := count()
+		peak = max(peak, all)
+		wait := release[account]
 		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+		<-wait
 	}, leave: func(account string) {
 		mu.Lock()
 		inFlight[account]--
 		mu.Unlock()
 	}}
-	res := newTestPoller(t, Config{Client: wrapped, AccountConcurrency: 3}, ids...).Poll(context.Background(), nil)
-	if n := endpointCount(res); n != 18 {
-		t.Fatalf("%d endpoint results, want 18", n)
+	p := newTestPoller(t, Config{Client: wrapped, AccountConcurrency: bound}, ids...)
+	done := make(chan *Result)
+	go func() { done <- p.Poll(context.Background(), nil) }()
+	for n := range accounts {
+		want := min(bound, accounts-n)
+		exportertest.Eventually(t, fmt.Sprintf("%d accounts held in flight", want), 10*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			held, _ := count()
+			return held >= want
+		})
+		mu.Lock()
+		for _, a := range ids {
+			if inFlight[a] > 0 && !released[a] {
+				released[a] = true
+				close(release[a])
+				break
+			}
+		}
+		mu.Unlock()
 	}
-	if peak > 3 || peak < 2 {
-		t.Errorf("%d accounts called at once, want at most 3 (and more than 1)", peak)
+	res := <-done
+	if n := endpointCount(res); n != 2*accounts {
+		t.Fatalf("%d endpoint results, want %d", n, 2*accounts)
+	}
+	if peak != bound {
+		t.Errorf("%d accounts called at once, want %d", peak, bound)
 	}
 }
 
@@ -393,5 +428,34 @@ func TestFetcherForgetsAbandonedCalls(t *testing.T) {
 	o = f.fetch(context.Background(), "a", func(context.Context) (int, error) { return 0, nil })
 	if !o.cached || o.result != 42 {
 		t.Errorf("within the interval: %+v, want the cached 42", o)
+	}
+}
+
+// TestNewEndpointIsOneDeclaration shows what polling a new REST endpoint
+// takes in this package: one rest line (beside its Client method and its
+// field of AccountResult, here the sites'). The line alone brings the
+// call per account, its outcome with its error, and the minimum interval.
+func TestNewEndpointIsOneDeclaration(t *testing.T) {
+	client := newFakeClient()
+	cfg := Config{Client: client, MinInterval: time.Minute}
+	p := newTestPoller(t, cfg)
+	p.endpoints = append(p.endpoints, rest(p, cfg, "sites", Client.ListSites, func(r *AccountResult) *[]api.Site { return &r.Sites }, nil))
+	for range 2 {
+		res := p.Poll(context.Background(), nil)
+		if err := endpointOf(t, res, simulator.AccountRetail, "sites").Err; err != nil {
+			t.Fatal(err)
+		}
+		if len(accountOf(t, res, simulator.AccountRetail).Sites) == 0 {
+			t.Fatal("no sites")
+		}
+	}
+	if n := client.callCount(simulator.AccountRetail + "/sites"); n != 1 {
+		t.Errorf("%d calls within the minimum interval, want 1", n)
+	}
+	client.errs[simulator.AccountLabs+"/sites"] = errors.New("boom")
+	p = newTestPoller(t, cfg)
+	p.endpoints = append(p.endpoints, rest(p, cfg, "sites", Client.ListSites, func(r *AccountResult) *[]api.Site { return &r.Sites }, nil))
+	if err := endpointOf(t, p.Poll(context.Background(), nil), simulator.AccountLabs, "sites").Err; err == nil || !strings.Contains(err.Error(), "list sites for account "+simulator.AccountLabs+": boom") {
+		t.Errorf("failed call: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package poll
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // simulated is a Poller calling the simulated API over real HTTP through
@@ -22,25 +22,7 @@ type simulated struct {
 	client   *api.Client
 	accounts *Accounts
 	poller   *Poller
-	logs     *syncBuffer
-}
-
-// syncBuffer is a log sink safe to read while the code under test logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *exportertest.LogBuffer
 }
 
 // newSimulated polls fleet: the fixed accounts, or every account listed
@@ -57,7 +39,7 @@ func newSimulated(t *testing.T, fleet []simulator.Account, fixed ...string) *sim
 		t.Fatal(err)
 	}
 	t.Cleanup(client.CloseIdleConnections)
-	logs := &syncBuffer{}
+	logs := &exportertest.LogBuffer{}
 	logger := log.NewLogfmtLogger(logs)
 	accounts := NewAccounts(AccountsConfig{Client: client, Fixed: fixed, Refresh: time.Hour, Timeout: 5 * time.Second, Logger: logger})
 	p, err := New(Config{Client: client, Accounts: accounts, AccountConcurrency: 3, Timeout: 10 * time.Second, Logger: logger})
@@ -67,15 +49,17 @@ func newSimulated(t *testing.T, fleet []simulator.Account, fixed ...string) *sim
 	return &simulated{sim: sim, client: client, accounts: accounts, poller: p, logs: logs}
 }
 
-// manyAccounts is a fleet of n accounts of one connector each.
-func manyAccounts(n int) []simulator.Account {
-	demo := simulator.DemoFleet(testNow)[1]
-	out := make([]simulator.Account, n)
-	for i := range out {
-		out[i] = simulator.Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
-			Connectors: demo.Connectors[:1], Apps: demo.Apps}
+// fetcherOf returns the fetcher of p's REST endpoint name, whose answers
+// are lists of T.
+func fetcherOf[T any](t *testing.T, p *Poller, name string) *fetcher[[]T] {
+	t.Helper()
+	for _, ep := range p.endpoints {
+		if f, ok := ep.state.(*fetcher[[]T]); ok && ep.name == name {
+			return f
+		}
 	}
-	return out
+	t.Fatalf("no REST endpoint %s of that type", name)
+	return nil
 }
 
 // TestConcurrentScrapesShareOneCall holds the API's answers until all
@@ -94,13 +78,10 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	for i := range scrapes {
 		wg.Go(func() { results[i] = s.poller.Poll(context.Background(), nil) })
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.poller.connectors.waiting(simulator.AccountRetail) < scrapes || s.poller.apps.waiting(simulator.AccountLabs) < scrapes {
-		if time.Now().After(deadline) {
-			t.Fatal("scrapes never all waited on the calls in flight")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	exportertest.Eventually(t, "every scrape to wait on the calls in flight", 10*time.Second, func() bool {
+		return fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).waiting(simulator.AccountRetail) >= scrapes &&
+			fetcherOf[api.App](t, s.poller, api.EndpointApps).waiting(simulator.AccountLabs) >= scrapes
+	})
 	close(gate)
 	wg.Wait()
 
@@ -121,7 +102,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 // TestDiscoveryKeepsTheLastGoodListing: accounts are listed page by page,
 // and a failed listing keeps the accounts of the last good one.
 func TestDiscoveryKeepsTheLastGoodListing(t *testing.T) {
-	fleet := manyAccounts(57) // two pages of 50
+	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
 	s := newSimulated(t, fleet)
 	if err := s.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -184,7 +165,7 @@ func TestForgottenAccountsAreForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.poller.Poll(context.Background(), nil)
-	if s.poller.connectors.entries[simulator.AccountLabs] == nil {
+	if fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).entries[simulator.AccountLabs] == nil {
 		t.Fatal("no fetch state for a polled account")
 	}
 	s.sim.SetFault("", simulator.EndpointAccounts, simulator.Fault{Body: `{"success":true,"errors":[],"result":[{"id":"` +
@@ -196,7 +177,8 @@ func TestForgottenAccountsAreForgotten(t *testing.T) {
 	if len(res.Accounts) != 1 || res.Accounts[0].Account.ID != simulator.AccountRetail {
 		t.Errorf("polled %+v, want the retail account only", res.Accounts)
 	}
-	if s.poller.connectors.entries[simulator.AccountLabs] != nil || s.poller.apps.entries[simulator.AccountLabs] != nil {
+	if fetcherOf[api.Connector](t, s.poller, api.EndpointConnectors).entries[simulator.AccountLabs] != nil ||
+		fetcherOf[api.App](t, s.poller, api.EndpointApps).entries[simulator.AccountLabs] != nil {
 		t.Error("the dropped account's fetch state is kept")
 	}
 	if s.accounts.Allowed(simulator.AccountLabs) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,9 +120,9 @@ func NewTelemetry(cfg TelemetryConfig) (*Telemetry, error) {
 	return t, nil
 }
 
-// retain forgets the accounts keep rejects: they are no longer scraped,
+// prune forgets the accounts keep rejects: they are no longer scraped,
 // and refreshing them would spend the API budget for nothing.
-func (t *Telemetry) retain(keep func(string) bool) {
+func (t *Telemetry) prune(keep func(string) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for account, connectors := range t.accounts {
@@ -251,7 +250,7 @@ func (t *Telemetry) due() []*connectorTelemetry {
 	}
 	slices.SortFunc(due, func(a, b *connectorTelemetry) int {
 		return cmp.Or(a.started.Compare(b.started),
-			strings.Compare(a.accountID, b.accountID), strings.Compare(a.connectorID, b.connectorID))
+			cmp.Compare(a.accountID, b.accountID), cmp.Compare(a.connectorID, b.connectorID))
 	})
 	return due
 }
@@ -301,11 +300,11 @@ func (t *Telemetry) snapshots(accountID string) (snaps []Snapshot, last time.Tim
 	}
 	total := len(t.accounts[accountID])
 	t.mu.Unlock()
-	slices.SortFunc(snaps, func(a, b Snapshot) int { return strings.Compare(a.ConnectorID, b.ConnectorID) })
+	slices.SortFunc(snaps, func(a, b Snapshot) int { return cmp.Compare(a.ConnectorID, b.ConnectorID) })
 	if len(failed) == 0 {
 		return snaps, last, nil
 	}
-	first := slices.MinFunc(failed, func(a, b failure) int { return strings.Compare(a.id, b.id) })
+	first := slices.MinFunc(failed, func(a, b failure) int { return cmp.Compare(a.id, b.id) })
 	return snaps, last, fmt.Errorf("latest snapshot of %d of %d connectors failed, connector %s: %w",
 		len(failed), total, first.id, first.err)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // Demo connectors the telemetry tests single out.
@@ -243,23 +244,21 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 		tel.Run(ctx)
 		close(stopped)
 	}()
-	allFetched := func() bool {
-		for _, c := range listed {
-			if sim.SnapshotCalls(c.ID) == 0 {
-				return false
+	// fetched reports whether every connector was fetched rounds times.
+	fetched := func(rounds int) func() bool {
+		return func() bool {
+			for _, c := range listed {
+				if sim.SnapshotCalls(c.ID) < rounds {
+					return false
+				}
 			}
-		}
-		return true
-	}
-	for deadline := time.Now().Add(10 * time.Second); !allFetched(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			cancel()
-			<-stopped
-			t.Fatal("not every connector was fetched within 10 s")
+			return true
 		}
 	}
+	exportertest.Eventually(t, "every connector fetched once", 10*time.Second, fetched(1))
 	firstRound := time.Since(start)
-	time.Sleep(3 * interval)
+	// Refreshed again, every interval: three more rounds, then stop.
+	exportertest.Eventually(t, "every connector fetched four times", 10*time.Second, fetched(4))
 	cancel()
 	<-stopped
 	elapsed := time.Since(start)
@@ -283,6 +282,11 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 		if calls < 1 || calls > limit {
 			t.Errorf("connector %s fetched %d times in %v, want 1 to %d", c.ID, calls, elapsed, limit)
 		}
+	}
+	// Four rounds take at least three intervals: a refresh sooner than
+	// its interval would show here.
+	if minimum := 3 * interval; elapsed < minimum {
+		t.Errorf("four rounds in %v, less than three intervals (%v)", elapsed, minimum)
 	}
 	t.Logf("%d connectors, concurrency %d, interval %v: first round %v; in %v, %d calls, %d to %d per connector (limit %d), at most %d in flight",
 		n, concurrency, interval, firstRound.Round(time.Millisecond), elapsed.Round(time.Millisecond),

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
 
 // fakeListener hands out the connections sent on conns.
@@ -334,13 +336,7 @@ func TestConnLimitThroughHTTP(t *testing.T) {
 
 func waitOpen(t *testing.T, l *ConnLimit, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Open() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("open = %d, want %d", l.Open(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	exportertest.Eventually(t, fmt.Sprintf("%d connections open", n), 5*time.Second, func() bool { return l.Open() == n })
 }
 
 func busy(l *ConnLimit) int {

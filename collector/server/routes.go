@@ -28,8 +28,8 @@ type Routes struct {
 // NewMux returns the handler that serves r as f tells: the metrics on
 // f.MetricsPath, and with f.Pprof the Go runtime's profiles under
 // /debug/pprof/. The landing page on / (unless the metrics are there) links
-// the metrics, /-/healthy, and the profiles only when they are served, so
-// that every link answers.
+// the metrics, /-/healthy, /-/ready, and the profiles only when they are
+// served, so that every link answers.
 func NewMux(f *Flags, r Routes) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(f.MetricsPath, r.Metrics)
@@ -62,6 +62,7 @@ func NewMux(f *Flags, r Routes) (*http.ServeMux, error) {
 		Links: []web.LandingLinks{
 			{Address: f.MetricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
 		},
 	}
 	if r.Probe != nil {

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,7 +32,8 @@ import (
 // NewLoggers builds the go-kit logger the exporter logs with, writing to w
 // in the format and at the level cfg gives, and an slog.Logger for
 // exporter-toolkit that writes through the same go-kit logger, so there is
-// one stream in one format.
+// one stream in one format. Control and bidirectional characters of the
+// values logged are escaped (escapeValues).
 func NewLoggers(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	w = log.NewSyncWriter(w)
 	var base log.Logger
@@ -40,6 +42,7 @@ func NewLoggers(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	} else {
 		base = log.NewLogfmtLogger(w)
 	}
+	base = escapeValues(base)
 	lvl := cfg.Level
 	if lvl == nil {
 		lvl = promslog.NewLevel()
@@ -106,6 +109,9 @@ type Config struct {
 	// Limits bound the connections; a zero field sets no limit, but for
 	// the time to read a request's headers, 10 s.
 	Limits Limits
+	// LoginFailed, if set, is called for each failed login to the basic
+	// authentication of the web configuration file.
+	LoginFailed func()
 }
 
 // Run serves until SIGTERM or SIGINT, then drains the requests in flight
@@ -136,44 +142,71 @@ func Serve(stop context.Context, cfg Config) error {
 	requests, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
 	lim := cfg.Limits
-	srv := &http.Server{
-		Handler:           cfg.Handler,
-		ReadHeaderTimeout: cmp.Or(lim.ReadTimeout, 10*time.Second),
-		ReadTimeout:       lim.ReadTimeout,
-		WriteTimeout:      lim.WriteTimeout,
-		IdleTimeout:       lim.IdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return requests },
-	}
 	listeners, err := listen(cfg.Web, cfg.SLogger)
 	if err != nil {
 		return err
 	}
+	var conns *ConnLimit
 	if lim.MaxConnections > 0 {
-		conns := NewConnLimit(lim.MaxConnections, cfg.Logger)
-		srv.ConnState = conns.ConnState
-		for i, l := range listeners {
-			listeners[i] = conns.Listener(l)
-		}
+		conns = NewConnLimit(lim.MaxConnections, cfg.Logger)
 	}
-	served := make(chan error, 1)
-	go func() { served <- web.ServeMultiple(listeners, srv, cfg.Web, cfg.SLogger) }()
+	var logins *logins
+	if cfg.Web.WebConfigFile != nil && *cfg.Web.WebConfigFile != "" {
+		// Only a web configuration file can ask for basic authentication.
+		logins = newLogins(cfg.Logger, cfg.LoginFailed)
+	}
+	// One http.Server per listener: exporter-toolkit's web.Serve installs
+	// its authentication on the server it is given, which several
+	// listeners would share and race on.
+	servers := make([]*http.Server, len(listeners))
+	for i, l := range listeners {
+		servers[i] = &http.Server{
+			Handler:           cfg.Handler,
+			ReadHeaderTimeout: cmp.Or(lim.ReadTimeout, 10*time.Second),
+			ReadTimeout:       lim.ReadTimeout,
+			WriteTimeout:      lim.WriteTimeout,
+			IdleTimeout:       lim.IdleTimeout,
+			BaseContext:       func(net.Listener) context.Context { return requests },
+		}
+		if conns != nil {
+			servers[i].ConnState = conns.ConnState
+			l = conns.Listener(l)
+		}
+		if logins != nil {
+			l = logins.watch(l, servers[i])
+		}
+		listeners[i] = l
+	}
+	served := make(chan error, len(listeners))
+	for i, l := range listeners {
+		go func() { served <- web.Serve(l, servers[i], cfg.Web, cfg.SLogger) }()
+	}
 	select {
 	case err := <-served:
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
 		return err
 	case <-stop.Done():
 	}
 
 	level.Info(cfg.Logger).Log("msg", "shutting down: draining scrapes in flight", "grace", grace)
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		cancelRequests() // they answer at once, with up 0
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				cancelRequests() // they answer at once, with up 0
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := srv.Shutdown(ctx); err != nil {
+					_ = srv.Close()
+				}
+			}
+		})
 	}
+	wg.Wait()
 	level.Info(cfg.Logger).Log("msg", "stopped")
 	return nil
 }

@@ -9,32 +9,15 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exportertest"
 )
-
-// syncBuffer collects log output written while a server runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func config(t *testing.T, format, lvl string) *promslog.Config {
 	t.Helper()
@@ -116,14 +99,14 @@ type loggerFunc func(kv ...any) error
 
 func (f loggerFunc) Log(kv ...any) error { return f(kv...) }
 
-var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)\n`)
 
 // serve runs Serve on a free loopback port with handler and returns its
 // URL, the function that stops it, and the channel Serve's outcome arrives
 // on.
-func serve(t *testing.T, handler http.Handler, grace time.Duration) (url string, stop func(), done <-chan error, logs *syncBuffer) {
+func serve(t *testing.T, handler http.Handler, grace time.Duration) (url string, stop func(), done <-chan error, logs *exportertest.LogBuffer) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &exportertest.LogBuffer{}
 	logger, slogger := NewLoggers(logs, config(t, "logfmt", "info"))
 	addrs := []string{"127.0.0.1:0"}
 	systemd := false
@@ -142,17 +125,7 @@ func serve(t *testing.T, handler http.Handler, grace time.Duration) (url string,
 			Grace:      grace,
 		})
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			url = "http://" + m[1]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not listening:\n%s", logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	url = "http://" + listeningRE.FindStringSubmatch(logs.Wait(t, `msg="Listening on"`, 5*time.Second))[1]
 	<-ran
 	return url, cancel, out, logs
 }
@@ -239,5 +212,29 @@ func TestServeReportsListenError(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("Serve on a bad address returned nil")
+	}
+}
+
+// TestLogEscapesControlCharacters: a value the API chose (a connector's
+// name, an error quoting it) reaches the log with its control and
+// bidirectional characters escaped, in both formats; the rest is kept.
+func TestLogEscapesControlCharacters(t *testing.T) {
+	for _, format := range []string{"logfmt", "json"} {
+		var buf bytes.Buffer
+		logger, slogger := NewLoggers(&buf, config(t, format, "info"))
+		hostile := "txt\u202eexe.pdf \x1b[31mred\u0085 \xff — ok"
+		level.Info(logger).Log("msg", "from go-kit", "name", hostile, "err", fmt.Errorf("bad %s", hostile))
+		slogger.Info("from slog", "name", hostile)
+		out := buf.String()
+		for _, raw := range []string{"\u202e", "\x1b", "\u0085", "\xff"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%s: the log holds %q raw:\n%s", format, raw, out)
+			}
+		}
+		for _, want := range []string{`u202e`, `u001b`, `u0085`, `xff`, "— ok"} {
+			if n := strings.Count(out, want); n != 3 {
+				t.Errorf("%s: %q %d times, want 3 (two go-kit values, one slog):\n%s", format, want, n, out)
+			}
+		}
 	}
 }

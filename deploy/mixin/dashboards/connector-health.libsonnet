@@ -2,7 +2,8 @@
 // each connector sees them, HA state, lifecycle events and interfaces.
 // Where both sources carry a value, the connector's own REST telemetry
 // (--collector.telemetry) is taken, else the edge view (GraphQL Analytics):
-// `rest or edge`, so either source alone fills the panels.
+// `rest or edge`, so either source alone fills the panels. The interface
+// panels have no edge data, and say they need --collector.telemetry.
 local lib = import 'lib.libsonnet';
 
 {
@@ -38,6 +39,11 @@ local lib = import 'lib.libsonnet';
       '3': { text: 'stopped', color: 'orange' },
       '4': { text: 'fault', color: 'red' },
     },
+    // Panels only the connector's REST telemetry fills: the edge view does
+    // not carry interfaces or their counters. They say so, in their
+    // description and where their data would be.
+    local restOnly = 'Needs --collector.telemetry (REST telemetry; the edge view does not carry interfaces). ',
+    local needsTelemetry = { fieldConfig+: { defaults+: { noValue: 'Needs --collector.telemetry' } } },
     local thresholds(unit, steps) = {
       fieldConfig: {
         defaults: {
@@ -75,20 +81,20 @@ local lib = import 'lib.libsonnet';
         lib.range(named('sum by (account_id, connector_id, event) (increase(cloudflare_magic_edge_connector_events_total{%(f)s}[$__rate_interval]))' % v), '{{notes}} {{event}}'),
       ], 'none', { fieldConfig: { defaults: { custom: { drawStyle: 'bars', fillOpacity: 80 }, unit: 'none' }, overrides: [] } }),
 
-      lib.simple('timeseries', 'Network traffic', 'Bytes per second received (negative) and sent per device, from REST telemetry.', lib.gridPos(0, 32, 12, 8), [
+      lib.simple('timeseries', 'Network traffic', restOnly + 'Bytes per second received (negative) and sent per device.', lib.gridPos(0, 32, 12, 8), [
         lib.range(named('-sum by (account_id, connector_id, device) (rate(cloudflare_magic_connector_network_receive_bytes_total{%(f)s}[$__rate_interval]))' % v), '{{notes}} {{device}} in'),
         lib.range(named('sum by (account_id, connector_id, device) (rate(cloudflare_magic_connector_network_transmit_bytes_total{%(f)s}[$__rate_interval]))' % v), '{{notes}} {{device}} out'),
-      ], 'Bps'),
-      lib.simple('timeseries', 'Network errors and drops', 'Bad, failed and dropped packets per second, from REST telemetry.', lib.gridPos(12, 32, 12, 8), [
+      ], 'Bps', needsTelemetry),
+      lib.simple('timeseries', 'Network errors and drops', restOnly + 'Bad, failed and dropped packets per second.', lib.gridPos(12, 32, 12, 8), [
         lib.range(named('sum by (account_id, connector_id, device) (rate(cloudflare_magic_connector_network_receive_errors_total{%(f)s}[$__rate_interval]) + rate(cloudflare_magic_connector_network_transmit_errors_total{%(f)s}[$__rate_interval]))' % v), '{{notes}} {{device}} errors'),
         lib.range(named('sum by (account_id, connector_id, device) (rate(cloudflare_magic_connector_network_receive_drop_total{%(f)s}[$__rate_interval]) + rate(cloudflare_magic_connector_network_transmit_drop_total{%(f)s}[$__rate_interval]))' % v), '{{notes}} {{device}} drops'),
-      ], 'pps'),
+      ], 'pps', needsTelemetry),
 
-      lib.simple('table', 'Interfaces down', 'Interfaces whose operstate is not up, from REST telemetry.', lib.gridPos(0, 40, 12, 8), [
+      lib.simple('table', 'Interfaces down', restOnly + 'Interfaces whose operstate is not up; empty also when all are up.', lib.gridPos(0, 40, 12, 8), [
         lib.table(named('max by (account_id, connector_id, interface) (cloudflare_magic_connector_interface_up{%(f)s}) == 0' % v)),
-      ]),
-      lib.simple('timeseries', 'Telemetry snapshot age', "Age of each connector's newest REST snapshot; over %ss fires MagicWANConnectorTelemetryStale." % c.snapshotAgeSeconds, lib.gridPos(12, 40, 12, 8), [
-        lib.range(named('time() - max by (account_id, connector_id) (cloudflare_magic_connector_snapshot_timestamp_seconds{%(f)s})' % v), '{{notes}}'),
+      ], extra=needsTelemetry),
+      lib.simple('timeseries', 'Telemetry snapshot age', "Age of each connector's newest telemetry: its REST snapshot with --collector.telemetry, else the newest bucket of the edge view, which lags a few minutes. A REST snapshot over %ss fires MagicWANConnectorTelemetryStale." % c.snapshotAgeSeconds, lib.gridPos(12, 40, 12, 8), [
+        lib.range(named('time() - max by (account_id, connector_id) %s' % either('snapshot_timestamp_seconds')), '{{notes}}'),
       ], 's'),
     ]),
   },
