@@ -91,9 +91,9 @@ func (e *DatasetError) Error() string {
 // gqlError is one entry of a GraphQL errors array. Code is read too, as a
 // REST envelope's errors carry one, which an HTTP-level refusal may send.
 type gqlError struct {
-	Message    boundedString `json:"message"`
-	Code       number        `json:"code"`
-	Path       []pathElem    `json:"path"`
+	Message    boundedString   `json:"message"`
+	Code       number          `json:"code"`
+	Path       []boundedString `json:"path"`
 	Extensions struct {
 		Code boundedString `json:"code"`
 	} `json:"extensions"`
@@ -174,19 +174,6 @@ func bound(s string) string {
 		s = s[:cut] + "..."
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// pathElem is an element of an error's path: a field name or alias, or a
-// list index written in decimal.
-type pathElem string
-
-func (p *pathElem) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	*p = pathElem(bound(jsonText(v)))
-	return nil
 }
 
 // number is a JSON number read leniently: null, a string ("NaN", "12"),
