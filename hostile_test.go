@@ -1,0 +1,113 @@
+// The exporter against a hostile Cloudflare API (issue 18): one test per
+// attack, through the built binary against the simulated API, each
+// asserting the bound or the signal the attack must meet, not only that
+// the exporter survives. The figures are in docs/security.md.
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
+)
+
+// hostileAPI serves accounts, as many as given, and returns the simulator,
+// its URL and the environment of an exporter scraping them all by flag.
+func hostileAPI(t *testing.T, accounts []simulator.Account, opts ...simulator.Option) (*simulator.Server, string, []string) {
+	t.Helper()
+	sim := simulator.NewServer(accounts, append([]simulator.Option{simulator.WithToken(simulator.DemoToken)}, opts...)...)
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.ID
+	}
+	env := []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + strings.Join(ids, ",")}
+	return sim, sim.Start(t), env
+}
+
+// sampleValue returns the value of the series of page whose name and
+// labels are exactly series (as `name{label="value"}`), and whether it is
+// there.
+func sampleValue(page, series string) (float64, bool) {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(page)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	return v, err == nil
+}
+
+// peakRSS is the exporter's peak resident set (VmHWM), in MiB.
+func (p *exporterProcess) peakRSS(t *testing.T) float64 {
+	t.Helper()
+	kb, err := procStatus(p.cmd.Process.Pid, "VmHWM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return float64(kb) / 1024
+}
+
+// endlessSpaces is an answer that opens its result and then sends
+// whitespace for ever: valid JSON so far, whatever was read.
+const endlessSpacesHead = `{"success":true,"errors":[],"messages":[],"result":[`
+
+// TestHostileAnswersStayWithinMemory: five accounts at once, every one of
+// their endpoints answering something that grows without end (whitespace,
+// a gzip answer inflating a thousandfold, empty items, digits), scraped
+// three times: the exporter's peak RSS stays under 128 MiB at default
+// flags (before: 544 MiB, rising at every scrape), every such call fails
+// with an error naming the limit, and is counted as code="error".
+func TestHostileAnswersStayWithinMemory(t *testing.T) {
+	accounts := make([]simulator.Account, 5)
+	for i := range accounts {
+		accounts[i] = simulator.Account{ID: fmt.Sprintf("%032x", 0xbad0+i), Name: fmt.Sprintf("Hostile %d", i)}
+	}
+	sim, apiURL, env := hostileAPI(t, accounts)
+	for endpoint, f := range map[string]simulator.Fault{
+		simulator.EndpointConnectors: {Body: endlessSpacesHead, Endless: " "},
+		simulator.EndpointApps:       {Body: endlessSpacesHead, Endless: "\n\t  ", Gzip: true},
+		simulator.EndpointSites:      {Body: endlessSpacesHead, Endless: "{},"},
+		simulator.EndpointGraphQL:    {Body: `{"data":{"viewer":{"accounts":[{"tunnelHealth":[1`, Endless: "0"},
+	} {
+		sim.SetFault("", endpoint, f)
+	}
+	p := startExporter(t, env, "--cloudflare.api-url="+apiURL)
+	start := time.Now()
+	for scrape := range 3 {
+		code, page := p.scrapeWithTimeout(t, 10)
+		if code != http.StatusOK {
+			t.Fatalf("scrape %d answered %d", scrape, code)
+		}
+		for _, a := range accounts {
+			for _, endpoint := range []string{"connectors", "apps", "sites"} {
+				series := `cloudflare_magic_up{account_id="` + a.ID + `",endpoint="` + endpoint + `"}`
+				if v, ok := sampleValue(page, series); !ok || v != 0 {
+					t.Errorf("scrape %d: %s = %v (present %v), want 0", scrape, series, v, ok)
+				}
+			}
+		}
+		t.Logf("scrape %d: peak RSS %.1f MiB", scrape, p.peakRSS(t))
+	}
+	took := time.Since(start)
+	_, page := p.get(t, "/metrics")
+	for _, endpoint := range []string{"connectors", "apps", "sites"} {
+		series := `cloudflare_magic_api_requests_total{code="error",endpoint="` + endpoint + `"}`
+		if v, _ := sampleValue(page, series); v < 3*5 {
+			t.Errorf("%s = %v, want at least 15 (3 scrapes of 5 accounts)", series, v)
+		}
+	}
+	logs := p.logs.String()
+	if !strings.Contains(logs, "--cloudflare.max-response-bytes") {
+		t.Errorf("the log never names the limit:\n%.3000s", logs)
+	}
+	peak := p.peakRSS(t)
+	t.Logf("3 scrapes of 5 hostile accounts took %s; peak RSS %.1f MiB", took.Round(time.Millisecond), peak)
+	if peak > 128 {
+		t.Errorf("peak RSS %.1f MiB, want under 128 MiB", peak)
+	}
+}
