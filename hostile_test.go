@@ -111,3 +111,40 @@ func TestHostileAnswersStayWithinMemory(t *testing.T) {
 		t.Errorf("peak RSS %.1f MiB, want under 128 MiB", peak)
 	}
 }
+
+// TestBodyMustEndWithItsJSON: an answer whose JSON is complete but whose
+// body ends before its Content-Length (the rest lost on the way), or goes
+// on after the JSON value, is a failed call: up 0, counted as
+// code="error", and none of the connectors it seemed to list exported.
+// Before, the first was up 1 with zero connectors.
+func TestBodyMustEndWithItsJSON(t *testing.T) {
+	sim, apiURL := startSimulatedAPI(t)
+	complete := `{"success":true,"errors":[],"messages":[],"result":[]}`
+	sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors,
+		simulator.Fault{Body: complete + strings.Repeat(" ", 64) + `,{"id":"lost"}]}`, CutAfter: len(complete)})
+	sim.SetFault(simulator.AccountLabs, simulator.EndpointConnectors,
+		simulator.Fault{Body: complete + `{"success":true,"errors":[],"result":[{"id":"after"}]}`})
+	p := startExporter(t, tokenEnv(apiURL), "--cloudflare.api-url="+apiURL, "--no-collector.edge")
+	_, page := p.get(t, "/metrics")
+	for _, account := range []string{simulator.AccountRetail, simulator.AccountLabs} {
+		if v, ok := sampleValue(page, `cloudflare_magic_up{account_id="`+account+`",endpoint="connectors"}`); !ok || v != 0 {
+			t.Errorf("account %s: connectors up %v (present %v), want 0", account, v, ok)
+		}
+		if v, ok := sampleValue(page, `cloudflare_magic_up{account_id="`+account+`",endpoint="apps"}`); !ok || v != 1 {
+			t.Errorf("account %s: apps up %v, want 1: one endpoint's failure is its own", account, v)
+		}
+	}
+	// The cut body is retried once, as any body the network cut short.
+	if v, _ := sampleValue(page, `cloudflare_magic_api_requests_total{code="error",endpoint="connectors"}`); v != 3 {
+		t.Errorf(`api_requests_total{code="error",endpoint="connectors"} = %v, want 3 (the cut body twice, the long one once)`, v)
+	}
+	if strings.Contains(page, `cloudflare_magic_connector_info{account_id="`+simulator.AccountLabs) {
+		t.Error("a connector of the answer with bytes after its JSON is exported")
+	}
+	logs := p.logs.String()
+	for _, want := range []string{"read response body: unexpected EOF", "response body holds more after its JSON value"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+}

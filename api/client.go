@@ -504,7 +504,9 @@ var decodeOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.A
 // bytes and charging c (nil: nothing) for what decoding allocates, and
 // explains every way the body can be unusable. The body streams through:
 // no string longer than maxJSONString, and no run of whitespace, is held,
-// whatever was sent.
+// whatever was sent. It must end with the JSON value: bytes after it, or a
+// body shorter than its Content-Length, fail the call however complete
+// the JSON looks.
 func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody) error {
 	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
 	pads := &padFilter{r: lr, max: maxJSONString}
@@ -520,6 +522,9 @@ func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody) error 
 	}
 	dec := jsontext.NewDecoder(br, decodeOptions)
 	err = json.UnmarshalDecode(dec, v, chargedSlices(c))
+	if err == nil {
+		err = atEnd(dec)
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -531,11 +536,31 @@ func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody) error 
 		return pads.err
 	case c != nil && c.err != nil:
 		return c.err
+	case errors.Is(err, errTrailing):
+		return err
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("response body is truncated JSON")
 	}
 	// The decoder's error may quote a member name: keep it short.
 	return fmt.Errorf("response body is malformed JSON: %s", bound(err.Error()))
+}
+
+var errTrailing = errors.New("response body holds more after its JSON value")
+
+// atEnd reads what follows the JSON value: nothing but whitespace, up to
+// the end of the body.
+func atEnd(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != 0 {
+		return errTrailing
+	}
+	switch _, err := dec.ReadToken(); {
+	case err == io.EOF:
+		return nil
+	case errors.As(err, new(*jsontext.SyntacticError)):
+		return errTrailing
+	default:
+		return err
+	}
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {

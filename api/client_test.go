@@ -408,6 +408,27 @@ func TestFailures(t *testing.T) {
 			want:       []string{"read response body", "unexpected EOF"},
 		},
 		{
+			// Complete JSON, but the body ends before its Content-Length:
+			// the rest of the answer is lost, whatever the JSON says.
+			name:       "body shorter than its Content-Length, JSON complete",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]}` + strings.Repeat(" ", 100) + `{"id":"x"}`, CutAfter: len(`{"success":true,"errors":[],"result":[]}`)},
+			wantStatus: 200,
+			transient:  true,
+			want:       []string{"read response body", "unexpected EOF"},
+		},
+		{
+			name:       "a second JSON value after the first",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]} {"success":true,"result":[{"id":"x"}]}`},
+			wantStatus: 200,
+			want:       []string{"response body holds more after its JSON value"},
+		},
+		{
+			name:       "bytes after the JSON value",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]}</html>`},
+			wantStatus: 200,
+			want:       []string{"response body holds more after its JSON value"},
+		},
+		{
 			name:       "429",
 			fault:      simulator.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Errors: []simulator.Message{{Code: 971, Message: "Please wait and consider throttling your request speed"}}},
 			wantStatus: 429,
