@@ -148,3 +148,39 @@ func TestBodyMustEndWithItsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenAccountPaging: account discovery against a listing whose
+// cursor repeats forever, and one that announces a page more at every
+// page, each with new accounts. Before, 230 listing calls in 9 s, none
+// spent from the budget, nothing detected. Now the listing stops at the
+// page that shows it, says why, and up{endpoint="accounts"} is 0.
+func TestBrokenAccountPaging(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		paging simulator.AccountPaging
+		calls  float64
+		want   string
+	}{
+		{"cursor repeats", simulator.PagingRepeat, 2, "every account of the page was listed before: a cursor that repeats, listing stopped"},
+		{"pages without end", simulator.PagingEndless, 3, "the page count grew from 2 to 4 while the pages were read: listing stopped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, apiURL, _ := hostileAPI(t, simulator.ManyAccounts(time.Now(), 60))
+			sim.SetAccountPaging(tc.paging)
+			p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken}, "--cloudflare.api-url="+apiURL, "--no-collector.edge")
+			_, page := p.get(t, "/metrics")
+			if v, ok := sampleValue(page, `cloudflare_magic_up{account_id="",endpoint="accounts"}`); !ok || v != 0 {
+				t.Errorf(`up{endpoint="accounts"} = %v (present %v), want 0`, v, ok)
+			}
+			if v, _ := sampleValue(page, `cloudflare_magic_api_requests_total{code="200",endpoint="accounts"}`); v != tc.calls {
+				t.Errorf("%v listing calls, want %v", v, tc.calls)
+			}
+			if strings.Contains(page, "cloudflare_magic_account_info{") {
+				t.Error("accounts of the broken listing are scraped")
+			}
+			if line := logLine(p.logs.String(), "listing accounts failed"); !strings.Contains(line, tc.want) {
+				t.Errorf("log line %q does not say %q", line, tc.want)
+			}
+		})
+	}
+}

@@ -176,7 +176,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		return nil, err
 	}
 	accounts := poll.NewAccounts(poll.AccountsConfig{
-		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Logger: logger,
+		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Budget: budget, Logger: logger,
 	})
 	x := &exporter{background: []func(context.Context){accounts.Run}}
 	var telemetry *poll.Telemetry

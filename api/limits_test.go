@@ -148,7 +148,7 @@ func TestResultOfTheWrongShapeFails(t *testing.T) {
 			return err
 		},
 		simulator.EndpointAccounts: func(c *api.Client) error {
-			_, err := c.ListAccounts(context.Background())
+			_, err := c.ListAccounts(context.Background(), api.Paging{})
 			return err
 		},
 	}

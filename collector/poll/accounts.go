@@ -16,7 +16,7 @@ import (
 
 // AccountLister is what account discovery needs from the API.
 type AccountLister interface {
-	ListAccounts(ctx context.Context) ([]api.Account, error)
+	ListAccounts(ctx context.Context, paging api.Paging) ([]api.Account, error)
 }
 
 // AccountsConfig configures Accounts.
@@ -26,12 +26,16 @@ type AccountsConfig struct {
 	// Fixed are the accounts to scrape, given by flag; discovery then only
 	// looks up their names. Empty means scrape every account listed.
 	Fixed []string
-	// Refresh is how often the list is fetched again.
+	// Refresh is how often the list is fetched again; it also bounds one
+	// listing, its waits for the budget included.
 	Refresh time.Duration
-	// Timeout bounds one listing.
+	// Timeout bounds the call of one page.
 	Timeout time.Duration
-	Logger  log.Logger
-	Now     func() time.Time
+	// Budget, if set, is spent by every page, as by every other call: a
+	// listing waits for it rather than skip a page.
+	Budget *Budget
+	Logger log.Logger
+	Now    func() time.Time
 }
 
 // DefaultAccountsRefresh is how often accounts are listed again.
@@ -180,12 +184,9 @@ func (a *Accounts) Run(ctx context.Context) {
 }
 
 func (a *Accounts) refresh(ctx context.Context) error {
-	if a.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
-		defer cancel()
-	}
-	listed, err := a.cfg.Client.ListAccounts(ctx)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Refresh)
+	defer cancel()
+	listed, err := a.cfg.Client.ListAccounts(ctx, api.Paging{Wait: a.cfg.Budget.Wait, PageTimeout: a.cfg.Timeout})
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return err // shutting down: not an outcome
 	}

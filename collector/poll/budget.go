@@ -1,7 +1,9 @@
 package poll
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -60,6 +62,37 @@ func (b *Budget) TakeLow() bool {
 }
 
 func (b *Budget) take(limit int) bool {
+	ok, _ := b.takeOr(limit, true)
+	return ok
+}
+
+// Wait takes a call as Take does, waiting for the budget to allow one if
+// it does not now, until ctx ends: for calls that must be made, but not
+// at once (account discovery's pages). A call waiting is not a call
+// skipped.
+func (b *Budget) Wait(ctx context.Context) error {
+	if b == nil {
+		return nil
+	}
+	for {
+		ok, wait := b.takeOr(len(b.calls), false)
+		if ok {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting for the API budget: %w", ctx.Err())
+		}
+	}
+}
+
+// takeOr takes a call if fewer than limit were made in the slice;
+// otherwise it says how long until the oldest leaves the slice, and counts
+// the call as skipped when skip is set.
+func (b *Budget) takeOr(limit int, skip bool) (bool, time.Duration) {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -69,13 +102,15 @@ func (b *Budget) take(limit int) bool {
 		b.n--
 	}
 	if b.n >= limit {
-		b.denied++
-		b.lastDenied = now
-		return false
+		if skip {
+			b.denied++
+			b.lastDenied = now
+		}
+		return false, max(b.span-now.Sub(b.calls[b.head]), time.Millisecond)
 	}
 	b.calls[(b.head+b.n)%len(b.calls)] = now
 	b.n++
-	return true
+	return true, 0
 }
 
 // BudgetState is what a Budget reports for metrics.
