@@ -58,7 +58,10 @@ type Accounts struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu          sync.Mutex
+	mu sync.Mutex
+	// known, if set, is told how many accounts there are whenever a
+	// listing finds them.
+	known       func(accounts int)
 	listed      []api.Account
 	listedIDs   map[string]bool // the IDs of listed, for Allowed
 	lastErr     error
@@ -157,6 +160,17 @@ func (a *Accounts) nameLocked(id string) string {
 	return ""
 }
 
+// onKnown has f told how many accounts there are: at once for accounts
+// given by flag, after each listing that finds them otherwise.
+func (a *Accounts) onKnown(f func(accounts int)) {
+	a.mu.Lock()
+	a.known = f
+	a.mu.Unlock()
+	if !a.Discovering() {
+		f(len(a.fixed))
+	}
+}
+
 // status is the outcome of the latest listing.
 func (a *Accounts) status() (attempted bool, lastSuccess time.Time, err error) {
 	a.mu.Lock()
@@ -190,7 +204,16 @@ func (a *Accounts) refresh(ctx context.Context) error {
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return err // shutting down: not an outcome
 	}
-	defer a.readyOnce.Do(func() { close(a.ready) })
+	// After the lock is let go, and before the accounts are ready, the
+	// budget is told how many there are: what it says of them comes at
+	// start, before the first scrape.
+	var tell func()
+	defer func() {
+		if tell != nil {
+			tell()
+		}
+		a.readyOnce.Do(func() { close(a.ready) })
+	}()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	firstFailure := a.lastErr == nil
@@ -220,6 +243,10 @@ func (a *Accounts) refresh(ctx context.Context) error {
 	a.listedIDs = make(map[string]bool, len(listed))
 	for _, l := range listed {
 		a.listedIDs[l.ID] = true
+	}
+	if a.known != nil && a.Discovering() {
+		known, n := a.known, len(listed)
+		tell = func() { known(n) }
 	}
 	return nil
 }

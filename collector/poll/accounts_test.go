@@ -2,9 +2,13 @@ package poll
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api/simulator"
 )
@@ -80,5 +84,87 @@ func TestBrokenPagingStopsDiscovery(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), `msg="listing accounts failed; scraping the accounts of the last good listing" accounts=0 err="GET /accounts (page 2): every account of the page was listed before: a cursor that repeats, listing stopped"`) {
 		t.Errorf("log:\n%s", s.logs.String())
+	}
+}
+
+// TestAccountsAreServedInTurn: thirty accounts of two calls each, a budget
+// of ten calls per slice, a scrape per slice, four accounts called at
+// once. Each scrape serves five accounts whole, the longest waiting first:
+// every account is served within ceil(60/10) = 6 scrapes, and no call is
+// spent twice, whatever the order of the list or of the goroutines.
+func TestAccountsAreServedInTurn(t *testing.T) {
+	client := newFakeClient()
+	ids := make([]string, 30)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%032x", 100-i) // IDs in reverse of the list's order
+		client.accounts[ids[i]] = client.accounts[simulator.AccountLabs]
+	}
+	var mu sync.Mutex
+	now := testNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	budget := NewBudget(100, 5*time.Minute, clock) // 10 calls per 30 s
+	p := newTestPoller(t, Config{Client: client, Budget: budget, AccountConcurrency: 4, Now: clock}, ids...)
+	const bound = 6
+	served := map[string]int{} // the scrape that served the account in full
+	for scrape := 1; scrape <= bound; scrape++ {
+		p.Poll(context.Background(), nil)
+		for _, id := range ids {
+			if served[id] == 0 && client.callCount(id+"/connectors") > 0 && client.callCount(id+"/apps") > 0 {
+				served[id] = scrape
+			}
+		}
+		mu.Lock()
+		now = now.Add(30 * time.Second)
+		mu.Unlock()
+	}
+	calls := 0
+	for _, id := range ids {
+		if served[id] == 0 {
+			t.Errorf("account %s not served in %d scrapes", id, bound)
+		}
+		calls += client.callCount(id+"/connectors") + client.callCount(id+"/apps")
+	}
+	if calls != 10*bound {
+		t.Errorf("%d calls in %d scrapes, want the budget's %d", calls, bound, 10*bound)
+	}
+	if st := budget.State(); st.Round != 3*time.Minute {
+		t.Errorf("round %s, want 3m0s: 60 calls at 10 per 30 s", st.Round)
+	}
+	t.Logf("served in scrape: %v", served)
+}
+
+// TestBudgetShortfallIsSaidAtStart: accounts that need more calls per
+// scrape than the budget serves in a minute are said to at start, once,
+// with the advice to shard; accounts it serves are not.
+func TestBudgetShortfallIsSaidAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		accounts int
+		round    time.Duration
+		said     bool
+	}{
+		{2, 1 * time.Second, false},
+		{20, 10 * time.Second, false},
+		{300, 150 * time.Second, true},
+	} {
+		t.Run(fmt.Sprint(tc.accounts), func(t *testing.T) {
+			var logs syncBuffer
+			ids := make([]string, tc.accounts)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("%032x", i+1)
+			}
+			budget := NewBudget(1200, 5*time.Minute, nil) // 120 calls per 30 s
+			p := newTestPoller(t, Config{Client: newFakeClient(), Budget: budget, Logger: log.NewLogfmtLogger(&logs)}, ids...)
+			if st := budget.State(); st.Round != tc.round {
+				t.Errorf("round %s, want %s (2 calls per account)", st.Round, tc.round)
+			}
+			said := strings.Contains(logs.String(), "the API budget cannot call every account at every scrape")
+			if said != tc.said || tc.said && !strings.Contains(logs.String(), "docs/sharding.md") {
+				t.Errorf("log:\n%s", logs.String())
+			}
+			p.accountsKnown(tc.accounts) // a listing finding the same accounts
+			if n := strings.Count(logs.String(), "msg="); tc.said && n != 1 {
+				t.Errorf("said %d times, want once:\n%s", n, logs.String())
+			}
+		})
 	}
 }
