@@ -268,3 +268,53 @@ func TestMoreAccountsThanTheBudget(t *testing.T) {
 	t.Logf("%d accounts: ready after %s, first scrape %s, page %d bytes, %d accounts served, log %d bytes after 5 scrapes",
 		n, ready.Round(time.Millisecond), firstScrape.Round(time.Millisecond), len(page), served, len(logs))
 }
+
+// TestTimestampsOutOfRange: heartbeats the exporter cannot represent or
+// older than Cloudflare (before: exported as -4.85e9, -9.22e9 and +9.22e9
+// through a 64-bit nanosecond overflow, nothing logged) are dropped,
+// counted and logged once; a heartbeat a day ahead of the exporter's clock
+// (before: age 0, silently) is counted and shown.
+func TestTimestampsOutOfRange(t *testing.T) {
+	account := simulator.ManyAccounts(time.Now(), 1)[0]
+	template := account.Connectors[0]
+	template.HeartbeatEvery = 0
+	heartbeats := map[string]string{
+		"c0ffee00000000000000000000009999": "9999-12-31T23:59:59Z",
+		"c0ffee00000000000000000000002262": "2262-04-12T00:00:00Z",
+		"c0ffee00000000000000000000001677": "1677-09-20T00:00:00Z",
+		"c0ffee000000000000000000000ahead": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
+	}
+	account.Connectors = nil
+	for id, hb := range heartbeats {
+		c := template
+		c.ID, c.LastHeartbeat = id, hb
+		account.Connectors = append(account.Connectors, c)
+	}
+	_, apiURL, env := hostileAPI(t, []simulator.Account{account})
+	p := startExporter(t, env, "--cloudflare.api-url="+apiURL, "--no-collector.edge")
+	var values map[string]float64
+	for range 3 {
+		_, page := p.get(t, "/metrics")
+		values = samples(page)
+	}
+	labels := func(id string) string { return `{account_id="` + account.ID + `",connector_id="` + id + `"}` }
+	for id, hb := range heartbeats {
+		_, exported := values["cloudflare_magic_connector_last_heartbeat_timestamp_seconds"+labels(id)]
+		errs := values["cloudflare_magic_connector_config_errors_total"+labels(id)]
+		invalid := !strings.HasSuffix(id, "ahead")
+		if exported == invalid || errs != map[bool]float64{true: 1}[invalid] {
+			t.Errorf("heartbeat %s: exported %v, config errors %v; want exported %v", hb, exported, errs, !invalid)
+		}
+	}
+	if n := strings.Count(p.logs.String(), "invalid last_heartbeat (not an RFC 3339 time between 2009 and 2262), treated as absent"); n != 3 {
+		t.Errorf("%d log lines for 3 invalid heartbeats over 3 scrapes, want 3 (once each):\n%s", n, p.logs.String())
+	}
+	skewed := values[`cloudflare_magic_clock_skew_connectors{account_id="`+account.ID+`"}`]
+	lead := values[`cloudflare_magic_clock_skew_max_seconds{account_id="`+account.ID+`"}`]
+	if skewed != 1 || lead < 86000 || lead > 86400 {
+		t.Errorf("clock skew: %v connectors, %v s; want 1 and a day", skewed, lead)
+	}
+	if age := values["cloudflare_magic_connector_heartbeat_age_seconds"+labels("c0ffee000000000000000000000ahead")]; age != 0 {
+		t.Errorf("age of the heartbeat ahead: %v", age)
+	}
+}
