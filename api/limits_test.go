@@ -354,7 +354,7 @@ func TestTokenFileReloadFailuresAreReported(t *testing.T) {
 // inflated. Each fails with an error naming its limit, and the heap stays
 // far below what the answer's bytes would have made of it.
 func TestPaddingAndAmplificationAreBounded(t *testing.T) {
-	const maxResponse, maxInflight = 16 << 20, 24 << 20
+	const maxResponse, maxInflight = 8 << 20, 12 << 20
 	head := `{"success":true,"errors":[],"messages":[],"result":[`
 	for _, tc := range []struct {
 		name  string
@@ -365,21 +365,21 @@ func TestPaddingAndAmplificationAreBounded(t *testing.T) {
 		// limit replaces maxResponse, for answers slow to read.
 		limit int64
 	}{
-		{"spaces", simulator.Fault{Body: head, Endless: " "}, "response body larger than 16777216 bytes", 4, 0},
-		{"mixed whitespace", simulator.Fault{Body: head, Endless: " \r\n\t"}, "response body larger than 16777216 bytes", 4, 0},
-		{"whitespace inside an item", simulator.Fault{Body: head + `{"id":"x",`, Endless: "\n"}, "response body larger than 16777216 bytes", 4, 0},
+		{"spaces", simulator.Fault{Body: head, Endless: " "}, "response body larger than 8388608 bytes", 4, 0},
+		{"mixed whitespace", simulator.Fault{Body: head, Endless: " \r\n\t"}, "response body larger than 8388608 bytes", 4, 0},
+		{"whitespace inside an item", simulator.Fault{Body: head + `{"id":"x",`, Endless: "\n"}, "response body larger than 8388608 bytes", 4, 0},
 		// The transport asks for gzip and inflates it: the limit counts
-		// the inflated bytes, here 16 MiB out of about 16 KiB.
-		{"gzip of spaces", simulator.Fault{Body: head, Endless: " ", Gzip: true}, "response body larger than 16777216 bytes", 4, 0},
+		// the inflated bytes, here 8 MiB out of about 8 KiB.
+		{"gzip of spaces", simulator.Fault{Body: head, Endless: " ", Gzip: true}, "response body larger than 8388608 bytes", 4, 0},
 		{"endless number", simulator.Fault{Body: head + `{"id":"x","interrupt_window_hour_of_day":1`, Endless: "0"}, "JSON number of more than 1024 bytes", 4, 0},
 		// An error's message or code can be anything: a list of them is
 		// skipped, not held whole.
-		{"endless list as a message", simulator.Fault{Body: `{"success":false,"errors":[{"code":1,"message":[`, Endless: "{},"}, "response body larger than 6291456 bytes", 2, 6 << 20},
-		{"endless list as a code", simulator.Fault{Body: `{"success":false,"errors":[{"message":"m","code":[`, Endless: "[0],"}, "response body larger than 6291456 bytes", 2, 6 << 20},
+		{"endless list as a message", simulator.Fault{Body: `{"success":false,"errors":[{"code":1,"message":[`, Endless: "{},"}, "response body larger than 4194304 bytes", 2, 4 << 20},
+		{"endless list as a code", simulator.Fault{Body: `{"success":false,"errors":[{"message":"m","code":[`, Endless: "[0],"}, "response body larger than 4194304 bytes", 2, 4 << 20},
 		// 3 bytes of JSON, a connector of 216 bytes once decoded.
-		{"empty items", simulator.Fault{Body: head, Endless: "{},"}, "response needs more than 24MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
+		{"empty items", simulator.Fault{Body: head, Endless: "{},"}, "response needs more than 12MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
 		// 3 bytes of JSON, a string header of 16.
-		{"empty strings in an item", simulator.Fault{Body: head + `{"id":"x","interrupt_window_days_of_week":[`, Endless: `"",`}, "response needs more than 24MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
+		{"empty strings in an item", simulator.Fault{Body: head + `{"id":"x","interrupt_window_days_of_week":[`, Endless: `"",`}, "response needs more than 12MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var observed []api.RequestInfo
