@@ -116,6 +116,7 @@ func TestHostileAnswersStayWithinMemory(t *testing.T) {
 	if !strings.Contains(logs, "--cloudflare.max-response-bytes") {
 		t.Errorf("the log never names the limit:\n%.3000s", logs)
 	}
+	assertNoSecret(t, "log", logs)
 	peak := p.peakRSS(t)
 	t.Logf("3 scrapes of 5 hostile accounts took %s; peak RSS %.1f MiB", took.Round(time.Millisecond), peak)
 	if peak > 128 {
@@ -153,6 +154,8 @@ func TestBodyMustEndWithItsJSON(t *testing.T) {
 		t.Error("a connector of the answer with bytes after its JSON is exported")
 	}
 	logs := p.logs.String()
+	assertNoSecret(t, "log", logs)
+	assertNoSecret(t, "/metrics", page)
 	for _, want := range []string{"read response body: unexpected EOF", "response body holds more after its JSON value"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log does not say %q", want)
@@ -262,6 +265,7 @@ func TestMoreAccountsThanTheBudget(t *testing.T) {
 		t.Errorf("%d accounts served whole, for %v calls", served, calls)
 	}
 	logs := p.logs.String()
+	assertNoSecret(t, "log", logs)
 	if lines := strings.Count(logs, "\n"); lines > 20 || len(logs) > 16<<10 {
 		t.Errorf("%d lines, %d bytes of log after 5 scrapes of %d accounts:\n%.3000s", lines, len(logs), n, logs)
 	}
