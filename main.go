@@ -82,7 +82,7 @@ func parseFlags(args []string) (*flags, error) {
 		Default(api.DefaultBaseURL).StringVar(&f.apiURL)
 	app.Flag("cloudflare.max-response-bytes", "Largest API response body read; a larger one fails the call with a clear error.").
 		Default("40MiB").SetValue(&f.maxResponseBytes)
-	app.Flag("cloudflare.max-inflight-bytes", "Most bytes of API response bodies read at once, by all calls together: the bound on the memory they take.").
+	app.Flag("cloudflare.max-inflight-bytes", "Most memory API answers being read may take at once, by all calls together: their bytes as they arrive and the arrays decoding them makes.").
 		Default("64MiB").SetValue(&f.maxInflightBytes)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		Default("false").BoolVar(&f.demo)
@@ -191,7 +191,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		return nil, err
 	}
 	accounts := poll.NewAccounts(poll.AccountsConfig{
-		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Logger: logger,
+		Client: client, Fixed: f.accountIDs, Refresh: p.AccountsRefresh, Timeout: p.Timeout, Budget: budget, Logger: logger,
 	})
 	x := &exporter{background: []func(context.Context){accounts.Run}}
 	var telemetry *poll.Telemetry

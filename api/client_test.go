@@ -156,6 +156,37 @@ func TestUnreadableTimestampIsOneConnectorsProblem(t *testing.T) {
 	}
 }
 
+// TestTimestampOutOfRangeIsInvalid: a time the exporter cannot represent
+// (past 2262-04-11 in Unix nanoseconds, where 9999-12-31 wrapped around to
+// -4.85e9 seconds) or older than Cloudflare is invalid, as an unreadable
+// one is; a time just within either bound is not.
+func TestTimestampOutOfRangeIsInvalid(t *testing.T) {
+	for heartbeat, invalid := range map[string]bool{
+		"9999-12-31T23:59:59Z":           true,
+		"2262-04-12T00:00:00Z":           true,
+		"2262-04-11T23:47:16.854775807Z": false,
+		"1677-09-20T00:00:00Z":           true,
+		"1970-01-01T00:00:00Z":           true,
+		"2008-12-31T23:59:59Z":           true,
+		"2009-01-01T00:00:00Z":           false,
+		"2026-11-24T11:59:50+01:00":      false,
+	} {
+		sim, c := newClient(t, api.Config{})
+		sim.SetFault(simulator.AccountRetail, simulator.EndpointConnectors, simulator.Fault{Body: `{"success":true,"result":[
+			{"id":"abc","activated":true,"last_heartbeat":"` + heartbeat + `","last_updated":"` + heartbeat + `","timezone":"UTC"}]}`})
+		got, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].LastHeartbeat.IsZero() != invalid || (len(got[0].InvalidFields) == 2) != invalid {
+			t.Errorf("%s: heartbeat %v, invalid fields %v; want invalid %v", heartbeat, got[0].LastHeartbeat, got[0].InvalidFields, invalid)
+		}
+		if !invalid && got[0].LastHeartbeat.UnixNano() < 0 {
+			t.Errorf("%s: %d ns, wrapped around", heartbeat, got[0].LastHeartbeat.UnixNano())
+		}
+	}
+}
+
 func TestListAppsDecodesBothShapes(t *testing.T) {
 	sim, c := newClient(t, api.Config{})
 	sim.SetFault(simulator.AccountRetail, simulator.EndpointApps, simulator.Fault{Body: readFile(t, "apps.json")})
@@ -406,6 +437,27 @@ func TestFailures(t *testing.T) {
 			wantStatus: 200,
 			transient:  true,
 			want:       []string{"read response body", "unexpected EOF"},
+		},
+		{
+			// Complete JSON, but the body ends before its Content-Length:
+			// the rest of the answer is lost, whatever the JSON says.
+			name:       "body shorter than its Content-Length, JSON complete",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]}` + strings.Repeat(" ", 100) + `{"id":"x"}`, CutAfter: len(`{"success":true,"errors":[],"result":[]}`)},
+			wantStatus: 200,
+			transient:  true,
+			want:       []string{"read response body", "unexpected EOF"},
+		},
+		{
+			name:       "a second JSON value after the first",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]} {"success":true,"result":[{"id":"x"}]}`},
+			wantStatus: 200,
+			want:       []string{"response body holds more after its JSON value"},
+		},
+		{
+			name:       "bytes after the JSON value",
+			fault:      simulator.Fault{Body: `{"success":true,"errors":[],"result":[]}</html>`},
+			wantStatus: 200,
+			want:       []string{"response body holds more after its JSON value"},
 		},
 		{
 			name:       "429",

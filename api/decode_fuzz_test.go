@@ -38,8 +38,8 @@ func FuzzDecodeBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, decode := range []func() error{
-			func() error { var e envelope[list[Connector]]; return decodeBody(response(body), &e, 1<<20) },
-			func() error { var e envelope[list[App]]; return decodeBody(response(body), &e, 1<<20) },
+			func() error { var e envelope[list[Connector]]; return decodeBody(response(body), &e, 1<<20, nil) },
+			func() error { var e envelope[list[App]]; return decodeBody(response(body), &e, 1<<20, nil) },
 		} {
 			err := decode()
 			trimmed := bytes.TrimLeft(body, " \t\r\n")

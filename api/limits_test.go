@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -146,7 +148,7 @@ func TestResultOfTheWrongShapeFails(t *testing.T) {
 			return err
 		},
 		simulator.EndpointAccounts: func(c *api.Client) error {
-			_, err := c.ListAccounts(context.Background())
+			_, err := c.ListAccounts(context.Background(), api.Paging{})
 			return err
 		},
 	}
@@ -223,7 +225,8 @@ func TestInflightBound(t *testing.T) {
 			if !strings.Contains(err.Error(), "reached --cloudflare.max-inflight-bytes (24MiB)") {
 				t.Errorf("account %d: %v", i, err)
 			}
-		case !strings.Contains(err.Error(), fmt.Sprintf("response body larger than %d bytes (--cloudflare.max-response-bytes)", maxResponse)):
+		case !strings.Contains(err.Error(), fmt.Sprintf("response body larger than %d bytes (--cloudflare.max-response-bytes)", maxResponse)) &&
+			!strings.Contains(err.Error(), "response needs more than 24MiB of memory to decode (--cloudflare.max-inflight-bytes)"):
 			t.Errorf("account %d: %v", i, err)
 		}
 		if apiErr != nil && apiErr.Attempts != 1 {
@@ -258,14 +261,18 @@ func TestInflightBoundBelowResponseBoundIsRefused(t *testing.T) {
 // distinct failure, without the token.
 // TestOversizedAnswerWithEqualBounds: with the in-flight bound equal to the
 // answer bound (allowed), an answer past its limit is reported as too large,
-// naming the flag to raise, not as crowded out by other answers.
+// naming the flag to raise, not as crowded out by other answers. Which
+// limit it meets first, its bytes or the memory its items take, depends on
+// the answer.
 func TestOversizedAnswerWithEqualBounds(t *testing.T) {
 	sim, c := newClient(t, api.Config{MaxResponseBytes: 1 << 20, MaxInflightBytes: 1 << 20})
 	body := `{"success":true,"result":[` + strings.Repeat(`{"id":"x"},`, 200000) + `{"id":"y"}]}`
 	sim.SetFault("", simulator.EndpointApps, simulator.Fault{Body: body})
 	_, err := c.ListApps(context.Background(), simulator.AccountRetail)
 	var inflight *api.InflightError
-	if err == nil || !strings.Contains(err.Error(), "--cloudflare.max-response-bytes") || errors.As(err, &inflight) {
+	tooLarge := err != nil && (strings.Contains(err.Error(), "response body larger than 1048576 bytes (--cloudflare.max-response-bytes)") ||
+		strings.Contains(err.Error(), "response needs more than 1MiB of memory to decode (--cloudflare.max-inflight-bytes)"))
+	if !tooLarge || errors.As(err, &inflight) {
 		t.Errorf("error: %v", err)
 	}
 }
@@ -338,4 +345,100 @@ func TestTokenFileReloadFailuresAreReported(t *testing.T) {
 	write("")
 	list(2)
 	expect("is empty", "no such file", "is empty")
+}
+
+// TestPaddingAndAmplificationAreBounded: answers that grow without end in
+// every way JSON allows, each read alone. What the decoder would hold
+// (whitespace, digits) is not held; what decoding makes of tiny items is
+// charged to the bound on answers in flight; a gzip answer is counted
+// inflated. Each fails with an error naming its limit, and the heap stays
+// far below what the answer's bytes would have made of it.
+func TestPaddingAndAmplificationAreBounded(t *testing.T) {
+	const maxResponse, maxInflight = 8 << 20, 12 << 20
+	head := `{"success":true,"errors":[],"messages":[],"result":[`
+	for _, tc := range []struct {
+		name  string
+		fault simulator.Fault
+		want  string
+		// heap is the most the heap may grow, in MiB.
+		heap uint64
+		// limit replaces maxResponse, for answers slow to read.
+		limit int64
+	}{
+		{"spaces", simulator.Fault{Body: head, Endless: " "}, "response body larger than 8388608 bytes", 4, 0},
+		{"mixed whitespace", simulator.Fault{Body: head, Endless: " \r\n\t"}, "response body larger than 8388608 bytes", 4, 0},
+		{"whitespace inside an item", simulator.Fault{Body: head + `{"id":"x",`, Endless: "\n"}, "response body larger than 8388608 bytes", 4, 0},
+		// The transport asks for gzip and inflates it: the limit counts
+		// the inflated bytes, here 8 MiB out of about 8 KiB.
+		{"gzip of spaces", simulator.Fault{Body: head, Endless: " ", Gzip: true}, "response body larger than 8388608 bytes", 4, 0},
+		{"endless number", simulator.Fault{Body: head + `{"id":"x","interrupt_window_hour_of_day":1`, Endless: "0"}, "JSON number of more than 1024 bytes", 4, 0},
+		// An error's message or code can be anything: a list of them is
+		// skipped, not held whole.
+		{"endless list as a message", simulator.Fault{Body: `{"success":false,"errors":[{"code":1,"message":[`, Endless: "{},"}, "response body larger than 4194304 bytes", 2, 4 << 20},
+		{"endless list as a code", simulator.Fault{Body: `{"success":false,"errors":[{"message":"m","code":[`, Endless: "[0],"}, "response body larger than 4194304 bytes", 2, 4 << 20},
+		// 3 bytes of JSON, a connector of 216 bytes once decoded.
+		{"empty items", simulator.Fault{Body: head, Endless: "{},"}, "response needs more than 12MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
+		// 3 bytes of JSON, a string header of 16.
+		{"empty strings in an item", simulator.Fault{Body: head + `{"id":"x","interrupt_window_days_of_week":[`, Endless: `"",`}, "response needs more than 12MiB of memory to decode (--cloudflare.max-inflight-bytes)", 2 * maxInflight >> 20, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var observed []api.RequestInfo
+			sim, c := newClient(t, api.Config{MaxResponseBytes: cmp.Or(tc.limit, maxResponse), MaxInflightBytes: maxInflight,
+				Observe: func(ri api.RequestInfo) { observed = append(observed, ri) }})
+			sim.SetFault("", simulator.EndpointConnectors, tc.fault)
+			var err error
+			grew := heapPeak(t, func() { _, err = c.ListConnectors(context.Background(), simulator.AccountRetail) })
+			t.Logf("heap grew %.1f MiB: %v", float64(grew)/(1<<20), err)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			if grew > tc.heap<<20 {
+				t.Errorf("heap grew %.1f MiB, want at most %d MiB", float64(grew)/(1<<20), tc.heap)
+			}
+			if len(observed) != 1 || !observed[0].Failed {
+				t.Errorf("observed %+v, want one failed request: a limit is no reason to retry", observed)
+			}
+			// The bound is free again for the next answers.
+			sim.ClearFaults()
+			if _, err := c.ListConnectors(context.Background(), simulator.AccountRetail); err != nil {
+				t.Errorf("after the hostile answer: %v", err)
+			}
+		})
+	}
+}
+
+// TestPaddingKeepsTheAnswer: whitespace anywhere between tokens, however
+// much, leaves the answer as it was.
+func TestPaddingKeepsTheAnswer(t *testing.T) {
+	sim, c := newClient(t, api.Config{})
+	body := readFile(t, "connectors.json")
+	pad := strings.Repeat(" \n\t\r", 20000)
+	var padded strings.Builder
+	inString := false
+	for i := 0; i < len(body); i++ {
+		b := body[i]
+		padded.WriteByte(b)
+		switch {
+		case inString && b == '\\':
+			i++
+			padded.WriteByte(body[i])
+		case b == '"':
+			inString = !inString
+		case !inString && strings.IndexByte("{}[],:", b) >= 0:
+			padded.WriteString(pad)
+		}
+	}
+	sim.SetFault("", simulator.EndpointConnectors, simulator.Fault{Body: body})
+	plain, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.SetFault("", simulator.EndpointConnectors, simulator.Fault{Body: pad + padded.String() + pad})
+	got, err := c.ListConnectors(context.Background(), simulator.AccountRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain) == 0 || !reflect.DeepEqual(got, plain) {
+		t.Errorf("padded answer decoded to\n%+v\nwant\n%+v", got, plain)
+	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -41,8 +42,9 @@ type Connector struct {
 	Timezone string `json:"timezone"`
 
 	// InvalidFields names the fields whose value could not be read, such as
-	// a timestamp that is not one. They are treated as absent: one odd
-	// connector must not cost the whole fleet its metrics.
+	// a timestamp that is not one, or not one between EarliestTimestamp
+	// and LatestTimestamp. They are treated as absent: one odd connector
+	// must not cost the whole fleet its metrics.
 	InvalidFields []string `json:"-"`
 }
 
@@ -142,17 +144,32 @@ func (w *wireConnector) connector() Connector {
 	}
 }
 
+// Timestamps outside [EarliestTimestamp, LatestTimestamp] are invalid.
+var (
+	// EarliestTimestamp is when Cloudflare began: nothing it stamps can
+	// be older.
+	EarliestTimestamp = time.Date(2009, 1, 1, 0, 0, 0, 0, time.UTC)
+	// LatestTimestamp is the last time of 64-bit Unix nanoseconds, the
+	// exporter's timestamps: one later would wrap around, 9999-12-31
+	// becoming 1816.
+	LatestTimestamp = time.Unix(0, math.MaxInt64).UTC()
+)
+
 // parseTimestamp parses an RFC 3339 timestamp with or without fractional
-// seconds; the empty string is the zero time.
+// seconds; the empty string is the zero time. A time outside
+// [EarliestTimestamp, LatestTimestamp] is an error.
 func parseTimestamp(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	switch {
+	case err != nil:
 		// The value is not quoted: no error repeats what the API sent
 		// beyond its error messages.
 		return time.Time{}, errors.New("not an RFC 3339 timestamp")
+	case t.Before(EarliestTimestamp) || t.After(LatestTimestamp):
+		return time.Time{}, errors.New("a time before Cloudflare existed or past 2262")
 	}
 	return t, nil
 }

@@ -15,7 +15,7 @@ import (
 // name lookup logged once) is tested in package poll.
 
 func TestDiscoveryScrapesEveryAccount(t *testing.T) {
-	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
+	fleet := simulator.BranchGroups(testNow, 57) // two pages of 50
 	s := newStackWith(t, stackConfig{fleet: fleet, discover: true})
 	s.sim.Deny(fleet[7].ID) // the token lacks Magic WAN Read there
 	s.runAccounts(t)

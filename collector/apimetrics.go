@@ -142,6 +142,20 @@ func apiFamilies() []renderer {
 			Samples: func(s Sampler, r *budgetRow) { s.Add(boolToFloat(r.Active), r.api) },
 		},
 		&Family[budgetRow]{
+			Name: namespace + "_api_budget_round_seconds",
+			Help: "Seconds the budget share takes to call every account once; past the scrape interval, accounts wait.",
+			Doc: "The calls of a scrape of every account (accounts times endpoints) over the calls the share allows per second. " +
+				"Longer than the scrape interval, each scrape serves the accounts waiting longest and the last answers for the others, " +
+				"each account at least once per round: shard the accounts over several exporters ([sharding](sharding.md)). " +
+				"Absent until the accounts are known, and for the guard of an API that does not report its demand (`graphql`).",
+			Type: exposition.Gauge, Labels: []string{"api"},
+			Samples: func(s Sampler, r *budgetRow) {
+				if r.Round > 0 {
+					s.Add(r.Round.Seconds(), r.api)
+				}
+			},
+		},
+		&Family[budgetRow]{
 			Name: namespace + "_api_budget_skipped_calls_total",
 			Help: "API calls the budget guard skipped.",
 			Type: exposition.Counter, Labels: []string{"api"},

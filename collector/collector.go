@@ -104,6 +104,7 @@ type page struct {
 	endpoints      []endpointRow
 	connectors     []connectorRow
 	configErrors   []configErrorRow
+	clockSkew      []clockSkewRow
 	apps           []appRow
 	appCounts      []appCount
 	snapshots      []snapshotRow
@@ -218,11 +219,12 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 		w, err := newInterruptWindow(c, e.zones.load)
 		row := newConnectorRow(account, c, w, err == nil, now)
 		if len(c.InvalidFields) > 0 {
-			err = errors.Join(err, fmt.Errorf("unreadable %s, treated as absent", strings.Join(c.InvalidFields, " and ")))
+			err = errors.Join(err, fmt.Errorf("invalid %s (not an RFC 3339 time between 2009 and 2262), treated as absent", strings.Join(c.InvalidFields, " and ")))
 		}
 		e.configErrors.record(e.logger, account, c.ID, err)
 		p.connectors = append(p.connectors, row)
 	}
+	p.clockSkew = append(p.clockSkew, clockSkew(account, p.connectors[len(p.connectors)-len(connectors):], now))
 	p.configErrors = append(p.configErrors, e.configErrors.counts(account, connectors)...)
 }
 

@@ -534,7 +534,7 @@ func TestWindowConfigErrors(t *testing.T) {
 	set()
 	page = s.scrape(t, 0)
 	checkCount(page, 3)
-	if !strings.Contains(s.logs.String(), "unreadable last_heartbeat, treated as absent") {
+	if !strings.Contains(s.logs.String(), "invalid last_heartbeat (not an RFC 3339 time between 2009 and 2262), treated as absent") {
 		t.Errorf("log:\n%s", s.logs.String())
 	}
 	if strings.Contains(page, `heartbeat_age_seconds`+labelsOf(bad)) || !strings.Contains(page, `interrupt_window_active`+labelsOf(bad)) {

@@ -38,6 +38,32 @@ func newConnectorRow(account string, c *api.Connector, w interruptWindow, window
 	return row
 }
 
+// maxHeartbeatLead is how far ahead of the exporter's clock a heartbeat
+// may be stamped before a clock is taken to be wrong: clocks drift by
+// seconds, and Cloudflare stamps a heartbeat when it arrives.
+const maxHeartbeatLead = time.Minute
+
+// clockSkewRow is how many of an account's connectors have a heartbeat
+// stamped more than maxHeartbeatLead ahead of the exporter's clock, and
+// the largest lead among them, in seconds.
+type clockSkewRow struct {
+	account string
+	ahead   int
+	lead    float64
+}
+
+// clockSkew counts the account's connectors whose heartbeat is ahead.
+func clockSkew(account string, rows []connectorRow, now time.Time) clockSkewRow {
+	r := clockSkewRow{account: account}
+	for i := range rows {
+		if lead := rows[i].LastHeartbeat.Sub(now); lead > maxHeartbeatLead {
+			r.ahead++
+			r.lead = max(r.lead, lead.Seconds())
+		}
+	}
+	return r
+}
+
 // configErrorRow is one connector's count of invalid data found.
 type configErrorRow struct {
 	account, connector string
@@ -91,7 +117,7 @@ func connectorFamilies() []renderer {
 			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastHeartbeat), !c.LastHeartbeat.IsZero() }),
 		connectorGauge("heartbeat_age_seconds",
 			"Seconds since the connector's last heartbeat, computed when scraped.",
-			"Minutes mean the connector or its uplink is down. Absent if the connector has never connected; a heartbeat stamped ahead of the exporter's clock gives 0.",
+			"Minutes mean the connector or its uplink is down. Absent if the connector has never connected; a heartbeat stamped ahead of the exporter's clock gives 0, and `cloudflare_magic_clock_skew_connectors` counts it.",
 			func(c *connectorRow) (float64, bool) { return c.age, !c.LastHeartbeat.IsZero() }),
 		connectorGauge("last_updated_timestamp_seconds",
 			"Unix time the connector's configuration last changed.", "",
@@ -108,6 +134,22 @@ func connectorFamilies() []renderer {
 			"Length of the connector's upgrade windows, in seconds.", "",
 			func(c *connectorRow) (float64, bool) { return c.windowSeconds, c.windowOK }),
 	)
+	out = append(out, bind(SourceConnectors, func(p *page) []clockSkewRow { return p.clockSkew },
+		&Family[clockSkewRow]{
+			Name: namespace + "_clock_skew_connectors",
+			Help: "Connectors whose last heartbeat is stamped more than a minute ahead of the exporter's clock.",
+			Doc: "Above 0, the exporter's clock (or Cloudflare's) is wrong: heartbeat ages read 0 and a dead connector " +
+				"looks alive until its heartbeat falls behind the clock. Check NTP on the exporter's host.",
+			Type: exposition.Gauge, Labels: []string{"account_id"},
+			Samples: func(s Sampler, r *clockSkewRow) { s.Add(float64(r.ahead), r.account) },
+		},
+		&Family[clockSkewRow]{
+			Name:    namespace + "_clock_skew_max_seconds",
+			Help:    "Seconds the account's most advanced heartbeat is ahead of the exporter's clock, when over a minute.",
+			Type:    exposition.Gauge,
+			Labels:  []string{"account_id"},
+			Samples: func(s Sampler, r *clockSkewRow) { s.Add(r.lead, r.account) },
+		})...)
 	return append(out, bind(SourceConnectors, func(p *page) []configErrorRow { return p.configErrors },
 		&Family[configErrorRow]{
 			Name: namespace + "_connector_config_errors_total",

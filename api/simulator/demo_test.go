@@ -29,7 +29,7 @@ func TestStartDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	accounts, err := c.ListAccounts(ctx)
+	accounts, err := c.ListAccounts(ctx, api.Paging{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestStartDemo(t *testing.T) {
 	}
 
 	stop()
-	if _, err := c.ListAccounts(ctx); err == nil {
+	if _, err := c.ListAccounts(ctx, api.Paging{}); err == nil {
 		t.Error("the demo API still answers after stop")
 	}
 }

@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
@@ -35,6 +37,12 @@ type Fault struct {
 	// Endless, when set, follows Body with Endless again and again, with no
 	// Content-Length, until the client hangs up: an answer that never ends.
 	Endless string
+	// Gzip sends the answer gzip-compressed (Content-Encoding: gzip) to a
+	// client that accepts it, as Cloudflare's edge does; CutAfter then
+	// counts compressed bytes. With Endless, the compressed stream never
+	// ends either: a kilobyte of it inflates to about a megabyte of a
+	// repetitive Endless, such as spaces.
+	Gzip bool
 	// GraphQL, for EndpointGraphQL, disturbs the answer that follows when
 	// nothing above has answered.
 	GraphQL *GraphQLFault
@@ -126,15 +134,23 @@ func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
 			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
+		compress := f.Gzip && acceptsGzip(r)
+		if compress {
+			w.Header().Set("Content-Encoding", "gzip")
+		}
 		if f.Endless != "" {
 			w.WriteHeader(orOK(f.Status))
-			endless(w, r, f.Body, f.Endless)
+			endless(w, r, f.Body, f.Endless, compress)
 			return true
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+		body := f.Body
+		if compress {
+			body = string(gzipMember([]byte(body)))
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(orOK(f.Status))
-		if f.CutAfter > 0 && f.CutAfter < len(f.Body) {
-			_, _ = w.Write([]byte(f.Body[:f.CutAfter]))
+		if f.CutAfter > 0 && f.CutAfter < len(body) {
+			_, _ = w.Write([]byte(body[:f.CutAfter]))
 			if fl, ok := w.(http.Flusher); ok {
 				fl.Flush()
 			}
@@ -142,7 +158,7 @@ func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 		// WriteString, not Write: a body of many megabytes is not copied.
-		_, _ = io.WriteString(w, f.Body)
+		_, _ = io.WriteString(w, body)
 		return true
 	}
 	return false
@@ -151,17 +167,43 @@ func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {
 // endless writes head, then tail over and over until the client goes away
 // (or maxHang has passed). It writes from one buffer of about 64 KiB, so
 // that the server's memory does not grow with what the client reads.
-func endless(w http.ResponseWriter, r *http.Request, head, tail string) {
-	if _, err := io.WriteString(w, head); err != nil {
+// Compressed, the head and the buffer are each a gzip member, which a
+// gzip reader reads one after the other as one stream: the buffer is
+// compressed once, not at every write.
+func endless(w http.ResponseWriter, r *http.Request, head, tail string, compress bool) {
+	chunk := []byte(strings.Repeat(tail, max(1, (64<<10)/len(tail))))
+	first := []byte(head)
+	if compress {
+		first, chunk = gzipMember(first), gzipMember(chunk)
+	}
+	if _, err := w.Write(first); err != nil {
 		return
 	}
-	chunk := []byte(strings.Repeat(tail, max(1, (64<<10)/len(tail))))
 	deadline := time.Now().Add(maxHang)
 	for r.Context().Err() == nil && time.Now().Before(deadline) {
 		if _, err := w.Write(chunk); err != nil {
 			return
 		}
 	}
+}
+
+// acceptsGzip reports whether the request accepts a gzip-encoded answer.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if coding, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.EqualFold(coding, "gzip") {
+			return true
+		}
+	}
+	return false
+}
+
+// gzipMember returns b compressed as one gzip member.
+func gzipMember(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 func orOK(status int) int {

@@ -66,14 +66,32 @@ func LargeFleet(start time.Time, connectors, apps int) Account {
 	return a
 }
 
-// ManyAccounts returns n accounts of one demo connector and the demo apps
+// BranchGroups returns n accounts of one demo connector and the demo apps
 // each, with IDs 1 to n in hex: enough to list over several pages.
-func ManyAccounts(start time.Time, n int) []Account {
+func BranchGroups(start time.Time, n int) []Account {
 	demo := DemoFleet(start)[1]
 	out := make([]Account, n)
 	for i := range out {
 		out[i] = Account{ID: fmt.Sprintf("%032x", i+1), Name: fmt.Sprintf("Branch group %d", i+1),
 			Connectors: demo.Connectors[:1], Apps: demo.Apps}
+	}
+	return out
+}
+
+// ManyAccounts returns n accounts, each with one heartbeating connector and
+// no apps or sites: a credential that sees a great many accounts, as a
+// managed service provider's does. Their IDs sort in the order they are
+// numbered.
+func ManyAccounts(start time.Time, n int) []Account {
+	out := make([]Account, n)
+	for i := range out {
+		id := fmt.Sprintf("acc0%028x", i)
+		out[i] = Account{ID: id, Name: fmt.Sprintf("Tenant %d", i), Connectors: []Connector{{
+			ID: fmt.Sprintf("c0ffee%026x", i), Activated: true, InterruptWindowDaysOfWeek: []string{},
+			InterruptWindowDurationHours: 1, InterruptWindowEmbargoDates: []string{},
+			LastUpdated: start.UTC().Format(time.RFC3339), Notes: fmt.Sprintf("Tenant %d office", i),
+			Primary: true, Timezone: "UTC", HeartbeatEvery: DemoHeartbeatInterval,
+		}}}
 	}
 	return out
 }

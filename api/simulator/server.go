@@ -65,6 +65,9 @@ type Server struct {
 	schemas    map[string]*ast.Schema
 	variant    SchemaVariant
 
+	// paging is how GET /accounts pages its answer.
+	paging AccountPaging
+
 	snapshots     map[connectorKey]*Snapshot
 	snapshotCalls map[string]int
 	inFlight      map[string]int
@@ -390,6 +393,29 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 	writeEnvelope(w, http.StatusOK, out)
 }
 
+// AccountPaging is how GET /accounts pages its answer: honestly, or in one
+// of the ways a broken or hostile API could.
+type AccountPaging int
+
+const (
+	// PagingHonest answers each page as asked, as the real API does.
+	PagingHonest AccountPaging = iota
+	// PagingRepeat answers every page with the accounts of the first,
+	// numbered as asked, and announces one page more: a cursor that
+	// repeats forever.
+	PagingRepeat
+	// PagingEndless answers every page with accounts never listed before,
+	// and announces one page more: a listing that never ends.
+	PagingEndless
+)
+
+// SetAccountPaging changes how GET /accounts pages its answer.
+func (s *Server) SetAccountPaging(p AccountPaging) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paging = p
+}
+
 // listAccounts answers GET /accounts a page at a time, sorted by ID, as the
 // real API does with page and per_page (default 20, at most 50). Accounts
 // the credential is denied Magic WAN on are listed all the same.
@@ -403,20 +429,33 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	paging := s.paging
 	all := make([]accountJSON, 0, len(s.accounts))
 	for _, a := range s.accounts {
 		all = append(all, accountJSON{ID: a.ID, Name: a.Name, Type: "standard"})
 	}
 	s.mu.Unlock()
 	slices.SortFunc(all, func(a, b accountJSON) int { return strings.Compare(a.ID, b.ID) })
+	totalPages := (len(all) + perPage - 1) / perPage
 	from, to := min((page-1)*perPage, len(all)), min(page*perPage, len(all))
+	result := all[from:to]
+	switch paging {
+	case PagingRepeat:
+		result, totalPages = all[:min(perPage, len(all))], page+1
+	case PagingEndless:
+		result, totalPages = make([]accountJSON, perPage), page+1
+		for i := range result {
+			id := fmt.Sprintf("%032x", 1<<60+(page-1)*perPage+i)
+			result[i] = accountJSON{ID: id, Name: "Endless " + id[26:], Type: "standard"}
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"success": true, "errors": []Message{}, "messages": []Message{},
-		"result": all[from:to],
+		"result": result,
 		"result_info": map[string]int{
-			"page": page, "per_page": perPage, "count": to - from, "total_count": len(all),
-			"total_pages": (len(all) + perPage - 1) / perPage,
+			"page": page, "per_page": perPage, "count": len(result), "total_count": totalPages * perPage,
+			"total_pages": totalPages,
 		},
 	})
 }

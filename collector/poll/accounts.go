@@ -16,7 +16,7 @@ import (
 
 // AccountLister is what account discovery needs from the API.
 type AccountLister interface {
-	ListAccounts(ctx context.Context) ([]api.Account, error)
+	ListAccounts(ctx context.Context, paging api.Paging) ([]api.Account, error)
 }
 
 // AccountsConfig configures Accounts.
@@ -26,12 +26,16 @@ type AccountsConfig struct {
 	// Fixed are the accounts to scrape, given by flag; discovery then only
 	// looks up their names. Empty means scrape every account listed.
 	Fixed []string
-	// Refresh is how often the list is fetched again.
+	// Refresh is how often the list is fetched again; it also bounds one
+	// listing, its waits for the budget included.
 	Refresh time.Duration
-	// Timeout bounds one listing.
+	// Timeout bounds the call of one page.
 	Timeout time.Duration
-	Logger  log.Logger
-	Now     func() time.Time
+	// Budget, if set, is spent by every page, as by every other call: a
+	// listing waits for it rather than skip a page.
+	Budget *Budget
+	Logger log.Logger
+	Now    func() time.Time
 }
 
 // DefaultAccountsRefresh is how often accounts are listed again.
@@ -54,7 +58,10 @@ type Accounts struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu          sync.Mutex
+	mu sync.Mutex
+	// known, if set, is told how many accounts there are whenever a
+	// listing finds them.
+	known       func(accounts int)
 	listed      []api.Account
 	listedIDs   map[string]bool // the IDs of listed, for Allowed
 	lastErr     error
@@ -153,6 +160,17 @@ func (a *Accounts) nameLocked(id string) string {
 	return ""
 }
 
+// onKnown has f told how many accounts there are: at once for accounts
+// given by flag, after each listing that finds them otherwise.
+func (a *Accounts) onKnown(f func(accounts int)) {
+	a.mu.Lock()
+	a.known = f
+	a.mu.Unlock()
+	if !a.Discovering() {
+		f(len(a.fixed))
+	}
+}
+
 // status is the outcome of the latest listing.
 func (a *Accounts) status() (attempted bool, lastSuccess time.Time, err error) {
 	a.mu.Lock()
@@ -180,16 +198,22 @@ func (a *Accounts) Run(ctx context.Context) {
 }
 
 func (a *Accounts) refresh(ctx context.Context) error {
-	if a.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
-		defer cancel()
-	}
-	listed, err := a.cfg.Client.ListAccounts(ctx)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Refresh)
+	defer cancel()
+	listed, err := a.cfg.Client.ListAccounts(ctx, api.Paging{Wait: a.cfg.Budget.Wait, PageTimeout: a.cfg.Timeout})
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return err // shutting down: not an outcome
 	}
-	defer a.readyOnce.Do(func() { close(a.ready) })
+	// After the lock is let go, and before the accounts are ready, the
+	// budget is told how many there are: what it says of them comes at
+	// start, before the first scrape.
+	var tell func()
+	defer func() {
+		if tell != nil {
+			tell()
+		}
+		a.readyOnce.Do(func() { close(a.ready) })
+	}()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	firstFailure := a.lastErr == nil
@@ -219,6 +243,10 @@ func (a *Accounts) refresh(ctx context.Context) error {
 	a.listedIDs = make(map[string]bool, len(listed))
 	for _, l := range listed {
 		a.listedIDs[l.ID] = true
+	}
+	if a.known != nil && a.Discovering() {
+		known, n := a.known, len(listed)
+		tell = func() { known(n) }
 	}
 	return nil
 }

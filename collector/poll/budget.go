@@ -1,7 +1,9 @@
 package poll
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -30,6 +32,8 @@ type Budget struct {
 	head, n    int
 	denied     float64
 	lastDenied time.Time
+	// demand is the calls a scrape of every account makes (SetDemand).
+	demand int
 }
 
 // NewBudget returns a budget of share calls per window; now defaults to
@@ -60,22 +64,105 @@ func (b *Budget) TakeLow() bool {
 }
 
 func (b *Budget) take(limit int) bool {
+	ok, _ := b.takeOr(limit, true)
+	return ok
+}
+
+// TakeN takes n calls at once, or none: the calls of one account, so that
+// the budget serves an account whole or not at all. Refused, they count
+// as n calls skipped.
+func (b *Budget) TakeN(n int) bool {
+	if b == nil {
+		return true
+	}
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// Forget the calls older than the slice.
+	b.forgetLocked(now)
+	if b.n+n > len(b.calls) {
+		b.denied += float64(n)
+		b.lastDenied = now
+		return false
+	}
+	for range n {
+		b.calls[(b.head+b.n)%len(b.calls)] = now
+		b.n++
+	}
+	return true
+}
+
+// Refund gives back n calls taken and not made: the latest ones.
+func (b *Budget) Refund(n int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n -= min(n, b.n)
+}
+
+// Wait takes a call as Take does, waiting for the budget to allow one if
+// it does not now, until ctx ends: for calls that must be made, but not
+// at once (account discovery's pages). A call waiting is not a call
+// skipped.
+func (b *Budget) Wait(ctx context.Context) error {
+	if b == nil {
+		return nil
+	}
+	for {
+		ok, wait := b.takeOr(len(b.calls), false)
+		if ok {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting for the API budget: %w", ctx.Err())
+		}
+	}
+}
+
+// takeOr takes a call if fewer than limit were made in the slice;
+// otherwise it says how long until the oldest leaves the slice, and counts
+// the call as skipped when skip is set.
+func (b *Budget) takeOr(limit int, skip bool) (bool, time.Duration) {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forgetLocked(now)
+	if b.n >= limit {
+		if skip {
+			b.denied++
+			b.lastDenied = now
+		}
+		return false, max(b.span-now.Sub(b.calls[b.head]), time.Millisecond)
+	}
+	b.calls[(b.head+b.n)%len(b.calls)] = now
+	b.n++
+	return true, 0
+}
+
+// forgetLocked forgets the calls older than the slice.
+func (b *Budget) forgetLocked(now time.Time) {
 	for b.n > 0 && now.Sub(b.calls[b.head]) >= b.span {
 		b.head = (b.head + 1) % len(b.calls)
 		b.n--
 	}
-	if b.n >= limit {
-		b.denied++
-		b.lastDenied = now
-		return false
-	}
-	b.calls[(b.head+b.n)%len(b.calls)] = now
-	b.n++
-	return true
+}
+
+// SetDemand records how many calls a scrape of every account makes, and
+// returns the round: how long the share takes to allow that many.
+func (b *Budget) SetDemand(calls int) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.demand = calls
+	return b.roundLocked()
+}
+
+func (b *Budget) roundLocked() time.Duration {
+	return time.Duration(b.demand) * b.span / time.Duration(len(b.calls))
 }
 
 // BudgetState is what a Budget reports for metrics.
@@ -87,6 +174,9 @@ type BudgetState struct {
 	Denied float64
 	// Used is the calls made in the current slice, of Slice allowed.
 	Used, Slice int
+	// Round is how long the share takes to allow the calls of a scrape of
+	// every account; zero when they are not known.
+	Round time.Duration
 }
 
 // State returns the budget's state now.
@@ -105,6 +195,6 @@ func (b *Budget) State() BudgetState {
 	}
 	return BudgetState{
 		Active: !b.lastDenied.IsZero() && now.Sub(b.lastDenied) < b.span,
-		Denied: b.denied, Used: used, Slice: len(b.calls),
+		Denied: b.denied, Used: used, Slice: len(b.calls), Round: b.roundLocked(),
 	}
 }

@@ -49,6 +49,9 @@ type endpoint struct {
 	state interface {
 		prune(keep func(account string) bool)
 	}
+	// lastCall, for an endpoint called per scrape, is when the account's
+	// last call ended (fair.go); zero if never.
+	lastCall func(account string) time.Time
 }
 
 // rest declares a REST endpoint listed per account: list is the Client
@@ -65,7 +68,7 @@ func rest[T any](p *Poller, cfg Config, name string, list func(Client, context.C
 			p.failures.log(account, name, fmt.Errorf("%s for account %s: %w", name, account, err))
 		}
 	}
-	return endpoint{name: name, state: f, poll: func(ctx context.Context, out *AccountResult) (time.Time, error) {
+	return endpoint{name: name, state: f, lastCall: f.lastCall, poll: func(ctx context.Context, out *AccountResult) (time.Time, error) {
 		id := out.Account.ID
 		o := f.fetch(ctx, id, func(ctx context.Context) ([]T, error) { return list(p.client, ctx, id) })
 		if o.err != nil {

@@ -95,7 +95,7 @@ func (f *fetcher[T]) fetch(ctx context.Context, account string, call func(contex
 			f.mu.Unlock()
 			return o
 		}
-		if !f.budget.Take() {
+		if !takeCall(ctx, f.budget) {
 			o := outcome[T]{result: e.result, err: e.err, lastSuccess: e.lastSuccess, cached: true}
 			if e.at.IsZero() {
 				o.err = ErrBudget

@@ -75,6 +75,10 @@ type Poller struct {
 	// endpoints are declared in endpoints.go.
 	endpoints []endpoint
 	failures  *failureLogger
+	// budget is the REST budget the calls spend, told how many a scrape
+	// needs; budgetNotice what the log said of it (fair.go).
+	budget       *Budget
+	budgetNotice budgetNotice
 }
 
 // Result is what one scrape's polling returned.
@@ -142,6 +146,7 @@ func New(cfg Config) (*Poller, error) {
 		now:                cfg.Now,
 		telemetry:          cfg.Telemetry,
 		edge:               cfg.Edge,
+		budget:             cfg.Budget,
 	}
 	if p.logger == nil {
 		p.logger = log.NewNopLogger()
@@ -154,6 +159,7 @@ func New(cfg Config) (*Poller, error) {
 	}
 	p.failures = newFailureLogger(p.logger, p.now)
 	p.declareEndpoints(cfg)
+	p.accounts.onKnown(p.accountsKnown)
 	return p, nil
 }
 
@@ -190,21 +196,29 @@ func (p *Poller) Poll(ctx context.Context, only *api.Account) *Result {
 	if p.accountConcurrency > 0 {
 		slots = make(chan struct{}, p.accountConcurrency)
 	}
+	// Accounts start in turn, the longest waiting first (fair.go), and
+	// each takes its slot before the next starts, so that the budget
+	// serves them in that order.
 	var wg sync.WaitGroup
-	for i, account := range accounts {
+	for _, i := range p.fairOrder(accounts) {
+		account := accounts[i]
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				// The deadline passed before the account's turn: no
+				// call is made, and none is counted as a failed request.
+				res.Accounts[i] = p.abandoned(account, ctx.Err())
+				continue
+			}
+		}
+		accountCtx, reserved := p.reserve(ctx)
 		wg.Go(func() {
 			if slots != nil {
-				select {
-				case slots <- struct{}{}:
-					defer func() { <-slots }()
-				case <-ctx.Done():
-					// The deadline passed before the account's turn: no
-					// call is made, and none is counted as a failed request.
-					res.Accounts[i] = p.abandoned(account, ctx.Err())
-					return
-				}
+				defer func() { <-slots }()
 			}
-			res.Accounts[i] = p.pollAccount(ctx, account)
+			defer p.release(reserved)
+			res.Accounts[i] = p.pollAccount(accountCtx, account)
 		})
 	}
 	wg.Wait()

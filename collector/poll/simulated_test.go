@@ -102,7 +102,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 // TestDiscoveryKeepsTheLastGoodListing: accounts are listed page by page,
 // and a failed listing keeps the accounts of the last good one.
 func TestDiscoveryKeepsTheLastGoodListing(t *testing.T) {
-	fleet := simulator.ManyAccounts(testNow, 57) // two pages of 50
+	fleet := simulator.BranchGroups(testNow, 57) // two pages of 50
 	s := newSimulated(t, fleet)
 	if err := s.accounts.refresh(context.Background()); err != nil {
 		t.Fatal(err)
