@@ -203,11 +203,11 @@ func (n number) code() int {
 }
 
 func (n *number) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
+	n.state = numberBad
+	v, err := scalar(dec)
+	if err != nil || v == nil {
 		return err
 	}
-	n.state = numberBad
 	if v.Kind() == '0' {
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
@@ -217,14 +217,25 @@ func (n *number) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
+// scalar reads a value that should be a string, number, boolean or null;
+// an object or array, which no row field is, is skipped token by token
+// rather than held, and read as nil.
+func scalar(dec *jsontext.Decoder) (jsontext.Value, error) {
+	if k := dec.PeekKind(); k == '[' || k == '{' {
+		return nil, dec.SkipValue()
+	}
+	return dec.ReadValue()
+}
+
 // text is a dimension's value: a JSON string, "" for null, or the text of
 // any other value (a number, say), so that one odd value cannot fail a
 // dataset.
 type text string
 
 func (t *text) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
+	*t = ""
+	v, err := scalar(dec)
+	if err != nil || v == nil {
 		return err
 	}
 	switch v.Kind() {
@@ -247,11 +258,11 @@ func (t *text) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 type bucket struct{ t time.Time }
 
 func (b *bucket) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
+	b.t = time.Time{}
+	v, err := scalar(dec)
+	if err != nil || v == nil {
 		return err
 	}
-	b.t = time.Time{}
 	if v.Kind() == '"' {
 		var s string
 		if json.Unmarshal(v, &s) == nil {

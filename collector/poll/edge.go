@@ -616,14 +616,21 @@ func (e *Edge) logDatasetErrors(accountID string, errs []*api.DatasetError) {
 
 // warn logs a line about an account's edge view, the same one again at
 // most once a minute, with the count of repeats held back.
+//
+// The limit holds across accounts: the same cause met by many accounts
+// (a quota error, the budget guard) is one line, saying how many.
 func (e *Edge) warn(msg, accountID, dataset, cause string, kv ...any) {
-	repeated, ok := e.failures.allow(failureKey{accountID, "edge/" + dataset, msg + cause})
+	key := failureKey{"", "edge/" + dataset, strings.ReplaceAll(msg+cause, accountID, "{account}")}
+	repeated, accounts, ok := e.failures.allowFor(key, accountID)
 	if !ok {
 		return
 	}
 	kv = append([]any{"msg", msg, "account_id", accountID}, kv...)
 	if repeated > 0 {
 		kv = append(kv, "repeated", repeated, "since", e.failures.interval)
+	}
+	if accounts > 1 {
+		kv = append(kv, "accounts", accounts)
 	}
 	level.Warn(e.cfg.Logger).Log(kv...)
 }
