@@ -343,9 +343,10 @@ type charger interface {
 }
 
 // chargedSlices are the unmarshalers of every slice type of the answers,
-// charging c as they grow. TestEverySliceIsCharged keeps the list whole.
-func chargedSlices(c charger) json.Options {
-	return json.WithUnmarshalers(json.JoinUnmarshalers(
+// charging c as they grow, and more. TestEverySliceIsCharged keeps the
+// list whole.
+func chargedSlices(c charger, more ...*json.Unmarshalers) json.Options {
+	return json.WithUnmarshalers(json.JoinUnmarshalers(append(more,
 		chargedSlice[string](c),
 		chargedSlice[wireConnector](c),
 		chargedSlice[wireApp](c),
@@ -358,7 +359,7 @@ func chargedSlices(c charger) json.Options {
 		chargedSlice[SnapshotMount](c),
 		chargedSlice[SnapshotThermal](c),
 		chargedSlice[boundedString](c),
-	))
+	)...))
 }
 
 // largeGarbage is the size from which an outgrown array is collected at

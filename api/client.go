@@ -121,6 +121,10 @@ type Client struct {
 	allowRetry func(endpoint string) bool
 	now        func() time.Time
 
+	// memos remember the last answers of the list endpoints, to decode
+	// only what changed.
+	memos memos
+
 	mu sync.Mutex
 	// backoffUntil is, per budget, when calls may be made again after a
 	// 429.
@@ -234,22 +238,40 @@ func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 
 // ListConnectors returns every Magic WAN Connector of the account
 // (GET /accounts/{account_id}/magic/connectors).
+//
+// Connectors of the account's last answer whose bytes are the same but
+// for their heartbeat are not decoded again (see memo.go).
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
-	wire, err := get[list[wireConnector]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"))
+	m := memoFor[Connector](&c.memos, EndpointConnectors, accountID)
+	last := m.load()
+	opts := memoUnmarshaler[wireConnector, plainWireConnector](last, "last_heartbeat",
+		func(w *wireConnector) *memoItem { return &w.memo },
+		func(w *wireConnector, v []byte) { w.LastHeartbeat = unquoteSimple(v) })
+	wire, err := get[list[wireConnector]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"), opts)
 	if err != nil {
 		return nil, err
 	}
-	return connectors(wire.items), nil
+	out := connectorsFrom(wire.items, last, &c.memos.intern)
+	m.store(remember(out, func(i int) memoItem { return wire.items[i].memo }))
+	return out, nil
 }
 
 // ListApps returns every Magic WAN app of the account, custom and managed
 // (GET /accounts/{account_id}/magic/apps).
+//
+// Apps of the account's last answer whose bytes are the same are not
+// decoded again (see memo.go).
 func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
-	wire, err := get[list[wireApp]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"))
+	m := memoFor[App](&c.memos, EndpointApps, accountID)
+	last := m.load()
+	opts := memoUnmarshaler[wireApp, plainWireApp](last, "", func(w *wireApp) *memoItem { return &w.memo }, nil)
+	wire, err := get[list[wireApp]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"), opts)
 	if err != nil {
 		return nil, err
 	}
-	return apps(wire.items), nil
+	out := appsFrom(wire.items, last, &c.memos.intern)
+	m.store(remember(out, func(i int) memoItem { return wire.items[i].memo }))
+	return out, nil
 }
 
 func accountPath(accountID, rest string) string {
@@ -277,8 +299,8 @@ var (
 	errSuccessFalse   = errors.New("API answered success false")
 )
 
-func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error) {
-	env, err := getEnvelope[T](ctx, c, endpoint, path)
+func get[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader) *json.Unmarshalers) (T, error) {
+	env, err := getEnvelope[T](ctx, c, endpoint, path, opts...)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -287,8 +309,8 @@ func get[T any](ctx context.Context, c *Client, endpoint, path string) (T, error
 }
 
 // getEnvelope is get, returning the whole envelope.
-func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string) (*envelope[T], error) {
-	req := request{endpoint: endpoint, method: http.MethodGet, path: path, budget: budgetREST}
+func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader) *json.Unmarshalers) (*envelope[T], error) {
+	req := request{endpoint: endpoint, method: http.MethodGet, path: path, budget: budgetREST, opts: opts}
 	env, _, err := call(ctx, c, req, func() *envelope[T] { return new(envelope[T]) })
 	if err != nil {
 		return nil, err
@@ -322,6 +344,9 @@ type request struct {
 	// body is sent as application/json when not nil.
 	body   []byte
 	budget budget
+	// opts make more unmarshalers to decode the answer with, given the
+	// buffered reader of its body.
+	opts []func(*bufio.Reader) *json.Unmarshalers
 }
 
 // answer is a decoded response body.
@@ -432,7 +457,7 @@ func callOnce[A answer](ctx context.Context, c *Client, r request, v A) (_ A, _ 
 	// gives them back once decoded.
 	counted := c.inflight.body(ctx, resp.Body)
 	resp.Body = counted
-	decodeErr := decodeBody(resp, v, c.maxBytes, counted)
+	decodeErr := decodeBody(resp, v, c.maxBytes, counted, r.opts...)
 	closeBody(resp.Body)
 	if overLimit(decodeErr) {
 		// What the answer made before it failed is garbage, up to the
@@ -507,7 +532,7 @@ var decodeOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.A
 // whatever was sent. It must end with the JSON value: bytes after it, or a
 // body shorter than its Content-Length, fail the call however complete
 // the JSON looks.
-func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody) error {
+func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody, opts ...func(*bufio.Reader) *json.Unmarshalers) error {
 	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
 	pads := &padFilter{r: lr, max: maxJSONString}
 	br := bufio.NewReaderSize(pads, 64<<10)
@@ -521,7 +546,11 @@ func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody) error 
 		return notJSON(resp.Header.Get("Content-Type"), br)
 	}
 	dec := jsontext.NewDecoder(br, decodeOptions)
-	err = json.UnmarshalDecode(dec, v, chargedSlices(c))
+	more := make([]*json.Unmarshalers, len(opts))
+	for i, o := range opts {
+		more[i] = o(br)
+	}
+	err = json.UnmarshalDecode(dec, v, chargedSlices(c, more...))
 	if err == nil {
 		err = atEnd(dec)
 	}

@@ -438,7 +438,7 @@ func TestPaddingKeepsTheAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plain) == 0 || !reflect.DeepEqual(got, plain) {
+	if len(plain) == 0 || !reflect.DeepEqual(withoutRev(got, connectorRev), withoutRev(plain, connectorRev)) {
 		t.Errorf("padded answer decoded to\n%+v\nwant\n%+v", got, plain)
 	}
 }

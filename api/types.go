@@ -46,6 +46,11 @@ type Connector struct {
 	// and LatestTimestamp. They are treated as absent: one odd connector
 	// must not cost the whole fleet its metrics.
 	InvalidFields []string `json:"-"`
+
+	// Rev identifies the connector's record but for its heartbeat (a hash
+	// of its bytes): equal in two answers, the record is the same but for
+	// last_heartbeat, so what was computed from it holds. 0 when unknown.
+	Rev uint64 `json:"-"`
 }
 
 // Device describes the appliance a connector runs on.
@@ -75,7 +80,12 @@ type wireConnector struct {
 	Primary                      *bool    `json:"primary"`
 	SiteID                       string   `json:"site_id"`
 	Timezone                     string   `json:"timezone"`
+
+	memo memoItem
 }
+
+// plainWireConnector is wireConnector without the memo's unmarshaler.
+type plainWireConnector wireConnector
 
 // DecodeConnectors decodes the result of the connectors list endpoint (a
 // JSON array of connectors), as ListConnectors does.
@@ -98,17 +108,71 @@ func DecodeApps(data []byte) ([]App, error) {
 }
 
 func connectors(wire []wireConnector) []Connector {
+	return connectorsFrom(wire, memoState[Connector]{}, nil)
+}
+
+func apps(wire []wireApp) []App {
+	return appsFrom(wire, memoState[App]{}, nil)
+}
+
+// connectorsFrom converts the wire shapes: an item of the last answer is
+// that answer's connector with the new heartbeat; the others are new, and
+// their repeated strings interned (when in is set).
+func connectorsFrom(wire []wireConnector, last memoState[Connector], in *interner) []Connector {
 	out := make([]Connector, len(wire))
 	for i := range wire {
-		out[i] = wire[i].connector()
+		w := &wire[i]
+		if w.memo.hit > 0 {
+			c := last.answer[w.memo.hit-1]
+			c.LastHeartbeat, c.InvalidFields = withHeartbeat(c.InvalidFields, w.LastHeartbeat)
+			out[i] = c
+			continue
+		}
+		c := w.connector()
+		c.Rev = w.memo.hash
+		if in != nil {
+			c.InterruptWindowDaysOfWeek = in.list(c.InterruptWindowDaysOfWeek)
+			c.InterruptWindowEmbargoDates = in.list(c.InterruptWindowEmbargoDates)
+			c.LastSeenVersion, c.SiteID, c.Timezone = in.string(c.LastSeenVersion), in.string(c.SiteID), in.string(c.Timezone)
+			if c.Device != nil {
+				c.Device.Type = in.string(c.Device.Type)
+			}
+		}
+		out[i] = c
 	}
 	return out
 }
 
-func apps(wire []wireApp) []App {
+// withHeartbeat reads a heartbeat, and says in invalid whether it is
+// unreadable: the connector's other invalid fields stay as they were.
+func withHeartbeat(invalid []string, heartbeat string) (time.Time, []string) {
+	t, err := parseTimestamp(heartbeat)
+	had := len(invalid) > 0 && invalid[0] == "last_heartbeat"
+	switch {
+	case err != nil && !had:
+		return t, append([]string{"last_heartbeat"}, invalid...)
+	case err == nil && had:
+		return t, invalid[1:]
+	}
+	return t, invalid
+}
+
+// appsFrom converts the wire shapes, an item of the last answer being that
+// answer's app.
+func appsFrom(wire []wireApp, last memoState[App], in *interner) []App {
 	out := make([]App, len(wire))
 	for i := range wire {
-		out[i] = wire[i].app()
+		w := &wire[i]
+		if w.memo.hit > 0 {
+			out[i] = last.answer[w.memo.hit-1]
+			continue
+		}
+		a := w.app()
+		a.Rev = w.memo.hash
+		if in != nil {
+			a.Type = in.string(a.Type)
+		}
+		out[i] = a
 	}
 	return out
 }
@@ -195,6 +259,8 @@ type App struct {
 	Hostnames     []string
 	IPSubnets     []string
 	SourceSubnets []string
+	// Rev identifies the app's record, as Connector.Rev does.
+	Rev uint64
 }
 
 type wireApp struct {
@@ -205,7 +271,12 @@ type wireApp struct {
 	Hostnames     []string `json:"hostnames"`
 	IPSubnets     []string `json:"ip_subnets"`
 	SourceSubnets []string `json:"source_subnets"`
+
+	memo memoItem
 }
+
+// plainWireApp is wireApp without the memo's unmarshaler.
+type plainWireApp wireApp
 
 // app converts either wire shape.
 func (w *wireApp) app() App {

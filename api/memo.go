@@ -1,0 +1,333 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Between two answers of a list endpoint nearly every item is the same,
+// byte for byte: apps rarely change, and a connector's record changes in
+// one field, last_heartbeat, which a live connector renews about every 10
+// seconds. So each item is recognised by a hash of its bytes (its
+// heartbeat's value left out), and an item seen in the account's last
+// answer is not decoded again: it is the same Connector or App, with the
+// new heartbeat read from its bytes. Only new and changed items are
+// decoded, and their repeated strings (versions, time zones, site IDs,
+// app types) are stored once. The memo holds the last answer itself, the
+// slice the caller got, and an index: no second copy of the fleet.
+
+// memo is what is remembered of one endpoint's last answer for one
+// account.
+type memo[T any] struct {
+	mu    sync.Mutex
+	state memoState[T]
+}
+
+type memoState[T any] struct {
+	// answer is the last answer, as returned; index says where each of
+	// its items is, by hash.
+	answer []T
+	index  map[uint64]int32
+	// reused counts the items of the answer taken from the one before.
+	reused int
+}
+
+func (m *memo[T]) load() memoState[T] {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+func (m *memo[T]) store(s memoState[T]) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = s
+}
+
+// memoKey names a memo: an endpoint of an account.
+type memoKey struct{ endpoint, account string }
+
+// memos are a Client's memos.
+type memos struct {
+	mu     sync.Mutex
+	byKey  map[memoKey]any
+	intern interner
+}
+
+// get returns the memo of the endpoint of the account, made if new.
+func memoFor[T any](ms *memos, endpoint, account string) *memo[T] {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.byKey == nil {
+		ms.byKey = map[memoKey]any{}
+	}
+	k := memoKey{endpoint, account}
+	if m, ok := ms.byKey[k].(*memo[T]); ok {
+		return m
+	}
+	m := &memo[T]{}
+	ms.byKey[k] = m
+	return m
+}
+
+// ForgetAnswers drops what is remembered of the accounts keep rejects:
+// accounts no longer scraped must not hold their last fleet for ever.
+func (c *Client) ForgetAnswers(keep func(accountID string) bool) {
+	c.memos.mu.Lock()
+	defer c.memos.mu.Unlock()
+	for k := range c.memos.byKey {
+		if !keep(k.account) {
+			delete(c.memos.byKey, k)
+		}
+	}
+}
+
+// memoItem is what an item's unmarshaler learns of it: its hash, and
+// where it was in the last answer (0: it was not; i+1: at i).
+type memoItem struct {
+	hash uint64
+	hit  int32
+}
+
+// volatileSpan returns where the value of the member key is in the object
+// raw: one member of that name, its value a string without escapes or
+// null. ok is false when the object cannot be read that way, and then it
+// is not remembered; found is false when it has no such member.
+func volatileSpan(raw []byte, key string) (start, end int, found, ok bool) {
+	if key == "" {
+		return 0, 0, false, true
+	}
+	quoted := `"` + key + `"`
+	switch bytes.Count(raw, []byte(quoted)) {
+	case 0:
+		return 0, 0, false, true
+	case 1:
+	default:
+		return 0, 0, false, false
+	}
+	i := bytes.Index(raw, []byte(quoted)) + len(quoted)
+	// After the padding filter, at most one byte of white space between
+	// tokens.
+	skip := func() {
+		if i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+			i++
+		}
+	}
+	skip()
+	if i >= len(raw) || raw[i] != ':' {
+		// A string value that happens to read "key", not the member.
+		return 0, 0, false, false
+	}
+	i++
+	skip()
+	start = i
+	switch {
+	case bytes.HasPrefix(raw[i:], []byte("null")):
+		return start, i + 4, true, true
+	case i < len(raw) && raw[i] == '"':
+		j := bytes.IndexByte(raw[i+1:], '"')
+		if j < 0 || bytes.IndexByte(raw[i+1:i+1+j], '\\') >= 0 {
+			return 0, 0, false, false
+		}
+		return start, i + 2 + j, true, true
+	}
+	return 0, 0, false, false
+}
+
+// hashWithout is the hash of raw with the bytes [start, end) left out.
+func hashWithout(raw []byte, start, end int) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.Write(raw[:start])
+	_, _ = d.Write(raw[end:])
+	return d.Sum64()
+}
+
+// memoUnmarshaler decodes an item W through the memo's last answer: an
+// item whose bytes, its volatile member's value left out, hash as one of
+// the last answer's, is skipped, not decoded; setVolatile gets that
+// member's JSON value. The others are decoded as P, W without this
+// unmarshaler, straight from the stream. The item's bytes are looked at
+// where they are already read ahead, by the decoder and by the buffered
+// reader below it (br, 64 KiB): an item larger than that is decoded as it
+// streams, and never held whole.
+func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(*W) *memoItem,
+	setVolatile func(*W, []byte)) func(br *bufio.Reader) *json.Unmarshalers {
+	return func(br *bufio.Reader) *json.Unmarshalers {
+		var scratch []byte
+		return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, w *W) error {
+			if dec.PeekKind() != '{' {
+				return errors.ErrUnsupported
+			}
+			var raw []byte
+			raw, scratch = itemAhead(dec.UnreadBuffer(), br, scratch)
+			if raw == nil {
+				return json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
+			}
+			start, end, found, ok := volatileSpan(raw, volatile)
+			if !ok {
+				return json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
+			}
+			h := hashWithout(raw, start, end)
+			if i, hit := last.index[h]; hit {
+				*item(w) = memoItem{hash: h, hit: i + 1}
+				if found {
+					setVolatile(w, raw[start:end])
+				}
+				return dec.SkipValue()
+			}
+			if err := json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w))); err != nil {
+				return err
+			}
+			item(w).hash = h
+			return nil
+		})
+	}
+}
+
+// itemAhead returns the JSON object the bytes ahead start with: in the
+// decoder's unread bytes, else those followed by what br holds (copied
+// into scratch), else after br has read ahead as far as it can. nil when
+// it is longer.
+func itemAhead(unread []byte, br *bufio.Reader, scratch []byte) (raw, _ []byte) {
+	if raw := aheadObject(unread); raw != nil || br == nil {
+		return raw, scratch
+	}
+	for _, fill := range []bool{false, true} {
+		n := br.Buffered()
+		if fill {
+			if n == br.Size() {
+				break
+			}
+			// Blocks until the buffer is full or the body ends: the
+			// bytes are coming anyway.
+			p, _ := br.Peek(br.Size())
+			n = len(p)
+		}
+		more, _ := br.Peek(n)
+		scratch = append(append(scratch[:0], unread...), more...)
+		if raw := aheadObject(scratch); raw != nil {
+			return raw, scratch
+		}
+	}
+	return nil, scratch
+}
+
+// aheadObject returns the JSON object that starts the bytes ahead (after
+// white space and a comma), or nil when it does not end within them.
+func aheadObject(b []byte) []byte {
+	i := bytes.IndexByte(b, '{')
+	if i < 0 {
+		return nil
+	}
+	depth, inString := 0, false
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		if inString {
+			switch c {
+			case '\\':
+				j++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return b[i : j+1]
+			}
+		}
+	}
+	return nil
+}
+
+// remember returns the memo state of an answer out whose items carry what
+// their unmarshaler learnt.
+func remember[T any](out []T, items func(i int) memoItem) memoState[T] {
+	s := memoState[T]{answer: out, index: make(map[uint64]int32, len(out))}
+	for i := range out {
+		it := items(i)
+		if it.hash != 0 {
+			s.index[it.hash] = int32(i)
+		}
+		if it.hit > 0 {
+			s.reused++
+		}
+	}
+	return s
+}
+
+// unquoteSimple is a JSON string without escapes as a Go string; "" for
+// null.
+func unquoteSimple(v []byte) string {
+	if len(v) < 2 || v[0] != '"' {
+		return ""
+	}
+	return string(v[1 : len(v)-1])
+}
+
+// interner stores each short, oft-repeated string (a version, a time zone,
+// a site ID) once, and the lists of them (days of the week, embargo
+// dates). It forgets everything past maxInterned entries: a hostile answer
+// of distinct values must not grow it.
+type interner struct {
+	mu      sync.Mutex
+	strings map[string]string
+	lists   map[string][]string
+}
+
+const (
+	maxInterned       = 4096
+	maxInternedLength = 64
+)
+
+func (in *interner) string(s string) string {
+	if len(s) > maxInternedLength {
+		return s
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.strings[s]; ok {
+		return v
+	}
+	if in.strings == nil || len(in.strings) >= maxInterned {
+		in.strings = map[string]string{}
+	}
+	in.strings[s] = s
+	return s
+}
+
+func (in *interner) list(l []string) []string {
+	if len(l) == 0 || len(l) > 16 {
+		return l
+	}
+	key := strings.Join(l, "\x00")
+	if len(key) > 4*maxInternedLength {
+		return l
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.lists[key]; ok {
+		return v
+	}
+	if in.lists == nil || len(in.lists) >= maxInterned {
+		in.lists = map[string][]string{}
+	}
+	l = slices.Clip(l)
+	in.lists[key] = l
+	return l
+}
