@@ -220,7 +220,8 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 	}
 	x.logins = &collector.Logins{}
 	exp, err := collector.New(collector.Config{Poller: poller, APIMetrics: apiMetrics, Logins: x.logins, Logger: logger,
-		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: budgets})
+		SiteHeartbeatTimeout: p.SiteHeartbeatTimeout, Budgets: budgets,
+		Limits: exposition.Limits{MaxLabelValueLength: f.server.MaxLabelValueLength}})
 	if err != nil {
 		return nil, err
 	}
@@ -231,8 +232,7 @@ func wire(f *flags, logger log.Logger) (*exporter, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(exporterName),
 	)
-	opts := collector.HandlerOpts{Timeout: p.Timeout, TimeoutOffset: f.timeoutOffset, Logger: logger,
-		Limits: exposition.Limits{MaxLabelValueLength: f.server.MaxLabelValueLength}}
+	opts := collector.HandlerOpts{Timeout: p.Timeout, TimeoutOffset: f.timeoutOffset, Logger: logger}
 	limit := exposition.InFlightLimit(f.server.MaxRequests) // shared by /metrics and /probe
 	x.handler, err = server.NewMux(f.server, server.Routes{
 		Name: exporterName, Description: description,

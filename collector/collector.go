@@ -43,7 +43,9 @@ type Config struct {
 	// SiteHeartbeatTimeout is how recent a heartbeat must be for a
 	// connector to count for its site; zero means DefaultSiteHeartbeatTimeout.
 	SiteHeartbeatTimeout time.Duration
-	Logger               log.Logger
+	// Limits bound the label values written.
+	Limits exposition.Limits
+	Logger log.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
 }
@@ -63,6 +65,10 @@ type Exporter struct {
 	budgets        map[string]*poll.Budget
 	drops          *dropLog
 	written        *writtenTotals
+	limits         exposition.Limits
+	// rows remembers what was computed of each connector and app while
+	// its record does not change.
+	rows *rowMemos
 }
 
 // New returns an Exporter for cfg.
@@ -84,6 +90,8 @@ func New(cfg Config) (*Exporter, error) {
 		budgets:      cfg.Budgets,
 		drops:        &dropLog{last: map[dropKey]int{}},
 		written:      newWrittenTotals(),
+		limits:       cfg.Limits,
+		rows:         newRowMemos(),
 	}
 	sortRenderers(e.last)
 	if e.logger == nil {
@@ -130,6 +138,7 @@ type page struct {
 func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 	p := e.newPage(e.poller.Poll(ctx, only))
 	e.configErrors.prune(e.poller.Accounts().Allowed)
+	e.rows.forget(e.poller.Accounts().Allowed)
 	e.drops.prune(e.poller.Accounts().Allowed)
 	if only == nil {
 		if e.apiMetrics != nil {
@@ -214,10 +223,22 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	}
 	connectors, empty, repeated := valid(connectors, func(c *api.Connector) string { return c.ID })
 	e.dropped(p, account, api.EndpointConnectors, true, empty, repeated)
+	memos := e.rows.connectors(account, connectors, func(c *api.Connector) *connectorMemo {
+		m := &connectorMemo{ids: exposition.RenderLabels(&connectorIDLabels, e.limits, account, c.ID)}
+		m.window, m.windowErr = newInterruptWindow(c, e.zones.load)
+		var dev api.Device
+		if c.Device != nil {
+			dev = *c.Device
+		}
+		m.info = exposition.RenderLabels(&connectorInfoLabels, e.limits,
+			account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
+		return m
+	})
 	for i := range connectors {
 		c := &connectors[i]
-		w, err := newInterruptWindow(c, e.zones.load)
-		row := newConnectorRow(account, c, w, err == nil, now)
+		m := memos[i]
+		err := m.windowErr
+		row := newConnectorRow(account, c, m, now)
 		if len(c.InvalidFields) > 0 {
 			err = errors.Join(err, fmt.Errorf("invalid %s (not an RFC 3339 time between 2009 and 2262), treated as absent", strings.Join(c.InvalidFields, " and ")))
 		}

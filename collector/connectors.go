@@ -13,6 +13,9 @@ import (
 type connectorRow struct {
 	account string
 	*api.Connector
+	// memo holds what is computed of the record once: the upgrade
+	// window, the rendered labels.
+	memo *connectorMemo
 	// age is the seconds since the last heartbeat.
 	age float64
 	// The upgrade window at scrape time: windowOK is false when its
@@ -22,14 +25,14 @@ type connectorRow struct {
 	windowNext, windowSeconds float64
 }
 
-// newConnectorRow computes a connector's row at now; w is its upgrade
-// window, valid when windowOK (its configuration could be computed).
-func newConnectorRow(account string, c *api.Connector, w interruptWindow, windowOK bool, now time.Time) connectorRow {
+// newConnectorRow computes a connector's row at now from what is
+// remembered of its record.
+func newConnectorRow(account string, c *api.Connector, m *connectorMemo, now time.Time) connectorRow {
 	// A heartbeat stamped ahead of our clock is "just now", not a negative
 	// age.
-	row := connectorRow{account: account, Connector: c, age: max(now.Sub(c.LastHeartbeat).Seconds(), 0)}
-	if windowOK {
-		st := w.at(now)
+	row := connectorRow{account: account, Connector: c, memo: m, age: max(now.Sub(c.LastHeartbeat).Seconds(), 0)}
+	if m.windowErr == nil {
+		st := m.window.at(now)
 		row.windowOK, row.windowActive, row.windowSeconds = true, st.Active, st.Duration.Seconds()
 		if !st.NextStart.IsZero() {
 			row.windowNext = unixSeconds(st.NextStart)
@@ -70,7 +73,12 @@ type configErrorRow struct {
 	count              float64
 }
 
-var connectorLabels = []string{"account_id", "connector_id"}
+var (
+	connectorLabels     = []string{"account_id", "connector_id"}
+	connectorInfoNames  = []string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes"}
+	connectorIDLabels   = exposition.NewLabelNames(connectorLabels...)
+	connectorInfoLabels = exposition.NewLabelNames(connectorInfoNames...)
+)
 
 // connectorGauge declares a gauge with one sample per connector, labelled
 // with its account and ID, skipped where value reports false.
@@ -79,7 +87,7 @@ func connectorGauge(name, help, doc string, value func(c *connectorRow) (float64
 		Name: namespace + "_connector_" + name, Help: help, Doc: doc, Type: exposition.Gauge, Labels: connectorLabels,
 		Samples: func(s Sampler, c *connectorRow) {
 			if v, ok := value(c); ok {
-				s.Add(v, c.account, c.ID)
+				s.AddLabels(v, c.memo.ids)
 			}
 		},
 	}
@@ -89,19 +97,12 @@ func connectorFamilies() []renderer {
 	rows := func(p *page) []connectorRow { return p.connectors }
 	out := bind(SourceConnectors, rows,
 		&Family[connectorRow]{
-			Name: namespace + "_connector_info",
-			Help: "Magic WAN Connector attributes as labels; always 1.",
-			Doc:  "Join on `account_id` and `connector_id` to add them to other connector metrics: `* on(account_id, connector_id) group_left(version) cloudflare_magic_connector_info`.",
-			Type: exposition.Gauge,
-			Labels: []string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id",
-				"version", "timezone", "notes"},
-			Samples: func(s Sampler, c *connectorRow) {
-				var dev api.Device
-				if c.Device != nil {
-					dev = *c.Device
-				}
-				s.Add(1, c.account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
-			},
+			Name:    namespace + "_connector_info",
+			Help:    "Magic WAN Connector attributes as labels; always 1.",
+			Doc:     "Join on `account_id` and `connector_id` to add them to other connector metrics: `* on(account_id, connector_id) group_left(version) cloudflare_magic_connector_info`.",
+			Type:    exposition.Gauge,
+			Labels:  connectorInfoNames,
+			Samples: func(s Sampler, c *connectorRow) { s.AddLabels(1, c.memo.info) },
 		},
 		connectorGauge("activated",
 			"Whether the connector is activated (1) or not (0).",

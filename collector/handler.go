@@ -24,9 +24,7 @@ type HandlerOpts struct {
 	// (X-Prometheus-Scrape-Timeout-Seconds), so the page is written before
 	// Prometheus gives up on it.
 	TimeoutOffset time.Duration
-	// Limits bound the label values written.
-	Limits exposition.Limits
-	Logger log.Logger
+	Logger        log.Logger
 }
 
 // NewHandler returns the metrics page. Each request scrapes with the
@@ -104,7 +102,7 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 // write writes a scrape's page in the format and compression the request
 // asks for.
 func write(w http.ResponseWriter, r *http.Request, page *Page, others []*dto.MetricFamily, opts HandlerOpts, logger log.Logger) {
-	if err := exposition.Serve(w, r, others, opts.Limits, page.Write); err != nil {
+	if err := exposition.Serve(w, r, others, page.e.limits, page.Write); err != nil {
 		// The client went away, most likely; the status is sent already.
 		level.Debug(logger).Log("msg", "writing the metrics page", "err", err)
 	}

@@ -37,6 +37,10 @@ type Sampler struct {
 // Add writes one sample; labelValues follow the family's Labels.
 func (s Sampler) Add(v float64, labelValues ...string) { s.w.Sample(s.f, v, labelValues...) }
 
+// AddLabels writes one sample with labels rendered once for the family's
+// label names (exposition.RenderLabels).
+func (s Sampler) AddLabels(v float64, l exposition.Labels) { s.w.SampleLabels(s.f, v, l) }
+
 // Source names where a family's objects come from, for the reference.
 type Source string
 

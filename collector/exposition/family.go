@@ -40,13 +40,44 @@ type Family struct {
 	Help   string
 	Type   Type
 	Labels []string
+	LabelNames
 
 	textHeader, omHeader string
+}
+
+// LabelNames are the label names of a family, prepared to write label
+// values in their order: families with the same names share rendered
+// Labels.
+type LabelNames struct {
+	// names are the label names joined, to match rendered Labels.
+	names string
 	// order lists label indexes by label name, and keys the text put before
 	// each value in that order (`{name="`, `,name="`), as client_golang
 	// writes them.
 	order []int
 	keys  []string
+}
+
+// NewLabelNames prepares label names; an invalid or repeated name panics.
+func NewLabelNames(labels ...string) LabelNames {
+	for i, l := range labels {
+		if !model.LegacyValidation.IsValidLabelName(l) || slices.Contains(labels[:i], l) {
+			panic(fmt.Sprintf("exposition: invalid or repeated label %q", l))
+		}
+	}
+	n := LabelNames{names: strings.Join(labels, ","), order: make([]int, len(labels))}
+	for i := range n.order {
+		n.order[i] = i
+	}
+	slices.SortFunc(n.order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+	for i, li := range n.order {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		n.keys = append(n.keys, sep+labels[li]+`="`)
+	}
+	return n
 }
 
 // NewFamily prepares a family. An invalid name, label name, repeated
@@ -64,7 +95,7 @@ func NewFamily(name, help string, typ Type, labels ...string) *Family {
 			panic(fmt.Sprintf("exposition: %s: invalid or repeated label %q", name, l))
 		}
 	}
-	f := &Family{Name: name, Help: help, Type: typ, Labels: slices.Clip(labels), order: make([]int, len(labels))}
+	f := &Family{Name: name, Help: help, Type: typ, Labels: slices.Clip(labels), LabelNames: NewLabelNames(labels...)}
 	f.textHeader = "# HELP " + name + " " + textHelpEscaper.Replace(help) + "\n# TYPE " + name + " " + typ.String() + "\n"
 	// OpenMetrics names a counter's family without the _total of its
 	// samples.
@@ -73,17 +104,6 @@ func NewFamily(name, help string, typ Type, labels ...string) *Family {
 		omName = strings.TrimSuffix(name, "_total")
 	}
 	f.omHeader = "# HELP " + omName + " " + omEscaper.Replace(help) + "\n# TYPE " + omName + " " + typ.String() + "\n"
-	for i := range f.order {
-		f.order[i] = i
-	}
-	slices.SortFunc(f.order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
-	for i, li := range f.order {
-		sep := ","
-		if i == 0 {
-			sep = "{"
-		}
-		f.keys = append(f.keys, sep+labels[li]+`="`)
-	}
 	return f
 }
 

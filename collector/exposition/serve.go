@@ -1,10 +1,12 @@
 package exposition
 
 import (
+	"bufio"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	dto "github.com/prometheus/client_model/go"
@@ -27,9 +29,15 @@ func Serve(w http.ResponseWriter, r *http.Request, others []*dto.MetricFamily, l
 	w.Header().Add("Vary", "Accept-Encoding")
 	var body io.Writer = w
 	var gz *gzip.Writer
+	var out *bufio.Writer
 	if AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 		w.Header().Set("Content-Encoding", "gzip")
-		gz, _ = gzip.NewWriterLevel(w, gzipLevel)
+		// The compressor's state (a megabyte) is reused, and its output
+		// written to the connection 64 KiB at a time, not block by block.
+		out = outputs.Get().(*bufio.Writer)
+		out.Reset(w)
+		gz = gzips.Get().(*gzip.Writer)
+		gz.Reset(out)
 		body = gz
 	}
 	pw := NewWriter(body, format, FilterFrom(r), others)
@@ -40,9 +48,24 @@ func Serve(w http.ResponseWriter, r *http.Request, others []*dto.MetricFamily, l
 		if cerr := gz.Close(); err == nil {
 			err = cerr
 		}
+		if ferr := out.Flush(); err == nil {
+			err = ferr
+		}
+		gz.Reset(io.Discard)
+		out.Reset(io.Discard)
+		gzips.Put(gz)
+		outputs.Put(out)
 	}
 	return err
 }
+
+var (
+	gzips = sync.Pool{New: func() any {
+		gz, _ := gzip.NewWriterLevel(io.Discard, gzipLevel)
+		return gz
+	}}
+	outputs = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 64<<10) }}
+)
 
 // AcceptsGzip reads an Accept-Encoding header: gzip with a non-zero
 // quality, or, when gzip is not named, * with a non-zero quality.

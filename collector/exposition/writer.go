@@ -66,9 +66,8 @@ type Writer struct {
 	// truncated and stripped count label values cut or cleaned.
 	truncated, stripped int
 	// series holds a hash of each series of the current family written,
-	// so that none is written twice; seed keys the hashes.
+	// so that none is written twice (keyed by seriesSeed).
 	series map[uint64]struct{}
-	seed   maphash.Seed
 	// dropped are the samples left off the page, by family and reason.
 	dropped []Dropped
 }
@@ -107,7 +106,7 @@ func NewWriter(w io.Writer, format Format, filter Filter, others []*dto.MetricFa
 	others = slices.DeleteFunc(slices.Clone(others), func(mf *dto.MetricFamily) bool { return !filter.Wants(mf.GetName()) })
 	slices.SortFunc(others, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, filter: filter, others: others,
-		series: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
+		series: map[uint64]struct{}{}}
 }
 
 // SetLimits sets the bounds on label values.
@@ -127,18 +126,7 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 		t.drop(f, DropLabelCount, fmt.Sprintf("%d values for %d labels", len(labelValues), len(f.Labels)))
 		return
 	}
-	if f != t.current {
-		clear(t.series)
-		t.writeOthers(f.Name)
-		header := f.textHeader
-		if t.format.openMetrics {
-			header = f.omHeader
-		}
-		if t.err == nil {
-			_, t.err = t.w.WriteString(header)
-		}
-		t.current = f
-	}
+	t.start(f)
 	b := append(t.line[:0], f.Name...)
 	for i, li := range f.order {
 		b = append(b, f.keys[i]...)
@@ -152,7 +140,7 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 	// two equal: the second would fail in Prometheus, whose page keeps
 	// one. 64 bits of hash make a false match unlikely beyond reason (one
 	// in 10^8 for a family of a million series).
-	h := maphash.Bytes(t.seed, b[len(f.Name):])
+	h := maphash.Bytes(seriesSeed, b[len(f.Name):])
 	if _, dup := t.series[h]; dup {
 		t.line = b
 		t.drop(f, DropDuplicate, string(b[len(f.Name):]))
@@ -167,6 +155,88 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 	}
 	t.line = b
 }
+
+// start begins f's samples, unless they are begun: the other families
+// before it, then its header.
+func (t *Writer) start(f *Family) {
+	if f == t.current {
+		return
+	}
+	clear(t.series)
+	t.writeOthers(f.Name)
+	header := f.textHeader
+	if t.format.openMetrics {
+		header = f.omHeader
+	}
+	if t.err == nil {
+		_, t.err = t.w.WriteString(header)
+	}
+	t.current = f
+}
+
+// Labels are the label values of a series, rendered once for a family's
+// label names ({name="value",...}, cleaned by the limits, escaped) and
+// written as they are by SampleLabels, page after page: a connector whose
+// record did not change keeps its rendered labels.
+type Labels struct {
+	text  string
+	hash  uint64
+	names string
+	// truncated and stripped are the values the limits cut or cleaned.
+	truncated, stripped int
+}
+
+// RenderLabels renders labelValues, in the order of the names, as Sample
+// would write them under limits.
+func RenderLabels(f *LabelNames, limits Limits, labelValues ...string) Labels {
+	if len(labelValues) != len(f.order) {
+		return Labels{names: "(wrong number of values)"}
+	}
+	r := Writer{limits: limits}
+	b := make([]byte, 0, 64)
+	for i, li := range f.order {
+		b = append(b, f.keys[i]...)
+		b = append(b, r.escape(li, labelValues[li])...)
+		b = append(b, '"')
+	}
+	if len(f.order) > 0 {
+		b = append(b, '}')
+	}
+	return Labels{text: string(b), hash: maphash.Bytes(seriesSeed, b), names: f.names, truncated: r.truncated, stripped: r.stripped}
+}
+
+// SampleLabels writes one sample of f with labels RenderLabels rendered
+// for a family of the same label names.
+func (t *Writer) SampleLabels(f *Family, v float64, l Labels) {
+	if t.err != nil || !t.filter.Wants(f.Name) {
+		return
+	}
+	if l.names != f.names {
+		t.drop(f, DropLabelCount, "labels rendered for "+l.names)
+		return
+	}
+	t.start(f)
+	if _, dup := t.series[l.hash]; dup {
+		t.drop(f, DropDuplicate, l.text)
+		return
+	}
+	t.series[l.hash] = struct{}{}
+	t.truncated += l.truncated
+	t.stripped += l.stripped
+	b := append(t.line[:0], f.Name...)
+	b = append(b, l.text...)
+	b = append(b, ' ')
+	b = appendFloat(b, v)
+	b = append(b, '\n')
+	if t.err == nil {
+		_, t.err = t.w.Write(b)
+	}
+	t.line = b
+}
+
+// seriesSeed keys the hashes of series, the same for every page so that
+// rendered Labels keep theirs.
+var seriesSeed = maphash.MakeSeed()
 
 // writeOthers writes the other families that sort before name.
 func (t *Writer) writeOthers(name string) {

@@ -232,6 +232,11 @@ func (p *Poller) prune() {
 	for _, ep := range p.endpoints {
 		ep.state.prune(p.accounts.Allowed)
 	}
+	// The client remembers each account's last answers, to decode only
+	// what changed (api.Client.ForgetAnswers).
+	if f, ok := p.client.(interface{ ForgetAnswers(keep func(string) bool) }); ok {
+		f.ForgetAnswers(p.accounts.Allowed)
+	}
 }
 
 // pollAccount calls every endpoint of the account concurrently.

@@ -1,0 +1,72 @@
+package collector
+
+import (
+	"sync"
+
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
+	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
+)
+
+// Between two scrapes nearly every connector's record is the same but for
+// its heartbeat (api.Connector.Rev says which are): what was computed of
+// it, its upgrade window parsed and its labels rendered, is kept and used
+// again. What depends on the time of the scrape (the heartbeat's age, the
+// window's state) is still computed at every scrape.
+
+// connectorMemo is what is computed of one connector's record.
+type connectorMemo struct {
+	rev       uint64
+	window    interruptWindow
+	windowErr error
+	// ids and info are the rendered labels of the connector families and
+	// of connector_info.
+	ids, info exposition.Labels
+}
+
+// rowMemos are the exporter's memos, per account and connector ID: those
+// of the account's latest listing.
+type rowMemos struct {
+	mu        sync.Mutex
+	byAccount map[string]map[string]*connectorMemo
+}
+
+func newRowMemos() *rowMemos {
+	return &rowMemos{byAccount: map[string]map[string]*connectorMemo{}}
+}
+
+// connectors returns the memo of each of the account's connectors,
+// computed anew where the record is new or changed (or its Rev unknown),
+// and forgets the connectors no longer listed.
+func (r *rowMemos) connectors(account string, cs []api.Connector, compute func(*api.Connector) *connectorMemo) []*connectorMemo {
+	r.mu.Lock()
+	old := r.byAccount[account]
+	r.mu.Unlock()
+
+	out := make([]*connectorMemo, len(cs))
+	next := make(map[string]*connectorMemo, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		m := old[c.ID]
+		if m == nil || m.rev != c.Rev || c.Rev == 0 {
+			m = compute(c)
+			m.rev = c.Rev
+		}
+		next[c.ID] = m
+		out[i] = m
+	}
+	r.mu.Lock()
+	r.byAccount[account] = next
+	r.mu.Unlock()
+	return out
+}
+
+// forget drops the accounts keep rejects.
+func (r *rowMemos) forget(keep func(account string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for a := range r.byAccount {
+		if !keep(a) {
+			delete(r.byAccount, a)
+		}
+	}
+}
