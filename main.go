@@ -6,12 +6,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -56,6 +58,17 @@ type flags struct {
 	maxInflightBytes     api.ByteSize
 	timeoutOffset        time.Duration
 	demo                 bool
+	memory               memoryFlags
+}
+
+// memoryFlags set the Go heap's soft limit from the container's, as
+// Prometheus does: without it, the heap grows to twice what is live
+// before the collector runs, and a pod sized for the fleet is killed.
+type memoryFlags struct {
+	auto  bool
+	ratio float64
+	// limit, when set, stands for the cgroup's limit.
+	limit api.ByteSize
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -86,6 +99,12 @@ func parseFlags(args []string) (*flags, error) {
 		Default("64MiB").SetValue(&f.maxInflightBytes)
 	app.Flag("demo", "Serve metrics of a simulated fleet from a built-in simulated Cloudflare API, to try the exporter without a Cloudflare account. Credentials and --cloudflare.api-url are ignored.").
 		Default("false").BoolVar(&f.demo)
+	app.Flag("auto-gomemlimit", "Set the Go heap's soft limit (GOMEMLIMIT) to --auto-gomemlimit.ratio of the memory limit of the container (its cgroup), or of the machine. A GOMEMLIMIT environment variable takes precedence.").
+		Default("true").BoolVar(&f.memory.auto)
+	app.Flag("auto-gomemlimit.ratio", "Share of the memory limit that GOMEMLIMIT is set to, in (0, 1]; the rest is left to what the Go heap does not count.").
+		Default("0.9").Float64Var(&f.memory.ratio)
+	app.Flag("auto-gomemlimit.limit", "Memory limit to take the ratio of instead of the cgroup's, such as 128MiB. Unset, the cgroup's is read.").
+		PlaceHolder("SIZE").SetValue(&f.memory.limit)
 	f.poll = poll.AddFlags(app)
 	server.ExplainFlags(app)
 	if _, err := app.Parse(args); err != nil {
@@ -99,6 +118,7 @@ func parseFlags(args []string) (*flags, error) {
 		value      any
 	}{
 		{f.timeoutOffset >= 0, "web.timeout-offset", "must not be negative", f.timeoutOffset},
+		{f.memory.ratio > 0 && f.memory.ratio <= 1, "auto-gomemlimit.ratio", "must be in (0, 1]", f.memory.ratio},
 		{f.server.Limits.WriteTimeout > f.poll.Timeout, "web.write-timeout", "must be longer than --cloudflare.timeout=" + f.poll.Timeout.String(), f.server.Limits.WriteTimeout},
 		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", redactURL(f.apiURL)},
 	} {
@@ -133,6 +153,7 @@ func run(args []string) int {
 		return 2
 	}
 	logger, slogger := server.NewLoggers(os.Stderr, &f.server.Log)
+	setMemoryLimit(f.memory, slogger)
 	if f.demo {
 		var stop func()
 		var token string
@@ -159,6 +180,19 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// setMemoryLimit sets GOMEMLIMIT as the flags say; the library logs what
+// it set, and why not (a GOMEMLIMIT of the environment wins).
+func setMemoryLimit(m memoryFlags, logger *slog.Logger) {
+	if !m.auto {
+		return
+	}
+	provider := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)
+	if m.limit > 0 {
+		provider = memlimit.Limit(uint64(m.limit))
+	}
+	_, _ = memlimit.Set(memlimit.WithRatio(m.ratio), memlimit.WithProvider(provider), memlimit.WithLogger(logger))
 }
 
 // exporter is what wire builds: the handler, and loops to run meanwhile.

@@ -245,6 +245,9 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"--web.config.file=/nonexistent/web.yml"}, "--web.config.file=/nonexistent/web.yml: open /nonexistent/web.yml"},
 		{[]string{"--cloudflare.timeout=soon"}, `--cloudflare.timeout: time: invalid duration "soon"`},
 		{[]string{"--log.level=loud"}, "--log.level: "},
+		{[]string{"--auto-gomemlimit.ratio=0"}, `--auto-gomemlimit.ratio must be in (0, 1], got "0"`},
+		{[]string{"--auto-gomemlimit.ratio=1.5"}, `--auto-gomemlimit.ratio must be in (0, 1], got "1.5"`},
+		{[]string{"--auto-gomemlimit.limit=lots"}, `--auto-gomemlimit.limit: `},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := exitOf(t, env, tc.args...)
@@ -311,6 +314,7 @@ func TestHelpShowsBoolDefaults(t *testing.T) {
 	want := map[string]string{
 		"[no-]demo": "false", "[no-]collector.accounts": "true", "[no-]collector.telemetry": "false",
 		"[no-]web.enable-pprof": "false", "[no-]web.systemd-socket": "false", "[no-]collector.sites": "true", "[no-]collector.edge": "true",
+		"[no-]auto-gomemlimit": "true",
 	}
 	for name, text := range helpFlags(t) {
 		if !strings.HasPrefix(name, "[no-]") || name == "[no-]help" || name == "[no-]version" {
@@ -581,6 +585,30 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(p.logs.String(), "demo mode") {
 		t.Error("the log does not say the data is simulated")
+	}
+}
+
+// TestMemoryLimit: GOMEMLIMIT follows the memory limit (here given by
+// the flag, as the cgroup would), unless turned off or set by the
+// environment; the Go collector's gauge shows what the runtime holds.
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.20795955e+08"}, // 90 %
+		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--auto-gomemlimit.ratio=0.5"}, "go_gc_gomemlimit_bytes 6.7108864e+07"},
+		{[]string{"GOMEMLIMIT=100MiB"}, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.048576e+08"},
+		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--no-auto-gomemlimit"}, "go_gc_gomemlimit_bytes 9.223372036854776e+18"},
+	} {
+		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			p := startExporter(t, tc.env, append([]string{"--demo"}, tc.args...)...)
+			if _, page := p.get(t, "/metrics"); !strings.Contains(page, tc.want+"\n") {
+				t.Errorf("the page lacks %q", tc.want)
+			}
+		})
 	}
 }
 
