@@ -107,14 +107,14 @@ func volatileSpan(raw []byte, key string) (start, end int, found, ok bool) {
 		return 0, 0, false, true
 	}
 	quoted := `"` + key + `"`
-	switch bytes.Count(raw, []byte(quoted)) {
-	case 0:
+	i := bytes.Index(raw, []byte(quoted))
+	switch {
+	case i < 0:
 		return 0, 0, false, true
-	case 1:
-	default:
+	case bytes.Contains(raw[i+len(quoted):], []byte(quoted)):
 		return 0, 0, false, false
 	}
-	i := bytes.Index(raw, []byte(quoted)) + len(quoted)
+	i += len(quoted)
 	// After the padding filter, at most one byte of white space between
 	// tokens.
 	skip := func() {
@@ -154,12 +154,14 @@ func hashWithout(raw []byte, start, end int) uint64 {
 
 // memoUnmarshaler decodes an item W through the memo's last answer: an
 // item whose bytes, its volatile member's value left out, hash as one of
-// the last answer's, is skipped, not decoded; setVolatile gets that
-// member's JSON value. The others are decoded as P, W without this
-// unmarshaler, straight from the stream. The item's bytes are looked at
-// where they are already read ahead, by the decoder and by the buffered
-// reader below it (br, 64 KiB): an item larger than that is decoded as it
-// streams, and never held whole.
+// the last answer's is not decoded; setVolatile gets that member's JSON
+// value. The others are decoded as P, W without this unmarshaler.
+//
+// The item's bytes are looked at where they are already read: whole in
+// the decoder's buffer (most items), they are read as one value; across
+// its end, they are found ahead in the buffered reader below it (br, 64
+// KiB) and the decoder skips them. An item longer than that is decoded as
+// it streams, never held whole.
 func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(*W) *memoItem,
 	setVolatile func(*W, []byte)) func(br *bufio.Reader) *json.Unmarshalers {
 	return func(br *bufio.Reader) *json.Unmarshalers {
@@ -168,24 +170,43 @@ func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(
 			if dec.PeekKind() != '{' {
 				return errors.ErrUnsupported
 			}
-			var raw []byte
-			raw, scratch = itemAhead(dec.UnreadBuffer(), br, scratch)
-			if raw == nil {
-				return json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
-			}
-			start, end, found, ok := volatileSpan(raw, volatile)
-			if !ok {
-				return json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
-			}
-			h := hashWithout(raw, start, end)
-			if i, hit := last.index[h]; hit {
-				*item(w) = memoItem{hash: h, hit: i + 1}
-				if found {
-					setVolatile(w, raw[start:end])
+			unread := dec.UnreadBuffer()
+			inBuffer := objectAhead(unread) != nil
+			raw := unread
+			if inBuffer {
+				var err error
+				if raw, err = dec.ReadValue(); err != nil {
+					return err
 				}
-				return dec.SkipValue()
+			} else {
+				raw, scratch = itemAhead(unread, br, scratch)
 			}
-			if err := json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w))); err != nil {
+			var h uint64
+			if start, end, found, ok := volatileSpan(raw, volatile); raw != nil && ok {
+				h = hashWithout(raw, start, end)
+				if i, hit := last.index[h]; hit {
+					*item(w) = memoItem{hash: h, hit: i + 1}
+					if found {
+						setVolatile(w, raw[start:end])
+					}
+					if inBuffer {
+						return nil
+					}
+					return dec.SkipValue()
+				}
+			}
+			var err error
+			if inBuffer {
+				// raw is the decoder's buffer, valid until its next read.
+				err = json.Unmarshal(raw, (*P)(unsafe.Pointer(w)), dec.Options())
+				var serr *json.SemanticError
+				if errors.As(err, &serr) {
+					serr.JSONPointer = dec.StackPointer() + serr.JSONPointer
+				}
+			} else {
+				err = json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
+			}
+			if err != nil {
 				return err
 			}
 			item(w).hash = h
@@ -194,13 +215,13 @@ func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(
 	}
 }
 
-// itemAhead returns the JSON object the bytes ahead start with: in the
-// decoder's unread bytes, else those followed by what br holds (copied
-// into scratch), else after br has read ahead as far as it can. nil when
-// it is longer.
+// itemAhead returns the JSON object the bytes ahead start with: those the
+// decoder has not read (unread) followed by what br holds, copied into
+// scratch, or after br has read ahead as far as it can. nil when it is
+// longer.
 func itemAhead(unread []byte, br *bufio.Reader, scratch []byte) (raw, _ []byte) {
-	if raw := aheadObject(unread); raw != nil || br == nil {
-		return raw, scratch
+	if br == nil {
+		return nil, scratch
 	}
 	for _, fill := range []bool{false, true} {
 		n := br.Buffered()
@@ -214,45 +235,87 @@ func itemAhead(unread []byte, br *bufio.Reader, scratch []byte) (raw, _ []byte) 
 			n = len(p)
 		}
 		more, _ := br.Peek(n)
-		scratch = append(append(scratch[:0], unread...), more...)
-		if raw := aheadObject(scratch); raw != nil {
-			return raw, scratch
+		var s objectScan
+		s.feed(unread) // holds no whole object: the caller looked
+		inUnread := s.started
+		if end := s.feed(more); end >= 0 {
+			if !inUnread {
+				// Valid until br reads again, after the caller is done.
+				return more[s.start:end], scratch
+			}
+			scratch = append(append(scratch[:0], unread[s.start:]...), more[:end]...)
+			return scratch, scratch
 		}
 	}
 	return nil, scratch
 }
 
-// aheadObject returns the JSON object that starts the bytes ahead (after
+// objectAhead returns the JSON object that starts the bytes ahead (after
 // white space and a comma), or nil when it does not end within them.
-func aheadObject(b []byte) []byte {
-	i := bytes.IndexByte(b, '{')
-	if i < 0 {
-		return nil
+func objectAhead(b []byte) []byte {
+	var s objectScan
+	if end := s.feed(b); end >= 0 {
+		return b[s.start:end]
 	}
-	depth, inString := 0, false
-	for j := i; j < len(b); j++ {
-		c := b[j]
-		if inString {
-			switch c {
-			case '\\':
+	return nil
+}
+
+// objectScan finds the end of a JSON object fed in parts. It does not
+// validate: the decoder does, as it reads the same bytes.
+type objectScan struct {
+	started           bool
+	start             int // where the object starts in the first part
+	depth             int
+	inString, escaped bool
+}
+
+// feed scans the next part, and returns where in it the object ends (the
+// index after its closing brace), or -1.
+func (s *objectScan) feed(b []byte) int {
+	j := 0
+	if !s.started {
+		i := bytes.IndexByte(b, '{')
+		if i < 0 {
+			return -1
+		}
+		s.started, s.start, j = true, i, i
+	}
+	for j < len(b) {
+		if s.inString {
+			if s.escaped {
+				s.escaped = false
 				j++
-			case '"':
-				inString = false
+				continue
+			}
+			// Most of an object is strings: jump to their end.
+			q := bytes.IndexByte(b[j:], '"')
+			if q < 0 {
+				q = len(b) - j
+			}
+			if bs := bytes.IndexByte(b[j:j+q], '\\'); bs >= 0 {
+				s.escaped = true
+				j += bs + 1
+				continue
+			}
+			if j += q; j < len(b) {
+				s.inString = false
+				j++
 			}
 			continue
 		}
-		switch c {
+		switch b[j] {
 		case '"':
-			inString = true
+			s.inString = true
 		case '{', '[':
-			depth++
+			s.depth++
 		case '}', ']':
-			if depth--; depth == 0 {
-				return b[i : j+1]
+			if s.depth--; s.depth == 0 {
+				return j + 1
 			}
 		}
+		j++
 	}
-	return nil
+	return -1
 }
 
 // remember returns the memo state of an answer out whose items carry what

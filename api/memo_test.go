@@ -116,3 +116,21 @@ func TestVolatileSpan(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectScanAcrossParts(t *testing.T) {
+	item := `{"a":"x\"}{","b":[{"c":"\\"}],"d":"\\\"}"}`
+	text := ` , ` + item + `,{"next":1}`
+	want := len(` , `) + len(item)
+	for cut := 0; cut <= len(text); cut++ {
+		var s objectScan
+		end := s.feed([]byte(text[:cut]))
+		if end < 0 {
+			if end = s.feed([]byte(text[cut:])); end >= 0 {
+				end += cut
+			}
+		}
+		if end != want {
+			t.Errorf("cut at %d: end %d, want %d", cut, end, want)
+		}
+	}
+}
