@@ -7,7 +7,17 @@
 // telemetry; load and scale runs, skipped unless their flags ask for them:
 //
 //	go test -run TestLoad -v -count=1 . -load.duration=30s -load.scrapers=100 -load.api-latency=100ms
-//	go test -run TestScale -v -count=1 . -scale.sizes=1000,10000,50000 -scale.scrapes=20
+//	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=10000,50000 -scale.baseline=/tmp/base.bin
+//
+// TestScale's flags (see TestScale): -scale.sizes (connectors and apps,
+// such as 10000,50000), -scale.baseline (an earlier build to compare with),
+// -scale.runs (alternating rounds, default 3), -scale.scrapes (per process,
+// default 20), -scale.interval (between scrape starts, default 2s),
+// -scale.gzip (on, off or both), -scale.args and -scale.baseline-args (more
+// flags for this version or the baseline), -scale.env (environment for
+// both, such as GOMEMLIMIT=128MiB), -scale.churn (items changed between
+// answers, default 10), -scale.edge (serve the edge view too),
+// -scale.api-latency and -scale.api-bytes-per-second (a slower API).
 package main
 
 import (
@@ -1156,82 +1166,269 @@ func cpuSeconds(pid int) float64 {
 	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
-// The whole-process benchmark runs only when -scale.sizes asks for it:
-//
-//	go test -run TestScale -v -count=1 . -scale.sizes=1000,10000,50000 -scale.scrapes=20
+// The whole-process benchmark of issue 20 runs only when -scale.sizes asks
+// for it; see TestScale for the method and the command lines.
 var (
-	scaleSizes   = flag.String("scale.sizes", "", "connectors (and as many apps) per run, such as 1000,10000,50000; TestScale runs only when it is set")
-	scaleScrapes = flag.Int("scale.scrapes", 20, "scrapes measured per size, after one warm-up scrape")
-	scaleGzip    = flag.Bool("scale.gzip", true, "accept a gzipped page, as Prometheus does")
-	scaleLatency = flag.Duration("scale.api-latency", 0, "time to the first byte of every simulated API answer")
-	scaleRate    = flag.Int("scale.api-bytes-per-second", 0, "bandwidth of every simulated API answer; 0 for loopback speed")
+	scaleSizes        = flag.String("scale.sizes", "", "connectors (and as many apps) per run, such as 1000,10000,50000; TestScale runs only when it is set")
+	scaleBaseline     = flag.String("scale.baseline", "", "path of an earlier build of the exporter to compare with; empty: this version only")
+	scaleBaselineArgs = flag.String("scale.baseline-args", "", "more flags for the baseline only, space-separated")
+	scaleArgs         = flag.String("scale.args", "", "more flags for this version only, space-separated, such as --no-collector.sites")
+	scaleEnv          = flag.String("scale.env", "", "environment for both versions, space-separated, such as GOMEMLIMIT=128MiB (as a cgroup's limit would be set)")
+	scaleRuns         = flag.Int("scale.runs", 3, "rounds; each runs the baseline then this version, the reverse on odd rounds, each as a fresh process")
+	scaleScrapes      = flag.Int("scale.scrapes", 20, "scrapes measured per process, after one warm-up scrape")
+	scaleInterval     = flag.Duration("scale.interval", 2*time.Second, "time between scrape starts; far enough apart that the budget guard lets every scrape call the API")
+	scaleGzip         = flag.String("scale.gzip", "both", "accept a gzipped page, as Prometheus does: on, off or both")
+	scaleChurn        = flag.Int("scale.churn", 10, "connectors and apps changed between two answers, every live heartbeat renewed too (simulator.WithChurn); negative: the fleet as it is, heartbeats on their 10 s ticks")
+	scaleEdge         = flag.Bool("scale.edge", false, "serve the large fleet's edge view (simulator.LargeEdge); false leaves it empty, the REST-only case")
+	scaleLatency      = flag.Duration("scale.api-latency", 0, "time to the first byte of every simulated API answer")
+	scaleRate         = flag.Int("scale.api-bytes-per-second", 0, "bandwidth of every simulated API answer; 0 for loopback speed")
 )
 
-// TestScale runs the built exporter against the simulated API holding one
-// account of n connectors and n apps, scrapes it one scrape at a time as
-// Prometheus does (gzip accepted), and reports per scrape: wall time, the
-// exporter's CPU seconds (utime+stime from /proc/<pid>/stat), its peak RSS
-// (VmHWM), and the time the slower of the two API calls takes on its own.
-// scaleArgs are more flags for the exporter of TestScale: compare with the
-// defaults, or with the edge view and sites off as before they existed.
-var scaleArgs = flag.String("scale.args", "", "more exporter flags, space-separated, such as --no-collector.edge")
-
+// TestScale is the whole-process benchmark of issue 20: it runs built
+// exporters against the simulated API holding one account of n connectors
+// and n apps (simulator.LargeFleet: every field set) and reports, per size,
+// gzip or not, and version, the exporter's CPU per scrape (utime+stime from
+// /proc/<pid>/stat over the measured scrapes, the idle time between them
+// included; counted in 10 ms ticks, so good to 0.5 ms over 20 scrapes),
+// its peak RSS (VmHWM at the end) and the REST calls each scrape caused
+// (the simulator's counters).
+//
+// The fleet changes as a live one does (-scale.churn): every answer renews
+// every live heartbeat and changes a few notes and app names, so that no
+// scrape is served what the last one decoded. Its edge view is empty unless
+// -scale.edge, which leaves the REST work the issue's figures are about.
+// Scrapes start -scale.interval apart, one at a time as Prometheus makes
+// them: back to back, the budget guard would serve most of them the last
+// answer and the CPU per scrape would count work never done.
+//
+// With -scale.baseline, an earlier build runs beside this one against the
+// same simulator, alternately (baseline first on even rounds, this version
+// first on odd ones), each run a fresh process, so that the machine's drift
+// weighs on both alike; the table gives the median and range over the runs
+// and this version's medians over the baseline's. -scale.args and
+// -scale.baseline-args are flags for one version only (say, to make both
+// call the same endpoints); -scale.env is environment for both, such as
+// GOMEMLIMIT=128MiB for a container with that limit. Each run prints its
+// figures as it completes, with the wall time of a scrape (median) and the
+// page's size; each size ends with the slowest API call's time on its own.
+//
+// The baseline is built at an earlier commit, and the run can take many
+// minutes (about scrapes × interval per process):
+//
+//	git worktree add /tmp/base <rev> && (cd /tmp/base && go build -o /tmp/base.bin .) && git worktree remove /tmp/base
+//	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=10000,50000 -scale.baseline=/tmp/base.bin
+//	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=50000 -scale.scrapes=50 -scale.gzip=on -scale.env=GOMEMLIMIT=128MiB
 func TestScale(t *testing.T) {
 	if *scaleSizes == "" {
 		t.Skip("a scale run: give -scale.sizes=1000,10000,50000 to run it")
 	}
-	fmt.Printf("\nsimulated API: %s to the first byte, %d bytes/s (0: loopback), gzip %v\n", *scaleLatency, *scaleRate, *scaleGzip)
-	fmt.Printf("\n| connectors + apps | page | API call (slowest) | scrape wall p50 | wall / API call | CPU per scrape | peak RSS |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	gzipModes := map[string][]bool{"both": {true, false}, "on": {true}, "off": {false}}[*scaleGzip]
+	if gzipModes == nil {
+		t.Fatalf("-scale.gzip=%q: want on, off or both", *scaleGzip)
+	}
+	if *scaleRuns < 1 || *scaleScrapes < 1 {
+		t.Fatalf("-scale.runs=%d -scale.scrapes=%d: want at least 1 of each", *scaleRuns, *scaleScrapes)
+	}
+	var sizes []int
 	for _, field := range strings.Split(*scaleSizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n < 1 {
+			t.Fatalf("-scale.sizes: %q is not a size", field)
+		}
+		sizes = append(sizes, n)
+	}
+	this := scaleVersion{name: "this", binary: binary, args: strings.Fields(*scaleArgs)}
+	versions := []scaleVersion{this}
+	if *scaleBaseline != "" {
+		path, err := filepath.Abs(*scaleBaseline)
+		if err == nil {
+			_, err = os.Stat(path)
+		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("-scale.baseline: %v", err)
 		}
-		sim := simulator.NewServer([]simulator.Account{simulator.LargeFleet(time.Now(), n, n)}, simulator.WithToken(simulator.DemoToken),
-			simulator.WithRateLimit(1<<30, 5*time.Minute), simulator.WithNetwork(*scaleLatency, *scaleRate))
+		versions = []scaleVersion{{name: "baseline", binary: path, args: strings.Fields(*scaleBaselineArgs)}, this}
+	}
+	fmt.Printf("\nTestScale: %d runs of %d scrapes %s apart per process, churn %d, edge view %v, simulated API %s to the first byte at %d bytes/s (0: loopback), env %q\n",
+		*scaleRuns, *scaleScrapes, *scaleInterval, *scaleChurn, *scaleEdge, *scaleLatency, *scaleRate, *scaleEnv)
+	for _, v := range versions {
+		fmt.Printf("%s: %s\n", v.name, strings.Join(append([]string{v.binary}, v.args...), " "))
+	}
+
+	results := map[scaleKey][]scaleRun{}
+	for _, n := range sizes {
+		account := simulator.LargeFleet(time.Now(), n, n)
+		if !*scaleEdge {
+			account.Edge = nil
+		}
+		opts := []simulator.Option{simulator.WithToken(simulator.DemoToken),
+			simulator.WithRateLimit(1<<30, 5*time.Minute), simulator.WithNetwork(*scaleLatency, *scaleRate)}
+		if *scaleChurn >= 0 {
+			opts = append(opts, simulator.WithChurn(*scaleChurn))
+		}
+		sim := simulator.NewServer([]simulator.Account{account}, opts...)
 		apiURL := sim.Start(t)
-		p := startExporter(t, []string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge},
-			append([]string{"--cloudflare.api-url=" + apiURL, "--cloudflare.timeout=60s"}, strings.Fields(*scaleArgs)...)...)
-		pid := p.cmd.Process.Pid
-		hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: !*scaleGzip}}
-
-		page := scrapeOnce(t, hc, p.url) // warm-up
-		if !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountLarge+`",endpoint="connectors"} 1`) {
-			t.Fatalf("n=%d: the warm-up scrape failed", n)
+		for round := range *scaleRuns {
+			order := slices.Clone(versions)
+			if round%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, gz := range gzipModes {
+				for _, v := range order {
+					r := measureScale(t, sim, apiURL, v, gz)
+					key := scaleKey{n, gz, v.name}
+					results[key] = append(results[key], r)
+					t.Logf("n=%d gzip=%s %s, run %d: CPU %.1f ms per scrape, peak RSS %.1f MiB, %.1f API calls per scrape, scrape wall %s (median), page %.1f MiB of text",
+						n, onOff(gz), v.name, round+1, r.cpu*1000, float64(r.hwm)/1024, r.calls, r.wall.Round(time.Millisecond), float64(r.page)/(1<<20))
+				}
+			}
 		}
-		cpuBefore := cpuSeconds(pid)
-		var walls []time.Duration
-		for range *scaleScrapes {
-			start := time.Now()
-			scrapeOnce(t, hc, p.url)
-			walls = append(walls, time.Since(start))
-		}
-		cpu := (cpuSeconds(pid) - cpuBefore) / float64(*scaleScrapes)
-		hwm, _ := procStatus(pid, "VmHWM")
-
-		// The API calls on their own, from this process, for the ratio.
+		// The API calls on their own, from this process, to set the scrape's
+		// wall time against.
+		hc := &http.Client{Timeout: 2 * time.Minute}
 		var calls []time.Duration
 		for range 5 {
-			c := max(timeCall(t, hc, apiURL, "connectors"), timeCall(t, hc, apiURL, "apps"))
-			calls = append(calls, c)
+			calls = append(calls, max(timeCall(t, hc, apiURL, "connectors"), timeCall(t, hc, apiURL, "apps")))
 		}
-		slices.Sort(walls)
 		slices.Sort(calls)
-		wall, call := walls[len(walls)/2], calls[len(calls)/2]
-		fmt.Printf("| %d + %d | %.1f MiB | %s | %s | %.2f | %.0f ms | %.1f MiB |\n",
-			n, n, float64(len(page))/(1<<20), call.Round(time.Millisecond), wall.Round(time.Millisecond),
-			float64(wall)/float64(call), cpu*1000, float64(hwm)/1024)
-		_ = p.cmd.Process.Kill()
+		t.Logf("n=%d: the slower of the connectors and apps calls on its own takes %s (median of 5)", n, calls[len(calls)/2].Round(time.Millisecond))
+	}
+
+	fmt.Printf("\n| n | gzip | version | CPU per scrape | peak RSS | API calls per scrape | this / baseline |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	for _, n := range sizes {
+		for _, gz := range gzipModes {
+			for _, v := range versions {
+				runs := results[scaleKey{n, gz, v.name}]
+				cpu := runFigures(runs, func(r scaleRun) float64 { return r.cpu * 1000 })
+				rss := runFigures(runs, func(r scaleRun) float64 { return float64(r.hwm) / 1024 })
+				calls := runFigures(runs, func(r scaleRun) float64 { return r.calls })
+				ratio := "-"
+				if base := results[scaleKey{n, gz, "baseline"}]; v.name == "this" && base != nil {
+					baseCPU := runFigures(base, func(r scaleRun) float64 { return r.cpu * 1000 })
+					baseRSS := runFigures(base, func(r scaleRun) float64 { return float64(r.hwm) / 1024 })
+					ratio = fmt.Sprintf("%.2f CPU, %.2f RSS", median(cpu)/median(baseCPU), median(rss)/median(baseRSS))
+				}
+				fmt.Printf("| %d | %s | %s | %s | %s | %.1f | %s |\n", n, onOff(gz), v.name,
+					withRange(cpu, "%.0f", " ms"), withRange(rss, "%.1f", " MiB"), median(calls), ratio)
+			}
+		}
 	}
 }
 
-func scrapeOnce(t *testing.T, hc *http.Client, url string) string {
+// scaleVersion is a build of the exporter TestScale runs, and its flags.
+type scaleVersion struct {
+	name   string // "baseline" or "this"
+	binary string
+	args   []string
+}
+
+type scaleKey struct {
+	n       int
+	gzip    bool
+	version string
+}
+
+// scaleRun is what one process of TestScale measured.
+type scaleRun struct {
+	cpu   float64       // seconds of CPU per scrape
+	hwm   int           // peak RSS, KiB
+	calls float64       // REST calls per scrape
+	wall  time.Duration // median scrape
+	page  int           // bytes of text of the last page
+}
+
+// measureScale runs v as a fresh process against the simulated API at
+// apiURL, scrapes it once to warm up, then -scale.scrapes times
+// -scale.interval apart, and stops it.
+func measureScale(t *testing.T, sim *simulator.Server, apiURL string, v scaleVersion, gz bool) scaleRun {
+	t.Helper()
+	env := append([]string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge}, strings.Fields(*scaleEnv)...)
+	args := append([]string{"--cloudflare.api-url=" + apiURL, "--cloudflare.timeout=60s"}, v.args...)
+	p := exportertest.LaunchBinary(t, v.binary, nil, env, args...)
+	defer func() { _ = p.Cmd.Process.Kill(); _ = p.Cmd.Wait() }()
+	pid := p.Cmd.Process.Pid
+	// The transport asks for gzip and unzips, as Prometheus does, unless
+	// compression is disabled.
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: !gz}}
+
+	next := time.Now().Add(*scaleInterval)
+	page := scaleScrape(t, hc, p.URL)
+	if !strings.Contains(page, `cloudflare_magic_up{account_id="`+simulator.AccountLarge+`",endpoint="connectors"} 1`) {
+		t.Fatalf("%s, gzip %s: the warm-up scrape failed; page:\n%.2000s", v.name, onOff(gz), page)
+	}
+	restCalls := func() int {
+		calls := 0
+		for _, ep := range []string{simulator.EndpointAccounts, simulator.EndpointConnectors, simulator.EndpointApps, simulator.EndpointSites} {
+			calls += sim.Calls(ep)
+		}
+		return calls
+	}
+	callsBefore, cpuBefore := restCalls(), cpuSeconds(pid)
+	var walls []time.Duration
+	for range *scaleScrapes {
+		time.Sleep(time.Until(next))
+		next = next.Add(*scaleInterval)
+		start := time.Now()
+		page = scaleScrape(t, hc, p.URL)
+		walls = append(walls, time.Since(start))
+	}
+	cpu := cpuSeconds(pid) - cpuBefore
+	calls := restCalls() - callsBefore
+	hwm, err := procStatus(pid, "VmHWM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(walls)
+	return scaleRun{cpu: cpu / float64(*scaleScrapes), hwm: hwm, calls: float64(calls) / float64(*scaleScrapes),
+		wall: walls[len(walls)/2], page: len(page)}
+}
+
+// scaleScrape scrapes /metrics once as Prometheus does; anything but 200
+// fails the test.
+func scaleScrape(t *testing.T, hc *http.Client, url string) string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
-	_, page := exportertest.Fetch(t, hc, req)
+	code, page := exportertest.Fetch(t, hc, req)
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: HTTP %d: %.500s", code, page)
+	}
 	return page
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// runFigures is one figure of each run.
+func runFigures(runs []scaleRun, f func(scaleRun) float64) []float64 {
+	out := make([]float64, len(runs))
+	for i, r := range runs {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func median(vs []float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// withRange formats the median of vs and, for more than one run, the range
+// in parentheses, such as "64 ms (61-70)".
+func withRange(vs []float64, format, unit string) string {
+	out := fmt.Sprintf(format, median(vs)) + unit
+	if len(vs) > 1 {
+		out += fmt.Sprintf(" ("+format+"-"+format+")", slices.Min(vs), slices.Max(vs))
+	}
+	return out
 }
 
 // timeCall times one GET of an endpoint of the simulated API, body read.

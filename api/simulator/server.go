@@ -57,6 +57,12 @@ type Server struct {
 	latency        time.Duration
 	bytesPerSecond int
 
+	// churn and answers drive WithChurn: items changed per answer, and
+	// answers so far per account and endpoint.
+	churn   int
+	churnOn bool
+	answers map[faultKey]int
+
 	gqlLimit   rateLimiter
 	gqlCalls   map[string]int
 	gqlStats   map[string]GraphQLStats
@@ -154,6 +160,7 @@ func NewServer(accounts []Account, opts ...Option) *Server {
 		denied:   map[string]bool{},
 		faults:   map[faultKey]*Fault{},
 		calls:    map[string]int{},
+		answers:  map[faultKey]int{},
 		limit:    rateLimiter{quota: 1200, window: 5 * time.Minute, blockFor: 5 * time.Minute},
 		gqlLimit: rateLimiter{quota: DefaultGraphQLQuota, window: 5 * time.Minute, blockFor: 5 * time.Minute},
 		gqlCalls: map[string]int{},
@@ -354,6 +361,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	// Copy under the lock so a concurrent Set* cannot race the encoder.
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.churnLocked(account, endpoint)
 	c := *account
 	return &c
 }
@@ -388,7 +396,11 @@ func (s *Server) connectors(w http.ResponseWriter, r *http.Request) {
 		if dt := r.URL.Query().Get("device_type"); dt != "" && (c.Device == nil || c.Device.Type != dt) {
 			continue
 		}
-		out = append(out, c.At(now))
+		if s.churnOn {
+			out = append(out, c.renewed(now))
+		} else {
+			out = append(out, c.At(now))
+		}
 	}
 	writeEnvelope(w, http.StatusOK, out)
 }

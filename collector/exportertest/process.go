@@ -33,7 +33,14 @@ var listeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)|"address"
 // ends; its log is shown if the test failed.
 func Launch(t testing.TB, wrapper, env []string, args ...string) *Process {
 	t.Helper()
-	argv := append(append(slices.Clone(wrapper), Binary(), "--web.listen-address=127.0.0.1:0"), args...)
+	return LaunchBinary(t, Binary(), wrapper, env, args...)
+}
+
+// LaunchBinary is Launch with another build of the exporter, such as an
+// earlier version a benchmark compares with.
+func LaunchBinary(t testing.TB, binary string, wrapper, env []string, args ...string) *Process {
+	t.Helper()
+	argv := append(append(slices.Clone(wrapper), binary, "--web.listen-address=127.0.0.1:0"), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	stderr, err := cmd.StderrPipe()
