@@ -348,8 +348,8 @@ type charger interface {
 func chargedSlices(c charger, more ...*json.Unmarshalers) json.Options {
 	return json.WithUnmarshalers(json.JoinUnmarshalers(append(more,
 		chargedSlice[string](c),
-		chargedSlice[wireConnector](c),
-		chargedSlice[wireApp](c),
+		chargedSlice[memoEntry[wireConnector]](c),
+		chargedSlice[memoEntry[wireApp]](c),
 		chargedSlice[Site](c),
 		chargedSlice[Account](c),
 		chargedSlice[Snapshot](c),

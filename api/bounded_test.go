@@ -47,7 +47,7 @@ func TestEverySliceIsCharged(t *testing.T) {
 		}
 	}
 	for _, answer := range []any{
-		envelope[list[wireConnector]]{}, envelope[list[wireApp]]{}, envelope[list[Site]]{},
+		envelope[list[memoEntry[wireConnector]]]{}, envelope[list[memoEntry[wireApp]]]{}, envelope[list[Site]]{},
 		envelope[list[Account]]{}, envelope[snapshotList]{}, gqlError{},
 	} {
 		walk(reflect.TypeOf(answer))

@@ -244,10 +244,8 @@ func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
 	m := memoFor[Connector](&c.memos, EndpointConnectors, accountID)
 	last := m.load()
-	opts := memoUnmarshaler[wireConnector, plainWireConnector](last, "last_heartbeat",
-		func(w *wireConnector) *memoItem { return &w.memo },
-		func(w *wireConnector, v []byte) { w.LastHeartbeat = unquoteSimple(v) })
-	wire, err := get[list[wireConnector]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"), opts)
+	items := memoUnmarshaler[wireConnector](last, "last_heartbeat")
+	wire, err := get[list[memoEntry[wireConnector]]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"), items)
 	if err != nil {
 		return nil, err
 	}
@@ -264,8 +262,8 @@ func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connec
 func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
 	m := memoFor[App](&c.memos, EndpointApps, accountID)
 	last := m.load()
-	opts := memoUnmarshaler[wireApp, plainWireApp](last, "", func(w *wireApp) *memoItem { return &w.memo }, nil)
-	wire, err := get[list[wireApp]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"), opts)
+	items := memoUnmarshaler[wireApp](last, "")
+	wire, err := get[list[memoEntry[wireApp]]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"), items)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +297,7 @@ var (
 	errSuccessFalse   = errors.New("API answered success false")
 )
 
-func get[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader) *json.Unmarshalers) (T, error) {
+func get[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader, charger) *json.Unmarshalers) (T, error) {
 	env, err := getEnvelope[T](ctx, c, endpoint, path, opts...)
 	if err != nil {
 		var zero T
@@ -309,7 +307,7 @@ func get[T any](ctx context.Context, c *Client, endpoint, path string, opts ...f
 }
 
 // getEnvelope is get, returning the whole envelope.
-func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader) *json.Unmarshalers) (*envelope[T], error) {
+func getEnvelope[T any](ctx context.Context, c *Client, endpoint, path string, opts ...func(*bufio.Reader, charger) *json.Unmarshalers) (*envelope[T], error) {
 	req := request{endpoint: endpoint, method: http.MethodGet, path: path, budget: budgetREST, opts: opts}
 	env, _, err := call(ctx, c, req, func() *envelope[T] { return new(envelope[T]) })
 	if err != nil {
@@ -345,8 +343,8 @@ type request struct {
 	body   []byte
 	budget budget
 	// opts make more unmarshalers to decode the answer with, given the
-	// buffered reader of its body.
-	opts []func(*bufio.Reader) *json.Unmarshalers
+	// buffered reader of its body and what charges its memory.
+	opts []func(*bufio.Reader, charger) *json.Unmarshalers
 }
 
 // answer is a decoded response body.
@@ -532,7 +530,7 @@ var decodeOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.A
 // whatever was sent. It must end with the JSON value: bytes after it, or a
 // body shorter than its Content-Length, fail the call however complete
 // the JSON looks.
-func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody, opts ...func(*bufio.Reader) *json.Unmarshalers) error {
+func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody, opts ...func(*bufio.Reader, charger) *json.Unmarshalers) error {
 	lr := &limitedReader{r: resp.Body, left: limit, limit: limit}
 	pads := &padFilter{r: lr, max: maxJSONString}
 	br := bufio.NewReaderSize(pads, 64<<10)
@@ -548,7 +546,7 @@ func decodeBody(resp *http.Response, v any, limit int64, c *inflightBody, opts .
 	dec := jsontext.NewDecoder(br, decodeOptions)
 	more := make([]*json.Unmarshalers, len(opts))
 	for i, o := range opts {
-		more[i] = o(br)
+		more[i] = o(br, c)
 	}
 	err = json.UnmarshalDecode(dec, v, chargedSlices(c, more...))
 	if err == nil {

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/go-json-experiment/json"
@@ -152,21 +152,31 @@ func hashWithout(raw []byte, start, end int) uint64 {
 	return d.Sum64()
 }
 
-// memoUnmarshaler decodes an item W through the memo's last answer: an
-// item whose bytes, its volatile member's value left out, hash as one of
-// the last answer's is not decoded; setVolatile gets that member's JSON
-// value. The others are decoded as P, W without this unmarshaler.
+// memoEntry is one item of a list answer as read: what the memo needs of
+// an item seen before (its hash, where it was, its volatile member's
+// value), and the whole record only for an item not seen, so that the
+// list of a fleet that did not change is small.
+type memoEntry[W any] struct {
+	memo     memoItem
+	volatile string
+	full     *W
+}
+
+// memoUnmarshaler decodes a memoEntry[W] through the memo's last answer:
+// an item whose bytes, its volatile member's value left out, hash as one
+// of the last answer's is not decoded, only that member's value kept. The
+// others are decoded into a new W, charged to c like the arrays.
 //
 // The item's bytes are looked at where they are already read: whole in
 // the decoder's buffer (most items), they are read as one value; across
 // its end, they are found ahead in the buffered reader below it (br, 64
 // KiB) and the decoder skips them. An item longer than that is decoded as
 // it streams, never held whole.
-func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(*W) *memoItem,
-	setVolatile func(*W, []byte)) func(br *bufio.Reader) *json.Unmarshalers {
-	return func(br *bufio.Reader) *json.Unmarshalers {
+func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufio.Reader, c charger) *json.Unmarshalers {
+	size := int64(reflect.TypeFor[W]().Size())
+	return func(br *bufio.Reader, c charger) *json.Unmarshalers {
 		var scratch []byte
-		return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, w *W) error {
+		return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, e *memoEntry[W]) error {
 			if dec.PeekKind() != '{' {
 				return errors.ErrUnsupported
 			}
@@ -185,9 +195,9 @@ func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(
 			if start, end, found, ok := volatileSpan(raw, volatile); raw != nil && ok {
 				h = hashWithout(raw, start, end)
 				if i, hit := last.index[h]; hit {
-					*item(w) = memoItem{hash: h, hit: i + 1}
+					e.memo = memoItem{hash: h, hit: i + 1}
 					if found {
-						setVolatile(w, raw[start:end])
+						e.volatile = unquoteSimple(raw[start:end])
 					}
 					if inBuffer {
 						return nil
@@ -195,22 +205,20 @@ func memoUnmarshaler[W, P, T any](last memoState[T], volatile string, item func(
 					return dec.SkipValue()
 				}
 			}
-			var err error
-			if inBuffer {
-				// raw is the decoder's buffer, valid until its next read.
-				err = json.Unmarshal(raw, (*P)(unsafe.Pointer(w)), dec.Options())
-				var serr *json.SemanticError
-				if errors.As(err, &serr) {
-					serr.JSONPointer = dec.StackPointer() + serr.JSONPointer
-				}
-			} else {
-				err = json.UnmarshalDecode(dec, (*P)(unsafe.Pointer(w)))
-			}
-			if err != nil {
+			if err := c.charge(size); err != nil {
 				return err
 			}
-			item(w).hash = h
-			return nil
+			e.memo.hash, e.full = h, new(W)
+			if !inBuffer {
+				return json.UnmarshalDecode(dec, e.full)
+			}
+			// raw is the decoder's buffer, valid until its next read.
+			err := json.Unmarshal(raw, e.full, dec.Options())
+			var serr *json.SemanticError
+			if errors.As(err, &serr) {
+				serr.JSONPointer = dec.StackPointer() + serr.JSONPointer
+			}
+			return err
 		})
 	}
 }

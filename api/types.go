@@ -80,55 +80,50 @@ type wireConnector struct {
 	Primary                      *bool    `json:"primary"`
 	SiteID                       string   `json:"site_id"`
 	Timezone                     string   `json:"timezone"`
-
-	memo memoItem
 }
-
-// plainWireConnector is wireConnector without the memo's unmarshaler.
-type plainWireConnector wireConnector
 
 // DecodeConnectors decodes the result of the connectors list endpoint (a
 // JSON array of connectors), as ListConnectors does.
 func DecodeConnectors(data []byte) ([]Connector, error) {
-	var wire []wireConnector
-	if err := json.Unmarshal(data, &wire, decodeOptions); err != nil {
+	wire, err := decodeList[wireConnector](data)
+	if err != nil {
 		return nil, err
 	}
-	return connectors(wire), nil
+	return connectorsFrom(wire, memoState[Connector]{}, nil), nil
 }
 
 // DecodeApps decodes the result of the apps list endpoint (a JSON array of
 // apps of either shape), as ListApps does.
 func DecodeApps(data []byte) ([]App, error) {
-	var wire []wireApp
-	if err := json.Unmarshal(data, &wire, decodeOptions); err != nil {
+	wire, err := decodeList[wireApp](data)
+	if err != nil {
 		return nil, err
 	}
-	return apps(wire), nil
+	return appsFrom(wire, memoState[App]{}, nil), nil
 }
 
-func connectors(wire []wireConnector) []Connector {
-	return connectorsFrom(wire, memoState[Connector]{}, nil)
-}
-
-func apps(wire []wireApp) []App {
-	return appsFrom(wire, memoState[App]{}, nil)
+// decodeList decodes a JSON array of W, with no memo and no bound.
+func decodeList[W any](data []byte) ([]memoEntry[W], error) {
+	var wire []memoEntry[W]
+	items := memoUnmarshaler[W, struct{}](memoState[struct{}]{}, "")(nil, (*inflightBody)(nil))
+	err := json.Unmarshal(data, &wire, decodeOptions, json.WithUnmarshalers(items))
+	return wire, err
 }
 
 // connectorsFrom converts the wire shapes: an item of the last answer is
 // that answer's connector with the new heartbeat; the others are new, and
 // their repeated strings interned (when in is set).
-func connectorsFrom(wire []wireConnector, last memoState[Connector], in *interner) []Connector {
+func connectorsFrom(wire []memoEntry[wireConnector], last memoState[Connector], in *interner) []Connector {
 	out := make([]Connector, len(wire))
 	for i := range wire {
 		w := &wire[i]
 		if w.memo.hit > 0 {
 			c := last.answer[w.memo.hit-1]
-			c.LastHeartbeat, c.InvalidFields = withHeartbeat(c.InvalidFields, w.LastHeartbeat)
+			c.LastHeartbeat, c.InvalidFields = withHeartbeat(c.InvalidFields, w.volatile)
 			out[i] = c
 			continue
 		}
-		c := w.connector()
+		c := w.full.connector()
 		c.Rev = w.memo.hash
 		if in != nil {
 			c.InterruptWindowDaysOfWeek = in.list(c.InterruptWindowDaysOfWeek)
@@ -159,7 +154,7 @@ func withHeartbeat(invalid []string, heartbeat string) (time.Time, []string) {
 
 // appsFrom converts the wire shapes, an item of the last answer being that
 // answer's app.
-func appsFrom(wire []wireApp, last memoState[App], in *interner) []App {
+func appsFrom(wire []memoEntry[wireApp], last memoState[App], in *interner) []App {
 	out := make([]App, len(wire))
 	for i := range wire {
 		w := &wire[i]
@@ -167,7 +162,7 @@ func appsFrom(wire []wireApp, last memoState[App], in *interner) []App {
 			out[i] = last.answer[w.memo.hit-1]
 			continue
 		}
-		a := w.app()
+		a := w.full.app()
 		a.Rev = w.memo.hash
 		if in != nil {
 			a.Type = in.string(a.Type)
@@ -271,12 +266,7 @@ type wireApp struct {
 	Hostnames     []string `json:"hostnames"`
 	IPSubnets     []string `json:"ip_subnets"`
 	SourceSubnets []string `json:"source_subnets"`
-
-	memo memoItem
 }
-
-// plainWireApp is wireApp without the memo's unmarshaler.
-type plainWireApp wireApp
 
 // app converts either wire shape.
 func (w *wireApp) app() App {

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
@@ -107,6 +108,9 @@ func (p *page) addSites(account string, sites []api.Site, connectors []connector
 		byID[sites[i].ID] = &sites[i]
 	}
 	live := make(map[string]bool, len(connectors))
+	// A site row per connector at most, laid out at once rather than grown.
+	p.connectorSites = slices.Grow(p.connectorSites, len(connectors))
+	p.sites = slices.Grow(p.sites, len(sites))
 	for _, c := range connectors {
 		if !c.LastHeartbeat.IsZero() && now.Sub(c.LastHeartbeat) <= heartbeatTimeout {
 			live[c.ID] = true
