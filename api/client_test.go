@@ -86,7 +86,7 @@ func TestListConnectorsDecodesEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []api.Connector{
-		{
+		{ConnectorRecord: &api.ConnectorRecord{
 			ID:                           "8e6a2c1f0b9d4e7fa3c5b1d2e4f60718",
 			Activated:                    true,
 			Device:                       &api.Device{ID: "dev-1", SerialNumber: "MC1000-0001", Type: "MANAGED"},
@@ -94,15 +94,14 @@ func TestListConnectorsDecodesEveryField(t *testing.T) {
 			InterruptWindowHourOfDay:     2,
 			InterruptWindowDurationHours: 4,
 			InterruptWindowEmbargoDates:  []string{"2026-12-24"},
-			LastHeartbeat:                time.Date(2026, 11, 20, 8, 15, 2, 123456000, time.UTC),
 			LastSeenVersion:              "2026.10.2",
 			LastUpdated:                  time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
 			Notes:                        "London - Oxford Street",
 			Primary:                      true,
 			SiteID:                       "site-lon",
 			Timezone:                     "Europe/London",
-		},
-		{
+		}, LastHeartbeat: time.Date(2026, 11, 20, 8, 15, 2, 123456000, time.UTC)},
+		{ConnectorRecord: &api.ConnectorRecord{
 			ID:                           "1b2c3d4e5f60718293a4b5c6d7e8f901",
 			Activated:                    true,
 			Device:                       &api.Device{ID: "dev-2"},
@@ -110,13 +109,12 @@ func TestListConnectorsDecodesEveryField(t *testing.T) {
 			InterruptWindowHourOfDay:     23,
 			InterruptWindowDurationHours: 24,
 			InterruptWindowEmbargoDates:  []string{},
-			LastHeartbeat:                time.Date(2026, 11, 20, 8, 15, 2, 0, time.UTC),
 			LastUpdated:                  time.Date(2026, 11, 1, 9, 0, 0, 500000000, time.UTC),
 			Notes:                        "New York (HA secondary)",
 			Primary:                      false,
 			Timezone:                     "America/New_York",
-		},
-		{
+		}, LastHeartbeat: time.Date(2026, 11, 20, 8, 15, 2, 0, time.UTC)},
+		{ConnectorRecord: &api.ConnectorRecord{
 			// Empty last_heartbeat means never; absent primary means true.
 			ID:                           "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
 			InterruptWindowDaysOfWeek:    []string{},
@@ -125,7 +123,7 @@ func TestListConnectorsDecodesEveryField(t *testing.T) {
 			LastUpdated:                  time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC),
 			Primary:                      true,
 			Timezone:                     "Europe/Paris",
-		},
+		}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d connectors, want %d", len(got), len(want))

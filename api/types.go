@@ -9,11 +9,27 @@ import (
 )
 
 // Connector is one Magic WAN Connector as listed by
-// GET /accounts/{account_id}/magic/connectors.
+// GET /accounts/{account_id}/magic/connectors: its record, the same object
+// in every answer where it did not change, and its heartbeat, which a live
+// connector renews every few seconds. A fleet is held once, however many
+// answers share it.
+type Connector struct {
+	*ConnectorRecord
+	// LastHeartbeat is zero when the connector has never connected.
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// InvalidFields names the fields whose value could not be read, such as
+	// a timestamp that is not one, or not one between EarliestTimestamp
+	// and LatestTimestamp. They are treated as absent: one odd connector
+	// must not cost the whole fleet its metrics.
+	InvalidFields []string `json:"-"`
+}
+
+// ConnectorRecord is what the listing says of a connector but its
+// heartbeat. Shared between answers: never changed once made.
 //
 // The connector's license_key is deliberately not a field: it is a
 // provisioning credential, and what is never decoded can never leak.
-type Connector struct {
+type ConnectorRecord struct {
 	ID        string  `json:"id"`
 	Activated bool    `json:"activated"`
 	Device    *Device `json:"device,omitempty"`
@@ -30,8 +46,6 @@ type Connector struct {
 	// upgrade may start.
 	InterruptWindowEmbargoDates []string `json:"interrupt_window_embargo_dates"`
 
-	// LastHeartbeat is zero when the connector has never connected.
-	LastHeartbeat   time.Time `json:"last_heartbeat"`
 	LastSeenVersion string    `json:"last_seen_version"`
 	LastUpdated     time.Time `json:"last_updated"`
 	Notes           string    `json:"notes"`
@@ -40,12 +54,6 @@ type Connector struct {
 	Primary  bool   `json:"primary"`
 	SiteID   string `json:"site_id"`
 	Timezone string `json:"timezone"`
-
-	// InvalidFields names the fields whose value could not be read, such as
-	// a timestamp that is not one, or not one between EarliestTimestamp
-	// and LatestTimestamp. They are treated as absent: one odd connector
-	// must not cost the whole fleet its metrics.
-	InvalidFields []string `json:"-"`
 
 	// Rev identifies the connector's record but for its heartbeat (a hash
 	// of its bytes): equal in two answers, the record is the same but for
@@ -184,7 +192,7 @@ func (w *wireConnector) connector() Connector {
 	if err != nil {
 		invalid = append(invalid, "last_updated")
 	}
-	return Connector{
+	return Connector{LastHeartbeat: heartbeat, InvalidFields: invalid, ConnectorRecord: &ConnectorRecord{
 		ID:                           w.ID,
 		Activated:                    w.Activated,
 		Device:                       w.Device,
@@ -192,15 +200,13 @@ func (w *wireConnector) connector() Connector {
 		InterruptWindowHourOfDay:     w.InterruptWindowHourOfDay,
 		InterruptWindowDurationHours: w.InterruptWindowDurationHours,
 		InterruptWindowEmbargoDates:  w.InterruptWindowEmbargoDates,
-		LastHeartbeat:                heartbeat,
 		LastSeenVersion:              w.LastSeenVersion,
 		LastUpdated:                  updated,
 		Notes:                        w.Notes,
 		Primary:                      w.Primary == nil || *w.Primary,
 		SiteID:                       w.SiteID,
 		Timezone:                     w.Timezone,
-		InvalidFields:                invalid,
-	}
+	}}
 }
 
 // Timestamps outside [EarliestTimestamp, LatestTimestamp] are invalid.

@@ -226,12 +226,6 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	memos := e.rows.connectors(account, connectors, func(c *api.Connector) *connectorMemo {
 		m := &connectorMemo{ids: exposition.RenderLabels(&connectorIDLabels, e.limits, account, c.ID)}
 		m.window, m.windowErr = newInterruptWindow(c, e.zones.load)
-		var dev api.Device
-		if c.Device != nil {
-			dev = *c.Device
-		}
-		m.info = exposition.RenderLabels(&connectorInfoLabels, e.limits,
-			account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
 		return m
 	})
 	for i := range connectors {

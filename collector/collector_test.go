@@ -434,9 +434,11 @@ func TestInvalidUTF8StaysOffThePage(t *testing.T) {
 // app (pages shifting while read) must not repeat its series, which would
 // fail the whole page.
 func TestRepeatedIDsAreWrittenOnce(t *testing.T) {
-	c := api.Connector{ID: "c1", Timezone: "Europe/London", InterruptWindowDurationHours: 4, Activated: true}
-	other := c
-	other.ID = "c2"
+	record := api.ConnectorRecord{ID: "c1", Timezone: "Europe/London", InterruptWindowDurationHours: 4, Activated: true}
+	c := api.Connector{ConnectorRecord: &record}
+	otherRecord := record
+	otherRecord.ID = "c2"
+	other := api.Connector{ConnectorRecord: &otherRecord}
 	app := api.App{ID: "a1", Source: api.AppSourceAccount, Name: "CRM", Type: "SaaS"}
 	managed := app
 	managed.Source = api.AppSourceManaged // the same ID from another source is another app

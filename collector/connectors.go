@@ -74,10 +74,9 @@ type configErrorRow struct {
 }
 
 var (
-	connectorLabels     = []string{"account_id", "connector_id"}
-	connectorInfoNames  = []string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes"}
-	connectorIDLabels   = exposition.NewLabelNames(connectorLabels...)
-	connectorInfoLabels = exposition.NewLabelNames(connectorInfoNames...)
+	connectorLabels    = []string{"account_id", "connector_id"}
+	connectorInfoNames = []string{"account_id", "connector_id", "device_id", "serial_number", "device_type", "site_id", "version", "timezone", "notes"}
+	connectorIDLabels  = exposition.NewLabelNames(connectorLabels...)
 )
 
 // connectorGauge declares a gauge with one sample per connector, labelled
@@ -97,12 +96,18 @@ func connectorFamilies() []renderer {
 	rows := func(p *page) []connectorRow { return p.connectors }
 	out := bind(SourceConnectors, rows,
 		&Family[connectorRow]{
-			Name:    namespace + "_connector_info",
-			Help:    "Magic WAN Connector attributes as labels; always 1.",
-			Doc:     "Join on `account_id` and `connector_id` to add them to other connector metrics: `* on(account_id, connector_id) group_left(version) cloudflare_magic_connector_info`.",
-			Type:    exposition.Gauge,
-			Labels:  connectorInfoNames,
-			Samples: func(s Sampler, c *connectorRow) { s.AddLabels(1, c.memo.info) },
+			Name:   namespace + "_connector_info",
+			Help:   "Magic WAN Connector attributes as labels; always 1.",
+			Doc:    "Join on `account_id` and `connector_id` to add them to other connector metrics: `* on(account_id, connector_id) group_left(version) cloudflare_magic_connector_info`.",
+			Type:   exposition.Gauge,
+			Labels: connectorInfoNames,
+			Samples: func(s Sampler, c *connectorRow) {
+				var dev api.Device
+				if c.Device != nil {
+					dev = *c.Device
+				}
+				s.Add(1, c.account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
+			},
 		},
 		connectorGauge("activated",
 			"Whether the connector is activated (1) or not (0).",

@@ -18,9 +18,10 @@ type connectorMemo struct {
 	rev       uint64
 	window    interruptWindow
 	windowErr error
-	// ids and info are the rendered labels of the connector families and
-	// of connector_info.
-	ids, info exposition.Labels
+	// ids are the rendered labels of the connector families. (Those of
+	// connector_info, three times longer and written once a page, would
+	// double what the memo holds for a few milliseconds a scrape.)
+	ids exposition.Labels
 }
 
 // rowMemos are the exporter's memos, per account and connector ID: those

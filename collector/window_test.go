@@ -21,14 +21,14 @@ type schedule struct {
 
 // connector returns a connector carrying s.
 func (s schedule) connector() *api.Connector {
-	return &api.Connector{
+	return &api.Connector{ConnectorRecord: &api.ConnectorRecord{
 		ID:                           "c1",
 		Timezone:                     s.zone,
 		InterruptWindowDaysOfWeek:    s.days,
 		InterruptWindowHourOfDay:     s.hour,
 		InterruptWindowDurationHours: s.hours,
 		InterruptWindowEmbargoDates:  s.embargo,
-	}
+	}}
 }
 
 // mustWindow parses s or fails the test.

@@ -2,7 +2,7 @@ package poll
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -93,7 +93,7 @@ func TestConcurrentScrapesShareOneCall(t *testing.T) {
 	for i, res := range results {
 		retail := accountOf(t, res, simulator.AccountRetail)
 		if endpointOf(t, res, simulator.AccountRetail, api.EndpointConnectors).Err != nil ||
-			!strings.Contains(fmt.Sprint(retail.Connectors), simulator.ConnectorStale) {
+			!slices.ContainsFunc(retail.Connectors, func(c api.Connector) bool { return c.ID == simulator.ConnectorStale }) {
 			t.Errorf("scrape %d did not get the shared result", i)
 		}
 	}

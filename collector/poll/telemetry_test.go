@@ -216,7 +216,7 @@ func TestTelemetryRunBoundsConcurrencyAndInterval(t *testing.T) {
 			T: float64(testNow.Unix()), V: "2026.10.2",
 			Tunnels: []simulator.SnapshotTunnel{{TunnelID: id, InterfaceName: "xfrm1", HealthState: "healthy", HealthValue: 1}},
 		}}
-		listed[i] = api.Connector{ID: id, Activated: true}
+		listed[i] = api.Connector{ConnectorRecord: &api.ConnectorRecord{ID: id, Activated: true}}
 	}
 	sim := simulator.NewServer([]simulator.Account{{ID: simulator.AccountLabs, Connectors: connectors}}, simulator.WithToken(simulator.DemoToken))
 	// Each answer takes a moment, as the real API's do, so calls overlap.
@@ -307,7 +307,8 @@ func TestTelemetryRunStopsWhileCallsHang(t *testing.T) {
 		return ctx.Err()
 	}
 	tel := newTestTelemetry(t, client, nil, nil)
-	tel.SetConnectors(simulator.AccountLabs, []api.Connector{{ID: connectorCambridge, Activated: true}, {ID: connectorSFO, Activated: true}})
+	tel.SetConnectors(simulator.AccountLabs, []api.Connector{{ConnectorRecord: &api.ConnectorRecord{ID: connectorCambridge, Activated: true}},
+		{ConnectorRecord: &api.ConnectorRecord{ID: connectorSFO, Activated: true}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
