@@ -209,12 +209,12 @@ func TestListAppsDecodesBothShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []api.App{
-		{ID: "a9f1c3e5b7d9f1a3c5e7b9d1f3a5c7e9", Source: api.AppSourceAccount, Name: "Internal Git", Type: "Development",
-			Hostnames: []string{"git.example.com"}, IPSubnets: []string{"10.0.0.0/24"}, SourceSubnets: []string{"10.1.0.0/16"}},
-		{ID: "zoom", Source: api.AppSourceManaged, Name: "Zoom", Type: "Collaboration", Hostnames: []string{"zoom.us"}},
-		{ID: "b1a3c5e7f9b1d3f5a7c9e1b3d5f7a9c1", Source: api.AppSourceAccount, Name: "Legacy ERP"},
-		{ID: "github", Source: api.AppSourceManaged, Name: "GitHub"},
-		{Name: "A shape from the future"},
+		{AppRecord: &api.AppRecord{ID: "a9f1c3e5b7d9f1a3c5e7b9d1f3a5c7e9", Source: api.AppSourceAccount, Name: "Internal Git", Type: "Development",
+			Hostnames: []string{"git.example.com"}, IPSubnets: []string{"10.0.0.0/24"}, SourceSubnets: []string{"10.1.0.0/16"}}},
+		{AppRecord: &api.AppRecord{ID: "zoom", Source: api.AppSourceManaged, Name: "Zoom", Type: "Collaboration", Hostnames: []string{"zoom.us"}}},
+		{AppRecord: &api.AppRecord{ID: "b1a3c5e7f9b1d3f5a7c9e1b3d5f7a9c1", Source: api.AppSourceAccount, Name: "Legacy ERP"}},
+		{AppRecord: &api.AppRecord{ID: "github", Source: api.AppSourceManaged, Name: "GitHub"}},
+		{AppRecord: &api.AppRecord{Name: "A shape from the future"}},
 	}
 	if !reflect.DeepEqual(withoutRev(got, func(a *api.App) *uint64 { return &a.Rev }), want) {
 		t.Errorf("apps:\n got %+v\nwant %+v", got, want)

@@ -94,7 +94,7 @@ func connectorsEqual(a, b Connector) bool {
 		slices.Equal(a.InvalidFields, b.InvalidFields)
 }
 
-func appsEqual(a, b App) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+func appsEqual(a, b App) bool { return reflect.DeepEqual(a.AppRecord, b.AppRecord) }
 
 // TestVolatileSpan: the heartbeat is found only where it is the member.
 func TestVolatileSpan(t *testing.T) {

@@ -248,11 +248,18 @@ const (
 	AppSourceManaged AppSource = "managed"
 )
 
-// App is one Magic WAN app. Account apps carry account_app_id and managed
-// apps managed_app_id; both are decoded into ID, with Source saying which.
-// An item carrying neither has an empty Source: it is of a shape this client
-// does not know, and callers should skip it.
-type App struct {
+// App is one Magic WAN app as listed: its record, the same object in every
+// answer where it did not change, as a connector's.
+type App struct{ *AppRecord }
+
+// AppRecord is what the listing says of an app. Shared between answers:
+// never changed once made.
+//
+// Account apps carry account_app_id and managed apps managed_app_id; both
+// are decoded into ID, with Source saying which. An item carrying neither
+// has an empty Source: it is of a shape this client does not know, and
+// callers should skip it.
+type AppRecord struct {
 	ID            string
 	Source        AppSource
 	Name          string
@@ -276,7 +283,7 @@ type wireApp struct {
 
 // app converts either wire shape.
 func (w *wireApp) app() App {
-	a := App{
+	a := &AppRecord{
 		Name:          w.Name,
 		Type:          w.Type,
 		Hostnames:     w.Hostnames,
@@ -289,5 +296,5 @@ func (w *wireApp) app() App {
 	case w.ManagedAppID != "":
 		a.ID, a.Source = w.ManagedAppID, AppSourceManaged
 	}
-	return a
+	return App{a}
 }

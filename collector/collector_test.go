@@ -421,7 +421,7 @@ func TestDeletedConnectorDisappears(t *testing.T) {
 func TestInvalidUTF8StaysOffThePage(t *testing.T) {
 	res := &poll.Result{Accounts: []poll.AccountResult{{
 		Account: api.Account{ID: simulator.AccountLabs, Name: "Acme \xffLabs"},
-		Apps:    []api.App{{ID: "id", Source: api.AppSourceAccount, Name: "bad \xff name"}},
+		Apps:    []api.App{{AppRecord: &api.AppRecord{ID: "id", Source: api.AppSourceAccount, Name: "bad \xff name"}}},
 	}}}
 	page := render(t, offlineExporter(t), res, nil)
 	if !strings.Contains(page, "name=\"bad \uFFFD name\"") || !strings.Contains(page, "account_name=\"Acme \uFFFDLabs\"") {
@@ -439,9 +439,11 @@ func TestRepeatedIDsAreWrittenOnce(t *testing.T) {
 	otherRecord := record
 	otherRecord.ID = "c2"
 	other := api.Connector{ConnectorRecord: &otherRecord}
-	app := api.App{ID: "a1", Source: api.AppSourceAccount, Name: "CRM", Type: "SaaS"}
-	managed := app
-	managed.Source = api.AppSourceManaged // the same ID from another source is another app
+	appRecord := api.AppRecord{ID: "a1", Source: api.AppSourceAccount, Name: "CRM", Type: "SaaS"}
+	app := api.App{AppRecord: &appRecord}
+	managedRecord := appRecord
+	managedRecord.Source = api.AppSourceManaged // the same ID from another source is another app
+	managed := api.App{AppRecord: &managedRecord}
 	res := &poll.Result{Accounts: []poll.AccountResult{{
 		Account:    api.Account{ID: simulator.AccountLabs},
 		Connectors: []api.Connector{c, other, c, c},
