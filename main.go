@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -61,14 +62,16 @@ type flags struct {
 	memory               memoryFlags
 }
 
-// memoryFlags set the Go heap's soft limit from the container's, as
-// Prometheus does: without it, the heap grows to twice what is live
-// before the collector runs, and a pod sized for the fleet is killed.
+// memoryFlags tune the Go garbage collector as Prometheus does: the heap's
+// soft limit from the container's, and a lower GOGC. Without them the heap
+// grows to twice what is live before it is collected, and a pod sized for
+// the fleet is killed.
 type memoryFlags struct {
 	auto  bool
 	ratio float64
 	// limit, when set, stands for the cgroup's limit.
 	limit api.ByteSize
+	gogc  int
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -105,6 +108,8 @@ func parseFlags(args []string) (*flags, error) {
 		Default("0.9").Float64Var(&f.memory.ratio)
 	app.Flag("auto-gomemlimit.limit", "Memory limit to take the ratio of instead of the cgroup's, such as 128MiB. Unset, the cgroup's is read.").
 		PlaceHolder("SIZE").SetValue(&f.memory.limit)
+	app.Flag("runtime.gogc", "How much the Go heap may grow past what is live before it is collected, in percent, as GOGC: lower takes less memory for more CPU. A GOGC environment variable takes precedence.").
+		Default("50").IntVar(&f.memory.gogc)
 	f.poll = poll.AddFlags(app)
 	server.ExplainFlags(app)
 	if _, err := app.Parse(args); err != nil {
@@ -119,6 +124,7 @@ func parseFlags(args []string) (*flags, error) {
 	}{
 		{f.timeoutOffset >= 0, "web.timeout-offset", "must not be negative", f.timeoutOffset},
 		{f.memory.ratio > 0 && f.memory.ratio <= 1, "auto-gomemlimit.ratio", "must be in (0, 1]", f.memory.ratio},
+		{f.memory.gogc > 0, "runtime.gogc", "must be positive", f.memory.gogc},
 		{f.server.Limits.WriteTimeout > f.poll.Timeout, "web.write-timeout", "must be longer than --cloudflare.timeout=" + f.poll.Timeout.String(), f.server.Limits.WriteTimeout},
 		{f.demo || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "cloudflare.api-url", "must be an absolute http(s) URL", redactURL(f.apiURL)},
 	} {
@@ -153,7 +159,7 @@ func run(args []string) int {
 		return 2
 	}
 	logger, slogger := server.NewLoggers(os.Stderr, &f.server.Log)
-	setMemoryLimit(f.memory, slogger)
+	tuneGC(f.memory, slogger)
 	if f.demo {
 		var stop func()
 		var token string
@@ -182,9 +188,14 @@ func run(args []string) int {
 	return 0
 }
 
-// setMemoryLimit sets GOMEMLIMIT as the flags say; the library logs what
-// it set, and why not (a GOMEMLIMIT of the environment wins).
-func setMemoryLimit(m memoryFlags, logger *slog.Logger) {
+// tuneGC sets GOGC and GOMEMLIMIT as the flags say, unless the environment
+// does; the library logs the limit it set, and why not.
+func tuneGC(m memoryFlags, logger *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		// 50 as Prometheus since 2.53: "minimal additional CPU usage, but
+		// greatly reduced memory" (docs/performance.md measures ours).
+		debug.SetGCPercent(m.gogc)
+	}
 	if !m.auto {
 		return
 	}

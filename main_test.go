@@ -258,6 +258,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"--auto-gomemlimit.ratio=0"}, `--auto-gomemlimit.ratio must be in (0, 1], got "0"`},
 		{[]string{"--auto-gomemlimit.ratio=1.5"}, `--auto-gomemlimit.ratio must be in (0, 1], got "1.5"`},
 		{[]string{"--auto-gomemlimit.limit=lots"}, `--auto-gomemlimit.limit: `},
+		{[]string{"--runtime.gogc=0"}, `--runtime.gogc must be positive, got "0"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := exitOf(t, env, tc.args...)
@@ -600,7 +601,8 @@ func TestDemo(t *testing.T) {
 
 // TestMemoryLimit: GOMEMLIMIT follows the memory limit (here given by
 // the flag, as the cgroup would), unless turned off or set by the
-// environment; the Go collector's gauge shows what the runtime holds.
+// environment, and GOGC the flag unless the environment sets it; the Go
+// collector's gauges show what the runtime holds.
 func TestMemoryLimit(t *testing.T) {
 	for _, tc := range []struct {
 		env  []string
@@ -611,6 +613,9 @@ func TestMemoryLimit(t *testing.T) {
 		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--auto-gomemlimit.ratio=0.5"}, "go_gc_gomemlimit_bytes 6.7108864e+07"},
 		{[]string{"GOMEMLIMIT=100MiB"}, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.048576e+08"},
 		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--no-auto-gomemlimit"}, "go_gc_gomemlimit_bytes 9.223372036854776e+18"},
+		{nil, nil, "go_gc_gogc_percent 50"},
+		{nil, []string{"--runtime.gogc=80"}, "go_gc_gogc_percent 80"},
+		{[]string{"GOGC=120"}, []string{"--runtime.gogc=80"}, "go_gc_gogc_percent 120"},
 	} {
 		t.Run(strings.Join(append(tc.env, tc.args...), " "), func(t *testing.T) {
 			t.Parallel()
