@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -17,6 +18,9 @@ const unknownAppType = "unknown"
 type appRow struct {
 	account string
 	*api.App
+	// key is Family.Static's: the account and the app's record; 0 when
+	// unknown, or when the writer must clean or cut the app's ID.
+	key uint64
 }
 
 // appCount is the number of an account's apps of one source and type.
@@ -46,6 +50,7 @@ func appFamilies() []renderer {
 				Samples: func(s Sampler, a *appRow) {
 					s.Add(1, a.account, a.ID, string(a.Source), a.Name, appType(a.App))
 				},
+				Static: func(a *appRow) (uint64, bool) { return a.key, a.key != 0 },
 			}),
 		bind(SourceApps, func(p *page) []appCount { return p.appCounts },
 			&Family[appCount]{
@@ -58,7 +63,7 @@ func appFamilies() []renderer {
 }
 
 // addApps adds an account's apps and their counts to the page.
-func (p *page) addApps(account string, apps []api.App) {
+func (p *page) addApps(account string, apps []api.App, limits exposition.Limits) {
 	type key struct {
 		source api.AppSource
 		typ    string
@@ -69,7 +74,11 @@ func (p *page) addApps(account string, apps []api.App) {
 		if a.Source == "" {
 			continue
 		}
-		p.apps = append(p.apps, appRow{account, a})
+		row := appRow{account: account, App: a}
+		if a.Rev != 0 && limits.Keeps(account) && limits.Keeps(a.ID) {
+			row.key = mixKeys(mixKeys(maphash.String(rowSeed, account), a.Rev), maphash.String(rowSeed, string(a.Source)))
+		}
+		p.apps = append(p.apps, row)
 		counts[key{a.Source, appType(a)}]++
 	}
 	start := len(p.appCounts)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ type Exporter struct {
 	// rows remembers what was computed of each connector and app while
 	// its record does not change.
 	rows *rowMemos
+	// segments keep the compressed runs of the static families of the
+	// last pages of every account (Family.Static).
+	segments *exposition.Segments
 }
 
 // New returns an Exporter for cfg.
@@ -92,6 +96,7 @@ func New(cfg Config) (*Exporter, error) {
 		written:      newWrittenTotals(),
 		limits:       cfg.Limits,
 		rows:         newRowMemos(),
+		segments:     exposition.NewSegments(),
 	}
 	sortRenderers(e.last)
 	if e.logger == nil {
@@ -130,6 +135,9 @@ type page struct {
 	written []writtenRow
 	// logins has one row when Logins is set, on a page of every account.
 	logins []loginRow
+	// segments, on a page of every account, are where its static families
+	// find their runs of the last pages.
+	segments *exposition.Segments
 }
 
 // Scrape polls one account (only), or every account, and returns the
@@ -148,6 +156,7 @@ func (e *Exporter) Scrape(ctx context.Context, only *api.Account) *Page {
 			p.logins = []loginRow{{float64(e.logins.failed.Load())}}
 		}
 		p.budgets = budgetRows(e.budgets)
+		p.segments = e.segments
 	}
 	return &Page{e: e, p: p}
 }
@@ -167,6 +176,9 @@ func (pg *Page) Write(w *exposition.Writer) {
 	pg.p.written = []writtenRow{pg.e.written.add(w, pg.e.logger)}
 	for _, f := range pg.e.last {
 		f.render(w, pg.p)
+	}
+	if pg.p.segments != nil && w.Segmented() {
+		pg.p.segments.Sweep()
 	}
 }
 
@@ -206,7 +218,7 @@ func (e *Exporter) newPage(res *poll.Result) *page {
 			return appKey{a.Source, a.ID}
 		})
 		e.dropped(p, id, api.EndpointApps, a.Apps != nil, empty, repeated)
-		p.addApps(id, apps)
+		p.addApps(id, apps, e.limits)
 		p.edge.add(id, a.Edge, sites, now)
 		for _, s := range a.Snapshots {
 			p.snapshots = append(p.snapshots, snapshotRow{id, s})
@@ -240,7 +252,13 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 		p.connectors = append(p.connectors, row)
 	}
 	p.clockSkew = append(p.clockSkew, clockSkew(account, p.connectors[len(p.connectors)-len(connectors):], now))
-	p.configErrors = append(p.configErrors, e.configErrors.counts(account, connectors)...)
+	counts := e.configErrors.counts(account, connectors)
+	for i := range counts {
+		if key, ok := memos[i].static(); ok {
+			counts[i].key = mixKeys(key, math.Float64bits(counts[i].count))
+		}
+	}
+	p.configErrors = append(p.configErrors, counts...)
 }
 
 // appKey identifies an app: the IDs of account and managed apps are

@@ -69,6 +69,8 @@ func clockSkew(account string, rows []connectorRow, now time.Time) clockSkewRow 
 
 // configErrorRow is one connector's count of invalid data found.
 type configErrorRow struct {
+	// key is Family.Static's: 0 when the connector cannot vouch.
+	key                uint64
 	account, connector string
 	count              float64
 }
@@ -92,6 +94,16 @@ func connectorGauge(name, help, doc string, value func(c *connectorRow) (float64
 	}
 }
 
+// recordStatic is Family.Static of the families whose samples come from a
+// connector's record alone, not from the time of the scrape.
+func recordStatic(c *connectorRow) (uint64, bool) { return c.memo.static() }
+
+// fromRecord marks a family as one of those.
+func fromRecord(f *Family[connectorRow]) *Family[connectorRow] {
+	f.Static = recordStatic
+	return f
+}
+
 func connectorFamilies() []renderer {
 	rows := func(p *page) []connectorRow { return p.connectors }
 	out := bind(SourceConnectors, rows,
@@ -108,15 +120,16 @@ func connectorFamilies() []renderer {
 				}
 				s.Add(1, c.account, c.ID, dev.ID, dev.SerialNumber, dev.Type, c.SiteID, c.LastSeenVersion, c.Timezone, c.Notes)
 			},
+			Static: recordStatic,
 		},
-		connectorGauge("activated",
+		fromRecord(connectorGauge("activated",
 			"Whether the connector is activated (1) or not (0).",
 			"A connector that is not activated does not carry traffic.",
-			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Activated), true }),
-		connectorGauge("primary",
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Activated), true })),
+		fromRecord(connectorGauge("primary",
 			"Whether the connector is the primary (1) or the secondary (0) of its site.",
 			"Single connectors are primary.",
-			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Primary), true }),
+			func(c *connectorRow) (float64, bool) { return boolToFloat(c.Primary), true })),
 		connectorGauge("last_heartbeat_timestamp_seconds",
 			"Unix time of the connector's last heartbeat to Cloudflare.",
 			"Connectors heartbeat about every 10 seconds. Absent if the connector has never connected.",
@@ -125,9 +138,9 @@ func connectorFamilies() []renderer {
 			"Seconds since the connector's last heartbeat, computed when scraped.",
 			"Minutes mean the connector or its uplink is down. Absent if the connector has never connected; a heartbeat stamped ahead of the exporter's clock gives 0, and `cloudflare_magic_clock_skew_connectors` counts it.",
 			func(c *connectorRow) (float64, bool) { return c.age, !c.LastHeartbeat.IsZero() }),
-		connectorGauge("last_updated_timestamp_seconds",
+		fromRecord(connectorGauge("last_updated_timestamp_seconds",
 			"Unix time the connector's configuration last changed.", "",
-			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastUpdated), !c.LastUpdated.IsZero() }),
+			func(c *connectorRow) (float64, bool) { return unixSeconds(c.LastUpdated), !c.LastUpdated.IsZero() })),
 		connectorGauge("interrupt_window_active",
 			"Whether the connector is inside one of its upgrade windows now (1) or not (0).",
 			"Computed in the connector's own time zone. A connector may restart to upgrade inside one: a missed heartbeat then is expected.",
@@ -166,6 +179,7 @@ func connectorFamilies() []renderer {
 			Type:    exposition.Counter,
 			Labels:  connectorLabels,
 			Samples: func(s Sampler, c *configErrorRow) { s.Add(c.count, c.account, c.connector) },
+			Static:  func(c *configErrorRow) (uint64, bool) { return c.key, c.key != 0 },
 		})...)
 }
 

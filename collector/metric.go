@@ -2,6 +2,7 @@ package collector
 
 import (
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -26,6 +27,13 @@ type Family[T any] struct {
 	// Samples writes the samples of one object: s.Add once per sample,
 	// label values in the order of Labels.
 	Samples func(s Sampler, o *T)
+	// Static, optional, says what an object's samples depend on: a key
+	// equal in two pages means the same samples, so that a gzipped page
+	// writes again the compressed bytes of the last (renderRuns). ok is
+	// false for an object that cannot vouch for that, or whose identifying
+	// labels the writer must clean or cut (two could become one series):
+	// then the family is rendered in full.
+	Static func(o *T) (key uint64, ok bool)
 }
 
 // Sampler receives the samples of one family.
@@ -88,9 +96,49 @@ func (b *bound[T]) render(w *exposition.Writer, p *page) {
 	}
 	rows := b.rows(p)
 	s := Sampler{w: w, f: b.d}
+	if b.f.Static != nil && p.segments != nil && w.Segmented() && b.renderRuns(w, p.segments, rows, s) {
+		return
+	}
 	for i := range rows {
 		b.f.Samples(s, &rows[i])
 	}
+}
+
+// A run of a static family ends after an object whose key is a multiple
+// of runEvery (so that an object added or removed changes one run, not
+// every one after it), or at maxRun objects.
+const (
+	runEvery = 64
+	maxRun   = 256
+)
+
+// renderRuns writes the family in runs of objects, each written again
+// from an earlier page's compressed bytes while its keys are the same. It
+// returns false, having written nothing, when an object cannot vouch.
+func (b *bound[T]) renderRuns(w *exposition.Writer, store *exposition.Segments, rows []T, s Sampler) bool {
+	keys := make([]uint64, len(rows))
+	for i := range rows {
+		k, ok := b.f.Static(&rows[i])
+		if !ok {
+			return false
+		}
+		keys[i] = k
+	}
+	seed := maphash.String(rowSeed, b.f.Name)
+	h, start := seed, 0
+	for i, k := range keys {
+		h = mixKeys(h, k)
+		if k%runEvery == 0 || i+1-start == maxRun || i == len(keys)-1 {
+			run := rows[start : i+1]
+			w.Segment(b.d, h, store, func() {
+				for j := range run {
+					b.f.Samples(s, &run[j])
+				}
+			})
+			h, start = seed, i+1
+		}
+	}
+	return true
 }
 
 // Reference describes one family for the metrics reference.

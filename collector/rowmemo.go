@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"hash/maphash"
+	"math/bits"
 	"sync"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
@@ -15,7 +17,10 @@ import (
 
 // connectorMemo is what is computed of one connector's record.
 type connectorMemo struct {
-	rev       uint64
+	rev uint64
+	// key is the account and the record, for the static families
+	// (Family.Static); 0 when the record's Rev is unknown.
+	key       uint64
 	window    interruptWindow
 	windowErr error
 	// ids are the rendered labels of the connector families. (Those of
@@ -51,6 +56,9 @@ func (r *rowMemos) connectors(account string, cs []api.Connector, compute func(*
 		if m == nil || m.rev != c.Rev || c.Rev == 0 {
 			m = compute(c)
 			m.rev = c.Rev
+			if c.Rev != 0 {
+				m.key = mixKeys(maphash.String(rowSeed, account), c.Rev)
+			}
 		}
 		next[c.ID] = m
 		out[i] = m
@@ -59,6 +67,18 @@ func (r *rowMemos) connectors(account string, cs []api.Connector, compute func(*
 	r.byAccount[account] = next
 	r.mu.Unlock()
 	return out
+}
+
+// static is Family.Static of the families of a connector's record: its
+// key, while its account and connector ID are written as they are.
+func (m *connectorMemo) static() (uint64, bool) { return m.key, m.key != 0 && m.ids.Kept() }
+
+// rowSeed keys the hashes of rows, for the life of the process.
+var rowSeed = maphash.MakeSeed()
+
+// mixKeys combines two keys into one, in order.
+func mixKeys(h, k uint64) uint64 {
+	return bits.RotateLeft64((h^k)*0x9e3779b97f4a7c15, 31) * 0xbf58476d1ce4e5b9
 }
 
 // forget drops the accounts keep rejects.

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -30,6 +31,9 @@ type connectorSiteRow struct {
 	// the connector's site_id.
 	name   string
 	listed bool
+	// key is Family.Static's: the connector's record and the site's name;
+	// 0 when the connector cannot vouch.
+	key uint64
 }
 
 func siteFamilies() []renderer {
@@ -85,6 +89,7 @@ func siteFamilies() []renderer {
 					s.Add(1, r.account, r.connector, r.site, r.name)
 				}
 			},
+			Static: connectorSiteStatic,
 		},
 		&Family[connectorSiteRow]{
 			Name: namespace + "_connector_site_listed",
@@ -94,7 +99,22 @@ func siteFamilies() []renderer {
 			Samples: func(s Sampler, r *connectorSiteRow) {
 				s.Add(boolToFloat(r.listed), r.account, r.connector, r.site)
 			},
+			Static: connectorSiteStatic,
 		})...)
+}
+
+func connectorSiteStatic(r *connectorSiteRow) (uint64, bool) { return r.key, r.key != 0 }
+
+// siteKey is a connectorSiteRow's key.
+func siteKey(c *connectorRow, name string, listed bool) uint64 {
+	key, ok := c.memo.static()
+	if !ok {
+		return 0
+	}
+	if listed {
+		key = mixKeys(key, 1)
+	}
+	return mixKeys(key, maphash.String(rowSeed, name))
 }
 
 // addSites adds an account's sites and the ties of its connectors to them.
@@ -120,6 +140,7 @@ func (p *page) addSites(account string, sites []api.Site, connectors []connector
 			if s := byID[c.SiteID]; s != nil {
 				row.name, row.listed = s.Name, true
 			}
+			row.key = siteKey(&c, row.name, row.listed)
 			p.connectorSites = append(p.connectorSites, row)
 		}
 	}

@@ -27,45 +27,40 @@ func Serve(w http.ResponseWriter, r *http.Request, others []*dto.MetricFamily, l
 	format := Negotiate(r.Header)
 	w.Header().Set("Content-Type", format.ContentType())
 	w.Header().Add("Vary", "Accept-Encoding")
-	var body io.Writer = w
-	var gz *gzip.Writer
-	var out *bufio.Writer
-	if AcceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		// The compressor's state (a megabyte) is reused, and its output
-		// written to the connection 64 KiB at a time, not block by block.
-		out = outputs.Get().(*bufio.Writer)
-		out.Reset(w)
-		gz = gzips.Get().(*gzip.Writer)
-		gz.Reset(out)
-		body = gz
+	if !AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		pw := NewWriter(w, format, FilterFrom(r), others)
+		pw.SetLimits(limits)
+		write(pw)
+		return pw.Close()
 	}
-	pw := NewWriter(body, format, FilterFrom(r), others)
-	pw.SetLimits(limits)
-	write(pw)
-	err := pw.Close()
-	if gz != nil {
-		if cerr := gz.Close(); err == nil {
-			err = cerr
-		}
-		if ferr := out.Flush(); err == nil {
-			err = ferr
-		}
-		gz.Reset(io.Discard)
+	w.Header().Set("Content-Encoding", "gzip")
+	// The compressor's state (a megabyte) is reused, and its output
+	// written to the connection 64 KiB at a time, not block by block.
+	out := outputs.Get().(*bufio.Writer)
+	out.Reset(w)
+	defer func() {
 		out.Reset(io.Discard)
-		gzips.Put(gz)
 		outputs.Put(out)
+	}()
+	gz, err := newGzipStream(out)
+	defer gz.release()
+	pw := NewWriter(gz, format, FilterFrom(r), others)
+	pw.SetLimits(limits)
+	pw.gz = gz
+	write(pw)
+	if cerr := pw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := gz.close(); err == nil {
+		err = cerr
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
 	}
 	return err
 }
 
-var (
-	gzips = sync.Pool{New: func() any {
-		gz, _ := gzip.NewWriterLevel(io.Discard, gzipLevel)
-		return gz
-	}}
-	outputs = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 64<<10) }}
-)
+var outputs = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 64<<10) }}
 
 // AcceptsGzip reads an Accept-Encoding header: gzip with a non-zero
 // quality, or, when gzip is not named, * with a non-zero quality.

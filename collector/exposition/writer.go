@@ -70,6 +70,8 @@ type Writer struct {
 	series map[uint64]struct{}
 	// dropped are the samples left off the page, by family and reason.
 	dropped []Dropped
+	// gz is the gzip stream below w when the page is gzipped, for Segment.
+	gz *gzipStream
 }
 
 // Reasons a sample is left off a page.
@@ -95,6 +97,12 @@ type Limits struct {
 	// MaxLabelValueLength cuts longer label values, in bytes, at a rune
 	// boundary; zero leaves them whole.
 	MaxLabelValueLength int
+}
+
+// Keeps reports whether s is written as it is, neither cleaned nor cut:
+// two different such values stay different on the page.
+func (l Limits) Keeps(s string) bool {
+	return plain(s) && (l.MaxLabelValueLength <= 0 || len(s) <= l.MaxLabelValueLength)
 }
 
 // maxCachedLabels is how many label positions the escape cache covers.
@@ -204,6 +212,10 @@ func RenderLabels(f *LabelNames, limits Limits, labelValues ...string) Labels {
 	}
 	return Labels{text: string(b), hash: maphash.Bytes(seriesSeed, b), names: f.names, truncated: r.truncated, stripped: r.stripped}
 }
+
+// Kept reports whether every value was written as given, neither cleaned
+// nor cut.
+func (l Labels) Kept() bool { return l.truncated == 0 && l.stripped == 0 && l.names != "" }
 
 // SampleLabels writes one sample of f with labels RenderLabels rendered
 // for a family of the same label names.
