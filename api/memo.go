@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -34,9 +35,10 @@ type memo[T any] struct {
 
 type memoState[T any] struct {
 	// answer is the last answer, as returned; index says where each of
-	// its items is, by hash.
+	// its items is, by hash, and items what is known of its bytes.
 	answer []T
 	index  map[uint64]int32
+	items  []memoItem
 	// reused counts the items of the answer taken from the one before.
 	reused int
 }
@@ -96,6 +98,11 @@ func (c *Client) ForgetAnswers(keep func(accountID string) bool) {
 type memoItem struct {
 	hash uint64
 	hit  int32
+	// length is the item's length in bytes, and [volStart, volEnd) where
+	// its volatile member's value is in them (0, 0 without one): enough
+	// to check that the bytes ahead are the same item, heartbeat aside,
+	// without scanning them (expectedItem).
+	length, volStart, volEnd int32
 }
 
 // volatileSpan returns where the value of the member key is in the object
@@ -106,15 +113,14 @@ func volatileSpan(raw []byte, key string) (start, end int, found, ok bool) {
 	if key == "" {
 		return 0, 0, false, true
 	}
-	quoted := `"` + key + `"`
-	i := bytes.Index(raw, []byte(quoted))
+	i := memberName(raw, key, 0)
 	switch {
 	case i < 0:
 		return 0, 0, false, true
-	case bytes.Contains(raw[i+len(quoted):], []byte(quoted)):
+	case memberName(raw, key, i+len(key)+2) >= 0:
 		return 0, 0, false, false
 	}
-	i += len(quoted)
+	i += len(key) + 2
 	// After the padding filter, at most one byte of white space between
 	// tokens.
 	skip := func() {
@@ -141,6 +147,25 @@ func volatileSpan(raw []byte, key string) (start, end int, found, ok bool) {
 		return start, i + 2 + j, true, true
 	}
 	return 0, 0, false, false
+}
+
+// memberName returns where "key" is in raw from from on, quotes
+// included, or -1. It looks for key and then for its quotes: a search
+// starting with a quote, the most common byte of JSON, is ten times
+// slower.
+func memberName(raw []byte, key string, from int) int {
+	for from < len(raw) {
+		i := bytes.Index(raw[from:], []byte(key))
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if i > 0 && raw[i-1] == '"' && i+len(key) < len(raw) && raw[i+len(key)] == '"' {
+			return i - 1
+		}
+		from = i + 1
+	}
+	return -1
 }
 
 // hashWithout is the hash of raw with the bytes [start, end) left out.
@@ -176,11 +201,24 @@ func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufi
 	size := int64(reflect.TypeFor[W]().Size())
 	return func(br *bufio.Reader, c charger) *json.Unmarshalers {
 		var scratch []byte
+		// next is where in the last answer the item ahead most likely is:
+		// after the one before it.
+		next := 0
 		return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, e *memoEntry[W]) error {
 			if dec.PeekKind() != '{' {
 				return errors.ErrUnsupported
 			}
 			unread := dec.UnreadBuffer()
+			candidate := next
+			next++
+			if candidate < len(last.items) {
+				if it, vol, ok := expectedItem(unread, last.items[candidate]); ok {
+					e.memo, e.volatile = it, unquoteSimple(vol)
+					e.memo.hit = int32(candidate) + 1
+					_, err := dec.ReadValue()
+					return err
+				}
+			}
 			inBuffer := objectAhead(unread) != nil
 			raw := unread
 			if inBuffer {
@@ -194,8 +232,12 @@ func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufi
 			var h uint64
 			if start, end, found, ok := volatileSpan(raw, volatile); raw != nil && ok {
 				h = hashWithout(raw, start, end)
+				e.memo = memoItem{hash: h, length: int32(len(raw)), volStart: int32(start), volEnd: int32(end)}
+				if len(raw) > math.MaxInt32 {
+					e.memo = memoItem{}
+				}
 				if i, hit := last.index[h]; hit {
-					e.memo = memoItem{hash: h, hit: i + 1}
+					e.memo.hit, next = i+1, int(i)+1
 					if found {
 						e.volatile = unquoteSimple(raw[start:end])
 					}
@@ -208,7 +250,7 @@ func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufi
 			if err := c.charge(size); err != nil {
 				return err
 			}
-			e.memo.hash, e.full = h, new(W)
+			e.full = new(W)
 			if !inBuffer {
 				return json.UnmarshalDecode(dec, e.full)
 			}
@@ -221,6 +263,46 @@ func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufi
 			return err
 		})
 	}
+}
+
+// expectedItem checks whether the bytes ahead (unread, from the decoder's
+// buffer) are it, the item of the last answer, but for its volatile value:
+// where it ended, and the hash of the rest. That takes one pass of the
+// hash over the item, not the scans of objectAhead and volatileSpan. It
+// returns the item as now, with its volatile value.
+func expectedItem(unread []byte, it memoItem) (now memoItem, vol []byte, ok bool) {
+	if it.hash == 0 {
+		return memoItem{}, nil, false
+	}
+	i := 0
+	for i < len(unread) && (unread[i] == ',' || unread[i] == ' ' || unread[i] == '\n' || unread[i] == '\t' || unread[i] == '\r') {
+		i++
+	}
+	b := unread[i:]
+	start, end, length := int(it.volStart), int(it.volEnd), int(it.length)
+	if end > start {
+		// The new value's end: a string without escapes, or null.
+		switch {
+		case start >= len(b):
+			return memoItem{}, nil, false
+		case b[start] == '"':
+			q := bytes.IndexByte(b[start+1:], '"')
+			if q < 0 || bytes.IndexByte(b[start+1:start+1+q], '\\') >= 0 {
+				return memoItem{}, nil, false
+			}
+			length += start + q + 2 - end
+			end = start + q + 2
+		case bytes.HasPrefix(b[start:], []byte("null")):
+			length += start + 4 - end
+			end = start + 4
+		default:
+			return memoItem{}, nil, false
+		}
+	}
+	if length < 2 || length > len(b) || b[0] != '{' || b[length-1] != '}' || hashWithout(b[:length], start, end) != it.hash {
+		return memoItem{}, nil, false
+	}
+	return memoItem{hash: it.hash, length: int32(length), volStart: int32(start), volEnd: int32(end)}, b[start:end], true
 }
 
 // itemAhead returns the JSON object the bytes ahead start with: those the
@@ -329,9 +411,10 @@ func (s *objectScan) feed(b []byte) int {
 // remember returns the memo state of an answer out whose items carry what
 // their unmarshaler learnt.
 func remember[T any](out []T, items func(i int) memoItem) memoState[T] {
-	s := memoState[T]{answer: out, index: make(map[uint64]int32, len(out))}
+	s := memoState[T]{answer: out, index: make(map[uint64]int32, len(out)), items: make([]memoItem, len(out))}
 	for i := range out {
 		it := items(i)
+		s.items[i] = it
 		if it.hash != 0 {
 			s.index[it.hash] = int32(i)
 		}
