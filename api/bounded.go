@@ -376,41 +376,55 @@ const largeGarbage = 8 << 20
 // size. Anything but an array is left to the decoder, which reads null as
 // nil and fails on the rest.
 func chargedSlice[E any](c charger) *json.Unmarshalers {
-	size := int64(reflect.TypeFor[E]().Size())
 	return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, s *[]E) error {
-		if dec.PeekKind() != '[' {
-			return errors.ErrUnsupported
-		}
-		if _, err := dec.ReadToken(); err != nil {
+		return decodeCharged(dec, s, c, 0)
+	})
+}
+
+// decodeCharged decodes a JSON array into s, charging c as it grows. With
+// a hint (the length of the last answer) it is made that long at once,
+// charged as well, so that a list of about the same length grows once,
+// not by doubling.
+func decodeCharged[E any](dec *jsontext.Decoder, s *[]E, c charger, hint int) error {
+	if dec.PeekKind() != '[' {
+		return errors.ErrUnsupported
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	size := int64(reflect.TypeFor[E]().Size())
+	out := (*s)[:0]
+	if hint > 0 && cap(out) == 0 {
+		if err := c.charge(int64(hint) * size); err != nil {
 			return err
 		}
-		out := (*s)[:0]
-		for dec.PeekKind() != ']' {
-			if len(out) == cap(out) {
-				grown := max(1, 2*cap(out))
-				if err := c.charge(int64(grown) * size); err != nil {
-					return err
-				}
-				outgrown := int64(cap(out)) * size
-				// Not slices.Grow, whose append rounds 2x up to about 2.4x.
-				out = append(make([]E, 0, grown), out...)
-				if outgrown >= largeGarbage {
-					runtime.GC()
-				}
-				c.prepay(outgrown)
-			}
-			out = out[:len(out)+1]
-			start := dec.InputOffset()
-			if err := json.UnmarshalDecode(dec, &out[len(out)-1]); err != nil {
+		out = make([]E, 0, hint)
+	}
+	for dec.PeekKind() != ']' {
+		if len(out) == cap(out) {
+			grown := max(1, 2*cap(out))
+			if err := c.charge(int64(grown) * size); err != nil {
 				return err
 			}
-			c.prepay(min(dec.InputOffset()-start, size))
+			outgrown := int64(cap(out)) * size
+			// Not slices.Grow, whose append rounds 2x up to about 2.4x.
+			out = append(make([]E, 0, grown), out...)
+			if outgrown >= largeGarbage {
+				runtime.GC()
+			}
+			c.prepay(outgrown)
 		}
-		if out == nil {
-			out = []E{}
+		out = out[:len(out)+1]
+		start := dec.InputOffset()
+		if err := json.UnmarshalDecode(dec, &out[len(out)-1]); err != nil {
+			return err
 		}
-		*s = out
-		_, err := dec.ReadToken()
-		return err
-	})
+		c.prepay(min(dec.InputOffset()-start, size))
+	}
+	if out == nil {
+		out = []E{}
+	}
+	*s = out
+	_, err := dec.ReadToken()
+	return err
 }

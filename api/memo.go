@@ -200,11 +200,14 @@ type memoEntry[W any] struct {
 func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufio.Reader, c charger) *json.Unmarshalers {
 	size := int64(reflect.TypeFor[W]().Size())
 	return func(br *bufio.Reader, c charger) *json.Unmarshalers {
+		list := json.UnmarshalFromFunc(func(dec *jsontext.Decoder, s *[]memoEntry[W]) error {
+			return decodeCharged(dec, s, c, len(last.answer)+len(last.answer)/64)
+		})
 		var scratch []byte
 		// next is where in the last answer the item ahead most likely is:
 		// after the one before it.
 		next := 0
-		return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, e *memoEntry[W]) error {
+		return json.JoinUnmarshalers(list, json.UnmarshalFromFunc(func(dec *jsontext.Decoder, e *memoEntry[W]) error {
 			if dec.PeekKind() != '{' {
 				return errors.ErrUnsupported
 			}
@@ -261,7 +264,7 @@ func memoUnmarshaler[W, T any](last memoState[T], volatile string) func(br *bufi
 				serr.JSONPointer = dec.StackPointer() + serr.JSONPointer
 			}
 			return err
-		})
+		}))
 	}
 }
 

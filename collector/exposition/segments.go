@@ -41,14 +41,19 @@ type gzipStream struct {
 // compression, unknown OS.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255}
 
-// gzipStreams keep the compressor's state (a megabyte) from page to page.
-var gzipStreams = sync.Pool{New: func() any {
-	fw, _ := flate.NewWriter(io.Discard, gzipLevel)
-	return &gzipStream{fw: fw}
-}}
+// gzipStreams keep the compressors' state (a megabyte each) from page to
+// page: a few, for concurrent scrapes. Not a sync.Pool, which every
+// garbage collection empties: there is one or two between scrapes.
+var gzipStreams = make(chan *gzipStream, 4)
 
 func newGzipStream(dst *bufio.Writer) (*gzipStream, error) {
-	g := gzipStreams.Get().(*gzipStream)
+	var g *gzipStream
+	select {
+	case g = <-gzipStreams:
+	default:
+		fw, _ := flate.NewWriter(io.Discard, gzipLevel)
+		g = &gzipStream{fw: fw}
+	}
 	g.dst, g.crc, g.size, g.recording = dst, 0, 0, false
 	g.fw.Reset(dst)
 	_, err := dst.Write(gzipHeader)
@@ -59,7 +64,10 @@ func (g *gzipStream) release() {
 	g.dst = nil
 	g.fw.Reset(io.Discard)
 	g.rec.Reset()
-	gzipStreams.Put(g)
+	select {
+	case gzipStreams <- g:
+	default:
+	}
 }
 
 func (g *gzipStream) Write(p []byte) (int, error) {
