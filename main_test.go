@@ -14,8 +14,10 @@
 // -scale.runs (alternating rounds, default 3), -scale.scrapes (per process,
 // default 20), -scale.interval (between scrape starts, default 2s),
 // -scale.gzip (on, off or both), -scale.args and -scale.baseline-args (more
-// flags for this version or the baseline), -scale.env (environment for
-// both, such as GOMEMLIMIT=128MiB), -scale.churn (items changed between
+// flags for this version or the baseline), -scale.env and
+// -scale.baseline-env (environment for both, or the baseline only, such as
+// GOMEMLIMIT=115MiB where this version has --auto-gomemlimit.limit=128MiB,
+// as a 128 MiB cgroup would give), -scale.churn (items changed between
 // answers, default 10), -scale.edge (serve the edge view too),
 // -scale.api-latency and -scale.api-bytes-per-second (a slower API).
 package main
@@ -1178,7 +1180,8 @@ var (
 	scaleBaseline     = flag.String("scale.baseline", "", "path of an earlier build of the exporter to compare with; empty: this version only")
 	scaleBaselineArgs = flag.String("scale.baseline-args", "", "more flags for the baseline only, space-separated")
 	scaleArgs         = flag.String("scale.args", "", "more flags for this version only, space-separated, such as --no-collector.sites")
-	scaleEnv          = flag.String("scale.env", "", "environment for both versions, space-separated, such as GOMEMLIMIT=128MiB (as a cgroup's limit would be set)")
+	scaleEnv          = flag.String("scale.env", "", "environment for both versions, space-separated, such as GOGC=100")
+	scaleBaselineEnv  = flag.String("scale.baseline-env", "", "environment for the baseline only, such as GOMEMLIMIT=115MiB where this version has --auto-gomemlimit.limit=128MiB")
 	scaleRuns         = flag.Int("scale.runs", 3, "rounds; each runs the baseline then this version, the reverse on odd rounds, each as a fresh process")
 	scaleScrapes      = flag.Int("scale.scrapes", 20, "scrapes measured per process, after one warm-up scrape")
 	scaleInterval     = flag.Duration("scale.interval", 2*time.Second, "time between scrape starts; far enough apart that the budget guard lets every scrape call the API")
@@ -1212,8 +1215,11 @@ var (
 // weighs on both alike; the table gives the median and range over the runs
 // and this version's medians over the baseline's. -scale.args and
 // -scale.baseline-args are flags for one version only (say, to make both
-// call the same endpoints); -scale.env is environment for both, such as
-// GOMEMLIMIT=128MiB for a container with that limit. Each run prints its
+// call the same endpoints); -scale.env is environment for both, and
+// -scale.baseline-env for the baseline only: a 128 MiB container is
+// --auto-gomemlimit.limit=128MiB for this version (what it would read from
+// the cgroup) and GOMEMLIMIT=115MiB for a baseline without the flag, 90% of
+// it as the deploys set it before. Each run prints its
 // figures as it completes, with the wall time of a scrape (median) and the
 // page's size; each size ends with the slowest API call's time on its own.
 //
@@ -1222,7 +1228,8 @@ var (
 //
 //	git worktree add /tmp/base <rev> && (cd /tmp/base && go build -o /tmp/base.bin .) && git worktree remove /tmp/base
 //	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=10000,50000 -scale.baseline=/tmp/base.bin
-//	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=50000 -scale.scrapes=50 -scale.gzip=on -scale.env=GOMEMLIMIT=128MiB
+//	go test -run TestScale -v -count=1 -timeout 60m . -scale.sizes=50000 -scale.baseline=/tmp/base.bin -scale.runs=1 -scale.scrapes=50 -scale.gzip=on \
+//	  -scale.args=--auto-gomemlimit.limit=128MiB -scale.baseline-env=GOMEMLIMIT=115MiB
 func TestScale(t *testing.T) {
 	if *scaleSizes == "" {
 		t.Skip("a scale run: give -scale.sizes=1000,10000,50000 to run it")
@@ -1252,7 +1259,7 @@ func TestScale(t *testing.T) {
 		if err != nil {
 			t.Fatalf("-scale.baseline: %v", err)
 		}
-		versions = []scaleVersion{{name: "baseline", binary: path, args: strings.Fields(*scaleBaselineArgs)}, this}
+		versions = []scaleVersion{{name: "baseline", binary: path, args: strings.Fields(*scaleBaselineArgs), env: strings.Fields(*scaleBaselineEnv)}, this}
 	}
 	fmt.Printf("\nTestScale: %d runs of %d scrapes %s apart per process, churn %d, edge view %v, simulated API %s to the first byte at %d bytes/s (0: loopback), env %q\n",
 		*scaleRuns, *scaleScrapes, *scaleInterval, *scaleChurn, *scaleEdge, *scaleLatency, *scaleRate, *scaleEnv)
@@ -1326,6 +1333,7 @@ type scaleVersion struct {
 	name   string // "baseline" or "this"
 	binary string
 	args   []string
+	env    []string
 }
 
 type scaleKey struct {
@@ -1349,6 +1357,7 @@ type scaleRun struct {
 func measureScale(t *testing.T, sim *simulator.Server, apiURL string, v scaleVersion, gz bool) scaleRun {
 	t.Helper()
 	env := append([]string{"CLOUDFLARE_API_TOKEN=" + simulator.DemoToken, "CLOUDFLARE_ACCOUNT_ID=" + simulator.AccountLarge}, strings.Fields(*scaleEnv)...)
+	env = append(env, v.env...)
 	args := append([]string{"--cloudflare.api-url=" + apiURL, "--cloudflare.timeout=60s"}, v.args...)
 	p := exportertest.LaunchBinary(t, v.binary, nil, env, args...)
 	defer func() { _ = p.Cmd.Process.Kill(); _ = p.Cmd.Wait() }()
