@@ -237,7 +237,7 @@ func (e *Exporter) addConnectors(p *page, account string, connectors []api.Conne
 	e.dropped(p, account, api.EndpointConnectors, true, empty, repeated)
 	memos := e.rows.connectors(account, connectors, func(c *api.Connector) *connectorMemo {
 		m := &connectorMemo{ids: exposition.RenderLabels(&connectorIDLabels, e.limits, account, c.ID)}
-		m.window, m.windowErr = newInterruptWindow(c, e.zones.load)
+		m.window, m.windowErr = e.rows.windows.get(c, e.zones.load)
 		return m
 	})
 	for i := range connectors {

@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
+	"time"
 
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/api"
 	"github.com/magicwan-exporter/cloudflare_magic_exporter/collector/exposition"
@@ -20,8 +22,10 @@ type connectorMemo struct {
 	rev uint64
 	// key is the account and the record, for the static families
 	// (Family.Static); 0 when the record's Rev is unknown.
-	key       uint64
-	window    interruptWindow
+	key uint64
+	// window is shared by the connectors of the same window configuration
+	// (windows.get): a fleet has few.
+	window    *interruptWindow
 	windowErr error
 	// ids are the rendered labels of the connector families. (Those of
 	// connector_info, three times longer and written once a page, would
@@ -34,10 +38,11 @@ type connectorMemo struct {
 type rowMemos struct {
 	mu        sync.Mutex
 	byAccount map[string]map[string]*connectorMemo
+	windows   windowCache
 }
 
 func newRowMemos() *rowMemos {
-	return &rowMemos{byAccount: map[string]map[string]*connectorMemo{}}
+	return &rowMemos{byAccount: map[string]map[string]*connectorMemo{}, windows: windowCache{m: map[string]windowEntry{}}}
 }
 
 // connectors returns the memo of each of the account's connectors,
@@ -79,6 +84,43 @@ var rowSeed = maphash.MakeSeed()
 // mixKeys combines two keys into one, in order.
 func mixKeys(h, k uint64) uint64 {
 	return bits.RotateLeft64((h^k)*0x9e3779b97f4a7c15, 31) * 0xbf58476d1ce4e5b9
+}
+
+// windowCache holds each upgrade window configuration parsed once. It
+// starts again past maxWindows configurations: a fleet of distinct ones
+// must not grow it for ever.
+type windowCache struct {
+	mu sync.Mutex
+	m  map[string]windowEntry
+}
+
+type windowEntry struct {
+	w   *interruptWindow
+	err error
+}
+
+const maxWindows = 4096
+
+// get returns c's upgrade window, parsed with load unless a connector of
+// the same configuration had it parsed.
+func (wc *windowCache) get(c *api.Connector, load func(string) (*time.Location, error)) (*interruptWindow, error) {
+	key := fmt.Sprintf("%s|%q|%v|%v|%q", c.Timezone, c.InterruptWindowDaysOfWeek, c.InterruptWindowHourOfDay,
+		c.InterruptWindowDurationHours, c.InterruptWindowEmbargoDates)
+	wc.mu.Lock()
+	e, ok := wc.m[key]
+	wc.mu.Unlock()
+	if ok {
+		return e.w, e.err
+	}
+	w, err := newInterruptWindow(c, load)
+	e = windowEntry{&w, err}
+	wc.mu.Lock()
+	if len(wc.m) >= maxWindows {
+		clear(wc.m)
+	}
+	wc.m[key] = e
+	wc.mu.Unlock()
+	return e.w, e.err
 }
 
 // forget drops the accounts keep rejects.
