@@ -104,8 +104,8 @@ func parseFlags(args []string) (*flags, error) {
 		Default("false").BoolVar(&f.demo)
 	app.Flag("auto-gomemlimit", "Set the Go heap's soft limit (GOMEMLIMIT) to --auto-gomemlimit.ratio of the memory limit of the container (its cgroup), or of the machine. A GOMEMLIMIT environment variable takes precedence.").
 		Default("true").BoolVar(&f.memory.auto)
-	app.Flag("auto-gomemlimit.ratio", "Share of the memory limit that GOMEMLIMIT is set to, in (0, 1]; the rest is left to what the Go heap does not count.").
-		Default("0.9").Float64Var(&f.memory.ratio)
+	app.Flag("auto-gomemlimit.ratio", "Share of the memory limit that GOMEMLIMIT is set to, in (0, 1]; the rest is left to what the Go runtime does not count, such as the binary's own pages.").
+		Default("0.85").Float64Var(&f.memory.ratio)
 	app.Flag("auto-gomemlimit.limit", "Memory limit to take the ratio of instead of the cgroup's, such as 128MiB. Unset, the cgroup's is read.").
 		PlaceHolder("SIZE").SetValue(&f.memory.limit)
 	app.Flag("runtime.gogc", "How much the Go heap may grow past what is live before it is collected, in percent, as GOGC: lower takes less memory for more CPU. A GOGC environment variable takes precedence.").
