@@ -611,7 +611,7 @@ func TestMemoryLimit(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.14084659e+08"}, // 85 %
+		{nil, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.14085068e+08"}, // 85 %
 		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--auto-gomemlimit.ratio=0.5"}, "go_gc_gomemlimit_bytes 6.7108864e+07"},
 		{[]string{"GOMEMLIMIT=100MiB"}, []string{"--auto-gomemlimit.limit=128MiB"}, "go_gc_gomemlimit_bytes 1.048576e+08"},
 		{nil, []string{"--auto-gomemlimit.limit=128MiB", "--no-auto-gomemlimit"}, "go_gc_gomemlimit_bytes 9.223372036854776e+18"},
