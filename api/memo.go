@@ -458,14 +458,7 @@ func (in *interner) string(s string) string {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if v, ok := in.strings[s]; ok {
-		return v
-	}
-	if in.strings == nil || len(in.strings) >= maxInterned {
-		in.strings = map[string]string{}
-	}
-	in.strings[s] = s
-	return s
+	return intern(&in.strings, s, s)
 }
 
 func (in *interner) list(l []string) []string {
@@ -478,13 +471,18 @@ func (in *interner) list(l []string) []string {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if v, ok := in.lists[key]; ok {
-		return v
+	return intern(&in.lists, key, slices.Clip(l))
+}
+
+// intern returns what *m holds under key, else keeps v there and returns
+// it; *m starts again past maxInterned entries.
+func intern[V any](m *map[string]V, key string, v V) V {
+	if kept, ok := (*m)[key]; ok {
+		return kept
 	}
-	if in.lists == nil || len(in.lists) >= maxInterned {
-		in.lists = map[string][]string{}
+	if *m == nil || len(*m) >= maxInterned {
+		*m = map[string]V{}
 	}
-	l = slices.Clip(l)
-	in.lists[key] = l
-	return l
+	(*m)[key] = v
+	return v
 }

@@ -135,15 +135,7 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 		return
 	}
 	t.start(f)
-	b := append(t.line[:0], f.Name...)
-	for i, li := range f.order {
-		b = append(b, f.keys[i]...)
-		b = append(b, t.escape(li, labelValues[li])...)
-		b = append(b, '"')
-	}
-	if len(f.Labels) > 0 {
-		b = append(b, '}')
-	}
+	b := t.appendLabels(append(t.line[:0], f.Name...), &f.LabelNames, labelValues)
 	// Label values are unique per row, but cleaning or cutting can make
 	// two equal: the second would fail in Prometheus, whose page keeps
 	// one. 64 bits of hash make a false match unlikely beyond reason (one
@@ -155,6 +147,11 @@ func (t *Writer) Sample(f *Family, v float64, labelValues ...string) {
 		return
 	}
 	t.series[h] = struct{}{}
+	t.writeLine(b, v)
+}
+
+// writeLine writes a sample line: b, the series, then the value.
+func (t *Writer) writeLine(b []byte, v float64) {
 	b = append(b, ' ')
 	b = appendFloat(b, v)
 	b = append(b, '\n')
@@ -201,21 +198,27 @@ func RenderLabels(f *LabelNames, limits Limits, labelValues ...string) Labels {
 		return Labels{names: "(wrong number of values)"}
 	}
 	r := Writer{limits: limits}
-	b := make([]byte, 0, 64)
-	for i, li := range f.order {
-		b = append(b, f.keys[i]...)
-		b = append(b, r.escape(li, labelValues[li])...)
-		b = append(b, '"')
-	}
-	if len(f.order) > 0 {
-		b = append(b, '}')
-	}
+	b := r.appendLabels(make([]byte, 0, 64), f, labelValues)
 	return Labels{text: string(b), hash: maphash.Bytes(seriesSeed, b), names: f.names, truncated: r.truncated, stripped: r.stripped}
 }
 
 // Kept reports whether every value was written as given, neither cleaned
 // nor cut.
 func (l Labels) Kept() bool { return l.truncated == 0 && l.stripped == 0 && l.names != "" }
+
+// appendLabels appends {name="value",...} to b, the values escaped and
+// cleaned, in the order of the names.
+func (t *Writer) appendLabels(b []byte, f *LabelNames, labelValues []string) []byte {
+	for i, li := range f.order {
+		b = append(b, f.keys[i]...)
+		b = append(b, t.escape(li, labelValues[li])...)
+		b = append(b, '"')
+	}
+	if len(f.order) > 0 {
+		b = append(b, '}')
+	}
+	return b
+}
 
 // SampleLabels writes one sample of f with labels RenderLabels rendered
 // for a family of the same label names.
@@ -235,15 +238,7 @@ func (t *Writer) SampleLabels(f *Family, v float64, l Labels) {
 	t.series[l.hash] = struct{}{}
 	t.truncated += l.truncated
 	t.stripped += l.stripped
-	b := append(t.line[:0], f.Name...)
-	b = append(b, l.text...)
-	b = append(b, ' ')
-	b = appendFloat(b, v)
-	b = append(b, '\n')
-	if t.err == nil {
-		_, t.err = t.w.Write(b)
-	}
-	t.line = b
+	t.writeLine(append(append(t.line[:0], f.Name...), l.text...), v)
 }
 
 // seriesSeed keys the hashes of series, the same for every page so that
