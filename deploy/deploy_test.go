@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -882,6 +881,9 @@ func sorted(s []string) []string {
 	return out
 }
 
+// prometheusListeningRE finds the address Prometheus listens on in its log.
+var prometheusListeningRE = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
 type prometheusProcess struct {
 	url  string
 	logs *exportertest.LogBuffer
@@ -995,19 +997,14 @@ func startPrometheus(t *testing.T, bin, exporterAddr string, extraRules ...strin
 	if err := os.WriteFile(cfgPath, e2ePrometheusConfig(t, exporterAddr, extraRules...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-
-	p := &prometheusProcess{url: "http://" + addr, logs: &exportertest.LogBuffer{}}
+	// Port 0, the address read from the log: a port found free and then
+	// released could be taken by another process before Prometheus binds it.
+	p := &prometheusProcess{logs: &exportertest.LogBuffer{}}
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn",
+		"--web.listen-address=127.0.0.1:0",
+		"--log.level=info",
 	)
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
@@ -1028,11 +1025,18 @@ func startPrometheus(t *testing.T, bin, exporterAddr string, extraRules ...strin
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
+		if p.url == "" {
+			if m := prometheusListeningRE.FindStringSubmatch(p.logs.String()); m != nil {
+				p.url = "http://" + m[1]
+			}
+		}
+		if p.url != "" {
+			resp, err := http.Get(p.url + "/-/ready")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return p
+				}
 			}
 		}
 		select {
