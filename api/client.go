@@ -242,16 +242,7 @@ func (c *Client) backOff(b budget, retryAfter string) time.Duration {
 // Connectors of the account's last answer whose bytes are the same but
 // for their heartbeat are not decoded again (see memo.go).
 func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connector, error) {
-	m := memoFor[Connector](&c.memos, EndpointConnectors, accountID)
-	last := m.load()
-	items := memoUnmarshaler[wireConnector](last, "last_heartbeat")
-	wire, err := get[list[memoEntry[wireConnector]]](ctx, c, EndpointConnectors, accountPath(accountID, "/magic/connectors"), items)
-	if err != nil {
-		return nil, err
-	}
-	out := connectorsFrom(wire.items, last, &c.memos.intern)
-	m.store(remember(out, func(i int) memoItem { return wire.items[i].memo }))
-	return out, nil
+	return listRemembered(ctx, c, EndpointConnectors, accountID, "/magic/connectors", "last_heartbeat", connectorsFrom)
 }
 
 // ListApps returns every Magic WAN app of the account, custom and managed
@@ -260,14 +251,21 @@ func (c *Client) ListConnectors(ctx context.Context, accountID string) ([]Connec
 // Apps of the account's last answer whose bytes are the same are not
 // decoded again (see memo.go).
 func (c *Client) ListApps(ctx context.Context, accountID string) ([]App, error) {
-	m := memoFor[App](&c.memos, EndpointApps, accountID)
+	return listRemembered(ctx, c, EndpointApps, accountID, "/magic/apps", "", appsFrom)
+}
+
+// listRemembered reads a list endpoint of the account through its memo of
+// the last answer: items of wire shape W whose bytes, the volatile member
+// aside, did not change are not decoded again; convert makes the answer.
+func listRemembered[W, T any](ctx context.Context, c *Client, endpoint, accountID, path, volatile string,
+	convert func([]memoEntry[W], memoState[T], *interner) []T) ([]T, error) {
+	m := memoFor[T](&c.memos, endpoint, accountID)
 	last := m.load()
-	items := memoUnmarshaler[wireApp](last, "")
-	wire, err := get[list[memoEntry[wireApp]]](ctx, c, EndpointApps, accountPath(accountID, "/magic/apps"), items)
+	wire, err := get[list[memoEntry[W]]](ctx, c, endpoint, accountPath(accountID, path), memoUnmarshaler[W](last, volatile))
 	if err != nil {
 		return nil, err
 	}
-	out := appsFrom(wire.items, last, &c.memos.intern)
+	out := convert(wire.items, last, &c.memos.intern)
 	m.store(remember(out, func(i int) memoItem { return wire.items[i].memo }))
 	return out, nil
 }

@@ -69,6 +69,7 @@ func (p *page) addApps(account string, apps []api.App, limits exposition.Limits)
 		typ    string
 	}
 	counts := map[key]int{}
+	accountKey := maphash.String(rowSeed, account)
 	for i := range apps {
 		a := &apps[i]
 		if a.Source == "" {
@@ -76,7 +77,8 @@ func (p *page) addApps(account string, apps []api.App, limits exposition.Limits)
 		}
 		row := appRow{account: account, App: a}
 		if a.Rev != 0 && limits.Keeps(account) && limits.Keeps(a.ID) {
-			row.key = mixKeys(mixKeys(maphash.String(rowSeed, account), a.Rev), maphash.String(rowSeed, string(a.Source)))
+			// Rev, a hash of the record's bytes, covers its source too.
+			row.key = mixKeys(accountKey, a.Rev)
 		}
 		p.apps = append(p.apps, row)
 		counts[key{a.Source, appType(a)}]++

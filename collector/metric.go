@@ -77,13 +77,16 @@ type bound[T any] struct {
 	d      *exposition.Family
 	source Source
 	rows   func(*page) []T
+	// seed starts the keys of the family's runs (renderRuns).
+	seed uint64
 }
 
 // bind prepares families whose objects are rows(page).
 func bind[T any](source Source, rows func(*page) []T, families ...*Family[T]) []renderer {
 	out := make([]renderer, len(families))
 	for i, f := range families {
-		out[i] = &bound[T]{f: f, d: exposition.NewFamily(f.Name, f.Help, f.Type, f.Labels...), source: source, rows: rows}
+		out[i] = &bound[T]{f: f, d: exposition.NewFamily(f.Name, f.Help, f.Type, f.Labels...), source: source, rows: rows,
+			seed: maphash.String(rowSeed, f.Name)}
 	}
 	return out
 }
@@ -116,26 +119,23 @@ const (
 // from an earlier page's compressed bytes while its keys are the same. It
 // returns false, having written nothing, when an object cannot vouch.
 func (b *bound[T]) renderRuns(w *exposition.Writer, store *exposition.Segments, rows []T, s Sampler) bool {
-	keys := make([]uint64, len(rows))
 	for i := range rows {
-		k, ok := b.f.Static(&rows[i])
-		if !ok {
+		if _, ok := b.f.Static(&rows[i]); !ok {
 			return false
 		}
-		keys[i] = k
 	}
-	seed := maphash.String(rowSeed, b.f.Name)
-	h, start := seed, 0
-	for i, k := range keys {
+	h, start := b.seed, 0
+	for i := range rows {
+		k, _ := b.f.Static(&rows[i])
 		h = mixKeys(h, k)
-		if k%runEvery == 0 || i+1-start == maxRun || i == len(keys)-1 {
+		if k%runEvery == 0 || i+1-start == maxRun || i == len(rows)-1 {
 			run := rows[start : i+1]
 			w.Segment(b.d, h, store, func() {
 				for j := range run {
 					b.f.Samples(s, &run[j])
 				}
 			})
-			h, start = seed, i+1
+			h, start = b.seed, i+1
 		}
 	}
 	return true

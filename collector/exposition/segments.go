@@ -269,12 +269,6 @@ func (t *Writer) recordSegment(f *Family, render func()) *segment {
 	return seg
 }
 
-// crc32Combine returns the CRC-32 (IEEE) of a then b, given each one's
-// CRC and b's length, as zlib's crc32_combine.
-func crc32Combine(crc1, crc2 uint32, len2 int64) uint32 {
-	return crc32Shift(crc32ShiftOp(len2), crc1) ^ crc2
-}
-
 // crc32ShiftOp returns the operator that carries a CRC over n zero bytes:
 // x^(8n) modulo the polynomial (zlib's x2nmodp). Kept with a segment, it
 // makes each replay's combination one multiplication.

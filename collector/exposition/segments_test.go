@@ -12,6 +12,12 @@ import (
 	"testing"
 )
 
+// crc32Combine returns the CRC-32 (IEEE) of a then b, given each one's
+// CRC and b's length, as zlib's crc32_combine.
+func crc32Combine(crc1, crc2 uint32, len2 int64) uint32 {
+	return crc32Shift(crc32ShiftOp(len2), crc1) ^ crc2
+}
+
 func TestCRC32Combine(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {1, 1}, {100, 3}, {7, 1 << 16}, {1 << 20, 12345}} {
