@@ -24,7 +24,7 @@ func TestMemoDecodesOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := func() ([]Connector, []App) {
+	list := func(c *Client) ([]Connector, []App) {
 		t.Helper()
 		cs, err := c.ListConnectors(context.Background(), simulator.AccountLarge)
 		if err != nil {
@@ -38,7 +38,7 @@ func TestMemoDecodesOnlyWhatChanged(t *testing.T) {
 	}
 	memoC := memoFor[Connector](&c.memos, EndpointConnectors, simulator.AccountLarge)
 	memoA := memoFor[App](&c.memos, EndpointApps, simulator.AccountLarge)
-	list()
+	list(c)
 	if r := memoC.load().reused; r != 0 {
 		t.Fatalf("%d reused from no answer", r)
 	}
@@ -51,7 +51,7 @@ func TestMemoDecodesOnlyWhatChanged(t *testing.T) {
 	}
 	changed[42].LastSeenVersion = "2026.11.0"
 	sim.SetConnectors(simulator.AccountLarge, changed)
-	gotC, gotA := list()
+	gotC, gotA := list(c)
 	if r := memoC.load().reused; r != 3000-4 {
 		t.Errorf("%d of 3000 connectors reused, want all but the 4 changed", r)
 	}
@@ -63,14 +63,7 @@ func TestMemoDecodesOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantC, err := fresh.ListConnectors(context.Background(), simulator.AccountLarge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantA, err := fresh.ListApps(context.Background(), simulator.AccountLarge)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantC, wantA := list(fresh)
 	if !slices.EqualFunc(gotC, wantC, connectorsEqual) {
 		for i := range gotC {
 			if !connectorsEqual(gotC[i], wantC[i]) {
